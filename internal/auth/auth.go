@@ -1,0 +1,207 @@
+// Package auth checks API keys. Keys are random, shown once when created and
+// stored only as SHA-256 hashes in their own small database. A key has a
+// role: admin may do everything, storefront may read the catalogue and stock
+// and create and read payments.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/web"
+)
+
+// Role is what a key may do.
+type Role string
+
+// Roles.
+const (
+	Admin      Role = "admin"
+	Storefront Role = "storefront"
+)
+
+// ParseRole accepts "admin" or "storefront".
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case Admin, Storefront:
+		return r, nil
+	}
+	return "", errs.Invalid("role", `must be "admin" or "storefront"`)
+}
+
+// Key is an API key. Secret is set only when the key is created.
+type Key struct {
+	ID     string `json:"id"`
+	Role   Role   `json:"role"`
+	Secret string `json:"key"`
+}
+
+type apiKey struct {
+	ID        string `gorm:"primaryKey"`
+	Role      string
+	Hash      string
+	CreatedAt time.Time
+}
+
+func (apiKey) TableName() string { return "api_keys" }
+
+// Keys creates and checks API keys.
+type Keys struct {
+	db        *gorm.DB
+	adminHash string // hash of the configured admin key, if any
+	now       func() time.Time
+}
+
+// New returns Keys on db. adminKey, when not empty, is accepted as an admin
+// key without being stored (BAZAAR_ADMIN_KEY).
+func New(db *gorm.DB, adminKey string, now func() time.Time) *Keys {
+	k := &Keys{db: db, now: now}
+	if adminKey != "" {
+		k.adminHash = hash(adminKey)
+	}
+	return k
+}
+
+func hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Create makes a new key with role and returns it with its secret.
+func (k *Keys) Create(ctx context.Context, role Role) (Key, error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return Key{}, err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return Key{}, err
+	}
+	secret := "bzr_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	row := apiKey{ID: ids.New("key"), Role: string(role), Hash: hash(secret), CreatedAt: k.now()}
+	if err := k.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return Key{}, fmt.Errorf("create api key: %w", err)
+	}
+	return Key{ID: row.ID, Role: role, Secret: secret}, nil
+}
+
+// Authenticate returns the role of a key, or errs.ErrUnauthorized.
+func (k *Keys) Authenticate(ctx context.Context, secret string) (Role, error) {
+	if secret == "" {
+		return "", errs.ErrUnauthorized
+	}
+	h := hash(secret)
+	if k.adminHash != "" && subtle.ConstantTimeCompare([]byte(h), []byte(k.adminHash)) == 1 {
+		return Admin, nil
+	}
+	var row apiKey
+	err := k.db.WithContext(ctx).Where("hash = ?", h).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", errs.ErrUnauthorized
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up api key: %w", err)
+	}
+	return Role(row.Role), nil
+}
+
+// EnsureAdmin makes sure somebody can administer the shop: with no admin key
+// configured and no key stored, it creates an admin key and logs it, once.
+func (k *Keys) EnsureAdmin(ctx context.Context, log *slog.Logger) error {
+	if k.adminHash != "" {
+		return nil
+	}
+	var n int64
+	if err := k.db.WithContext(ctx).Model(&apiKey{}).Count(&n).Error; err != nil {
+		return fmt.Errorf("count api keys: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	key, err := k.Create(ctx, Admin)
+	if err != nil {
+		return err
+	}
+	log.Warn("created the first admin API key; it is shown only this once, store it now",
+		"key", key.Secret, "id", key.ID)
+	return nil
+}
+
+// Require lets a request through when its bearer key has one of roles;
+// admin always passes. No or an unknown key is 401, a wrong role 403.
+func (k *Keys) Require(roles ...Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		role, err := k.Authenticate(c.Request.Context(), bearer(c.GetHeader("Authorization")))
+		if err != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="bazaar"`)
+			web.Error(c, err)
+			return
+		}
+		if role != Admin && !contains(roles, role) {
+			web.Error(c, errs.ErrForbidden)
+			return
+		}
+		c.Next()
+	}
+}
+
+func bearer(header string) string {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+func contains(roles []Role, r Role) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Routes serves POST /v1/api-keys for admins.
+func (k *Keys) Routes(r gin.IRouter) {
+	r.POST("/v1/api-keys", k.Require(Admin), func(c *gin.Context) {
+		var in struct {
+			Role string `json:"role"`
+		}
+		if err := web.Decode(c, &in); err != nil {
+			web.Error(c, err)
+			return
+		}
+		role, err := ParseRole(in.Role)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		key, err := k.Create(c.Request.Context(), role)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.JSON(201, key)
+	})
+}
+
+// Guard is what route tables need from auth: a middleware per set of roles.
+type Guard interface {
+	Require(roles ...Role) gin.HandlerFunc
+}
+
+var _ Guard = (*Keys)(nil)

@@ -1,0 +1,166 @@
+// Package database opens a module's own database from its DSN and applies
+// that module's migrations. The same store code runs on SQLite and PostgreSQL;
+// this is the one place that knows the difference.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Kind is the database engine behind a DSN.
+type Kind string
+
+const (
+	SQLite   Kind = "sqlite"
+	Postgres Kind = "postgres"
+)
+
+// sqliteParams make SQLite behave under concurrent writers: WAL lets readers
+// run beside the writer, _txlock=immediate takes the write lock when a
+// transaction begins (so two writers never deadlock upgrading a read lock),
+// and the busy timeout makes a writer wait for the lock instead of failing.
+var sqliteParams = map[string]string{
+	"_journal_mode": "WAL",
+	"_busy_timeout": "10000",
+	"_txlock":       "immediate",
+	"_foreign_keys": "on",
+	"_synchronous":  "NORMAL",
+}
+
+// Parse tells which engine a DSN names and returns the DSN its driver wants.
+// Accepted: postgres://… or postgresql://…, sqlite://path, file:path, or a
+// plain file path.
+func Parse(dsn string) (Kind, string, error) {
+	switch {
+	case dsn == "":
+		return "", "", errors.New("the DSN is empty")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return "", "", fmt.Errorf("invalid PostgreSQL DSN: %w", err)
+		}
+		return Postgres, dsn, nil
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return sqliteDSN(strings.TrimPrefix(dsn, "sqlite://"))
+	case strings.HasPrefix(dsn, "file:"):
+		return sqliteDSN(strings.TrimPrefix(dsn, "file:"))
+	case strings.Contains(dsn, "://"):
+		return "", "", fmt.Errorf("unsupported DSN scheme in %q: use postgres://, sqlite:// or a file path", redact(dsn))
+	default:
+		return sqliteDSN(dsn)
+	}
+}
+
+func sqliteDSN(pathAndQuery string) (Kind, string, error) {
+	path, rawQuery, _ := strings.Cut(pathAndQuery, "?")
+	if path == "" {
+		return "", "", errors.New("the SQLite DSN names no file")
+	}
+	if path == ":memory:" || strings.Contains(rawQuery, "mode=memory") {
+		return "", "", errors.New("in-memory SQLite is not supported: each pooled connection would see its own empty database")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", "", fmt.Errorf("invalid SQLite DSN parameters: %w", err)
+	}
+	for k, v := range sqliteParams {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	return SQLite, "file:" + path + "?" + q.Encode(), nil
+}
+
+// redact hides a password in a DSN before it reaches a message or a log.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// DB is one module's database handle.
+type DB struct {
+	*gorm.DB
+	Kind Kind
+}
+
+// Open connects to dsn, creating the SQLite file's directory when needed.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	kind, driverDSN, err := Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	var dialector gorm.Dialector
+	switch kind {
+	case SQLite:
+		path := strings.TrimPrefix(strings.SplitN(driverDSN, "?", 2)[0], "file:")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		dialector = sqlite.Open(driverDSN)
+	case Postgres:
+		dialector = postgres.Open(driverDSN)
+	}
+	gdb, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.Discard,
+		TranslateError:         true, // unique violations become gorm.ErrDuplicatedKey on both engines
+		SkipDefaultTransaction: true, // we open transactions where they matter, nowhere else
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", kind, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	if kind == SQLite {
+		// SQLite has one writer at a time. One connection makes the pool the
+		// queue: callers wait their turn (bounded by their context) instead
+		// of racing for the file lock and getting "database is locked".
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database %s: %w", kind, redact(dsn), err)
+	}
+	return &DB{DB: gdb, Kind: kind}, nil
+}
+
+// Ping reports whether the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the connection pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}

@@ -1,0 +1,74 @@
+// Package testdb gives tests real databases: a SQLite file in a temporary
+// directory always, and a fresh PostgreSQL schema when
+// BAZAAR_TEST_POSTGRES_DSN names a server (.ci/run always sets it).
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
+)
+
+// PostgresEnv names the PostgreSQL server tests may use.
+const PostgresEnv = "BAZAAR_TEST_POSTGRES_DSN"
+
+// Engine makes DSNs of empty databases of one kind.
+type Engine struct {
+	Name string
+	// New returns the DSN of a new, empty database named after name.
+	New func(t testing.TB, name string) string
+}
+
+// Engines returns SQLite, and PostgreSQL when its DSN is set.
+func Engines() []Engine {
+	engines := []Engine{{Name: "sqlite", New: SQLite}}
+	if os.Getenv(PostgresEnv) != "" {
+		engines = append(engines, Engine{Name: "postgres", New: Postgres})
+	}
+	return engines
+}
+
+// SQLite returns the path of a new SQLite file in the test's temp dir.
+func SQLite(t testing.TB, name string) string {
+	return filepath.Join(t.TempDir(), name+".db")
+}
+
+// Postgres creates a schema of its own for the test and returns a DSN whose
+// search_path points at it, so tests never see each other's tables. The
+// schema is dropped when the test ends.
+func Postgres(t testing.TB, name string) string {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skip(PostgresEnv + " is not set")
+	}
+	ctx := context.Background()
+	admin, err := database.Open(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s is not reachable: %v", PostgresEnv, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + name + "_" + hex.EncodeToString(b[:])
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
+		_ = admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,101 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+const (
+	// RequestIDHeader carries the request id in and out.
+	RequestIDHeader = "X-Request-Id"
+	requestIDKey    = "bazaar.request_id"
+	loggerKey       = "bazaar.logger"
+)
+
+// RequestIDOf returns the id of the request being served.
+func RequestIDOf(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+// RequestLog gives every request an id (kept from X-Request-Id when the
+// caller sent a sane one), a logger that carries it, and one access-log line.
+func RequestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		c.Set(requestIDKey, id)
+		c.Header(RequestIDHeader, id)
+		reqLog := log.With("request_id", id)
+		c.Set(loggerKey, reqLog)
+
+		start := time.Now()
+		c.Next()
+		reqLog.Info("http request",
+			"method", c.Request.Method,
+			"route", c.FullPath(),
+			"path", c.Request.URL.Path,
+			"status", c.Writer.Status(),
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+		)
+	}
+}
+
+// saneRequestID accepts ids a caller may propagate: short and printable, so a
+// header can never be used to inject log lines.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// Recover turns a panic into a logged 500 problem instead of a dropped connection.
+func Recover() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				Error(c, fmt.Errorf("panic: %v", r))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// NoRoute and NoMethod answer unknown paths and methods with problem documents.
+func NoRoute(c *gin.Context) {
+	Error(c, errs.New(errs.CodeRouteNotFound, "no such route: "+c.Request.Method+" "+c.Request.URL.Path))
+}
+
+// NoMethod answers a known path called with the wrong method.
+func NoMethod(c *gin.Context) {
+	Error(c, errs.New(errs.CodeNotAllowed, "method "+c.Request.Method+" is not allowed here"))
+}
+
+// isTooLarge reports whether err came from http.MaxBytesReader.
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
+}

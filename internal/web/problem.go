@@ -1,0 +1,120 @@
+// Package web is the HTTP plumbing every module shares: RFC 9457 problem
+// documents, strict JSON decoding, request ids and access logs.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+// statusByCode is the one place where contract error codes meet HTTP.
+var statusByCode = map[string]int{
+	errs.CodeInvalid:         http.StatusUnprocessableEntity,
+	errs.CodeMalformed:       http.StatusBadRequest,
+	errs.CodeNotFound:        http.StatusNotFound,
+	errs.CodeRouteNotFound:   http.StatusNotFound,
+	errs.CodeNotAllowed:      http.StatusMethodNotAllowed,
+	errs.CodeConflict:        http.StatusConflict,
+	errs.CodeUnauthorized:    http.StatusUnauthorized,
+	errs.CodeForbidden:       http.StatusForbidden,
+	errs.CodeUnavailable:     http.StatusServiceUnavailable,
+	"timeout":                http.StatusGatewayTimeout,
+	"insufficient_stock":     http.StatusConflict,
+	"out_of_stock":           http.StatusConflict,
+	"reservation_closed":     http.StatusConflict,
+	"unknown_product":        http.StatusUnprocessableEntity,
+	"currency_mismatch":      http.StatusUnprocessableEntity,
+	"card_declined":          http.StatusPaymentRequired,
+	"payment_not_refundable": http.StatusConflict,
+}
+
+// StatusOf returns the HTTP status for a contract code (500 when unknown).
+func StatusOf(code string) int {
+	if s, ok := statusByCode[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ProblemType is the RFC 9457 type URI of a code; docs/errors.md explains each.
+func ProblemType(code string) string { return "urn:bazaar:problem:" + code }
+
+// Problem is an RFC 9457 problem document with Bazaar's machine-readable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+	// Extensions carries error-specific members, such as the bad fields of a
+	// validation error or the payment_id of a declined card.
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON flattens Extensions into the top-level object, as RFC 9457 asks.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	base, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return base, err
+	}
+	merged := map[string]any{}
+	for k, v := range p.Extensions {
+		merged[k] = v
+	}
+	if err := json.Unmarshal(base, &merged); err != nil {
+		return nil, err
+	}
+	return json.Marshal(merged)
+}
+
+// extender is implemented by errors that add members to their problem document.
+type extender interface{ Extensions() map[string]any }
+
+// ProblemOf turns any error into the problem document a client sees.
+// Errors without a contract code become a 500 that reveals nothing inside.
+func ProblemOf(err error) Problem {
+	code := errs.Code(err)
+	detail := err.Error()
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		code, detail = "timeout", "the request took too long"
+	case code == errs.CodeInternal:
+		detail = "an unexpected error occurred; the request id identifies it in the logs"
+	}
+	status := StatusOf(code)
+	p := Problem{Type: ProblemType(code), Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	var ext extender
+	if errors.As(err, &ext) {
+		p.Extensions = ext.Extensions()
+	}
+	return p
+}
+
+// Error writes err as a problem document and stops the handler chain.
+// Server-side failures are logged with the request id so they can be found.
+func Error(c *gin.Context, err error) {
+	p := ProblemOf(err)
+	p.RequestID = RequestIDOf(c)
+	if p.Status >= 500 {
+		Logger(c).Error("request failed", "status", p.Status, "code", p.Code, "err", err)
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// Logger returns the request-scoped logger set by the Logging middleware.
+func Logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

@@ -1,0 +1,35 @@
+// Command bazaar is an online store backend: a modular monolith whose
+// catalogue, inventory and payment modules each sit behind a Go interface.
+//
+//	bazaar                      serve the whole shop (same as bazaar serve)
+//	bazaar migrate up|down|status
+//	bazaar keys create --role admin|storefront
+//	bazaar version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program with its inputs made explicit, so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := newRootCommand(ctx, getenv, stdout, stderr)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "bazaar:", err)
+		return 1
+	}
+	return 0
+}

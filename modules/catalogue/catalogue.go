@@ -1,0 +1,72 @@
+// Package catalogue is the contract of the catalogue module: the products a
+// shop sells and their prices. Other modules see only this package; the
+// implementation behind it may run in-process or behind HTTP.
+package catalogue
+
+import (
+	"context"
+	"time"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+// Product is an item for sale. Price is in minor units of Currency (cents for USD).
+type Product struct {
+	ID          string    `json:"id"`
+	SKU         string    `json:"sku"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Price       int64     `json:"price"`
+	Currency    string    `json:"currency"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ProductInput holds the editable fields of a product, for create and replace.
+type ProductInput struct {
+	SKU         string `json:"sku"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       int64  `json:"price"`
+	Currency    string `json:"currency"`
+}
+
+// ListQuery selects a page of products. Cursor is the NextCursor of the
+// previous page; Q matches name or SKU, case-insensitively.
+type ListQuery struct {
+	Limit  int
+	Cursor string
+	Q      string
+}
+
+// Page is one page of products, oldest first.
+type Page struct {
+	Data       []Product `json:"data"`
+	NextCursor string    `json:"next_cursor"`
+}
+
+// List limits.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// Errors of the catalogue contract.
+var (
+	ErrNotFound     = errs.New(errs.CodeNotFound, "product not found")
+	ErrDuplicateSKU = errs.New(errs.CodeConflict, "a product with this sku already exists")
+)
+
+// Service is the catalogue module.
+type Service interface {
+	// Create adds a product. A SKU already used by a live product is ErrDuplicateSKU.
+	Create(ctx context.Context, in ProductInput) (Product, error)
+	// Get returns a live product, or ErrNotFound (also for deleted products).
+	Get(ctx context.Context, id string) (Product, error)
+	// List returns live products in a stable order, a page at a time.
+	List(ctx context.Context, q ListQuery) (Page, error)
+	// Update replaces the editable fields of a live product.
+	Update(ctx context.Context, id string, in ProductInput) (Product, error)
+	// Delete removes a product from sale; later reads are ErrNotFound.
+	Delete(ctx context.Context, id string) error
+}

@@ -1,0 +1,122 @@
+// Package store keeps the catalogue's products in the catalogue's own
+// database. Only the catalogue service may import it.
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+)
+
+type product struct {
+	ID          string `gorm:"primaryKey"`
+	SKU         string `gorm:"column:sku"`
+	Name        string
+	Description string
+	Price       int64
+	Currency    string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeletedAt   *time.Time
+}
+
+func (product) TableName() string { return "products" }
+
+func (p product) toContract() catalogue.Product {
+	return catalogue.Product{
+		ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
+		Price: p.Price, Currency: p.Currency,
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+	}
+}
+
+// Store reads and writes products.
+type Store struct{ db *gorm.DB }
+
+// New returns a Store on the catalogue's database.
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Insert stores a new product.
+func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
+	row := product{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
+		Price: p.Price, Currency: p.Currency, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	err := s.db.WithContext(ctx).Create(&row).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return catalogue.ErrDuplicateSKU
+	}
+	return err
+}
+
+// Get returns a live product.
+func (s *Store) Get(ctx context.Context, id string) (catalogue.Product, error) {
+	var row product
+	err := s.db.WithContext(ctx).Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return catalogue.Product{}, catalogue.ErrNotFound
+	}
+	return row.toContract(), err
+}
+
+// List returns up to limit live products with id > after, by id.
+func (s *Store) List(ctx context.Context, after, q string, limit int) ([]catalogue.Product, error) {
+	tx := s.db.WithContext(ctx).Where("deleted_at IS NULL")
+	if after != "" {
+		tx = tx.Where("id > ?", after)
+	}
+	if q != "" {
+		// LOWER on both sides: LIKE is case-insensitive on SQLite but not on PostgreSQL.
+		pattern := "%" + escapeLike(strings.ToLower(q)) + "%"
+		tx = tx.Where(`(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(sku) LIKE ? ESCAPE '\')`, pattern, pattern)
+	}
+	var rows []product
+	if err := tx.Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]catalogue.Product, len(rows))
+	for i, r := range rows {
+		out[i] = r.toContract()
+	}
+	return out, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Update replaces the editable fields of a live product.
+func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&product{}).
+		Where("id = ? AND deleted_at IS NULL", id).
+		Updates(map[string]any{
+			"sku": in.SKU, "name": in.Name, "description": in.Description,
+			"price": in.Price, "currency": in.Currency, "updated_at": now,
+		})
+	switch {
+	case errors.Is(res.Error, gorm.ErrDuplicatedKey):
+		return catalogue.ErrDuplicateSKU
+	case res.Error != nil:
+		return res.Error
+	case res.RowsAffected == 0:
+		return catalogue.ErrNotFound
+	}
+	return nil
+}
+
+// Delete marks a live product deleted.
+func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
+	res := s.db.WithContext(ctx).Model(&product{}).
+		Where("id = ? AND deleted_at IS NULL", id).
+		Updates(map[string]any{"deleted_at": now, "updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return catalogue.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+// Package service is the in-process implementation of catalogue.Service:
+// the catalogue's business rules on top of its own database.
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	"github.com/bazaar-shop/bazaar/modules/catalogue/internal/store"
+)
+
+// MaxPrice keeps every price, and every cart total built from prices, far
+// from int64 overflow: 10^12 minor units is ten billion dollars.
+const MaxPrice = 1_000_000_000_000
+
+// Service implements catalogue.Service.
+type Service struct {
+	store *store.Store
+	now   func() time.Time
+}
+
+var _ catalogue.Service = (*Service)(nil)
+
+// New returns the catalogue service on db, the catalogue's own database.
+func New(db *gorm.DB, now func() time.Time) *Service {
+	return &Service{store: store.New(db), now: now}
+}
+
+// Create adds a product.
+func (s *Service) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
+	in = normalize(in)
+	if err := validate(in); err != nil {
+		return catalogue.Product{}, err
+	}
+	now := s.now()
+	p := catalogue.Product{
+		ID: ids.New("prod"), SKU: in.SKU, Name: in.Name, Description: in.Description,
+		Price: in.Price, Currency: in.Currency, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.Insert(ctx, p); err != nil {
+		return catalogue.Product{}, fmt.Errorf("create product %s: %w", in.SKU, err)
+	}
+	return p, nil
+}
+
+// Get returns a live product.
+func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error) {
+	p, err := s.store.Get(ctx, id)
+	if err != nil {
+		return catalogue.Product{}, fmt.Errorf("get product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// List returns a page of live products.
+func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
+	var v errs.Validator
+	v.Check(q.Limit >= 0 && q.Limit <= catalogue.MaxLimit, "limit", fmt.Sprintf("must be between 1 and %d", catalogue.MaxLimit))
+	after, err := decodeCursor(q.Cursor)
+	v.Check(err == nil, "cursor", "is not a cursor this API returned")
+	if err := v.Err(); err != nil {
+		return catalogue.Page{}, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = catalogue.DefaultLimit
+	}
+	// One extra row tells whether another page follows.
+	rows, err := s.store.List(ctx, after, strings.TrimSpace(q.Q), limit+1)
+	if err != nil {
+		return catalogue.Page{}, fmt.Errorf("list products: %w", err)
+	}
+	page := catalogue.Page{Data: rows}
+	if len(rows) > limit {
+		page.Data = rows[:limit]
+		page.NextCursor = encodeCursor(rows[limit-1].ID)
+	}
+	return page, nil
+}
+
+// Update replaces the editable fields of a live product.
+func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
+	in = normalize(in)
+	if err := validate(in); err != nil {
+		return catalogue.Product{}, err
+	}
+	if err := s.store.Update(ctx, id, in, s.now()); err != nil {
+		return catalogue.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Delete removes a product from sale.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := s.store.Delete(ctx, id, s.now()); err != nil {
+		return fmt.Errorf("delete product %s: %w", id, err)
+	}
+	return nil
+}
+
+func normalize(in catalogue.ProductInput) catalogue.ProductInput {
+	in.SKU = strings.TrimSpace(in.SKU)
+	in.Name = strings.TrimSpace(in.Name)
+	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
+	return in
+}
+
+func validate(in catalogue.ProductInput) error {
+	var v errs.Validator
+	v.Check(in.SKU != "", "sku", "is required")
+	v.Check(utf8.RuneCountInString(in.SKU) <= 64, "sku", "must be at most 64 characters")
+	v.Check(in.Name != "", "name", "is required")
+	v.Check(utf8.RuneCountInString(in.Name) <= 200, "name", "must be at most 200 characters")
+	v.Check(utf8.RuneCountInString(in.Description) <= 5000, "description", "must be at most 5000 characters")
+	v.Check(in.Price >= 0, "price", "must not be negative")
+	v.Check(in.Price <= MaxPrice, "price", fmt.Sprintf("must be at most %d", int64(MaxPrice)))
+	v.Check(validCurrency(in.Currency), "currency", "must be an ISO 4217 code such as EUR or USD")
+	return v.Err()
+}
+
+func validCurrency(code string) bool {
+	if len(code) != 3 {
+		return false
+	}
+	_, err := currency.ParseISO(code)
+	return err == nil
+}
+
+// Cursors are opaque to clients: the last id of a page, base64url-encoded.
+func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "prod_") {
+		return "", fmt.Errorf("bad cursor")
+	}
+	return string(b), nil
+}

@@ -1,0 +1,81 @@
+// Package httpapi is the inventory contract on the wire: the handlers that
+// serve an inventory.Service over HTTP. openapi/openapi.yaml describes it.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bazaar-shop/bazaar/internal/auth"
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/web"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+)
+
+// Routes registers the inventory's public API.
+func Routes(r gin.IRouter, svc inventory.Service, guard auth.Guard) {
+	admin := guard.Require(auth.Admin)
+	r.GET("/v1/inventory/:product_id", guard.Require(auth.Storefront), get(svc))
+	r.PUT("/v1/inventory/:product_id", admin, set(svc))
+	r.POST("/v1/inventory/:product_id/adjustments", admin, adjust(svc))
+}
+
+func get(svc inventory.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		lvl, err := svc.Get(c.Request.Context(), c.Param("product_id"))
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, lvl)
+	}
+}
+
+// SetRequest is the body of PUT /v1/inventory/{product_id}. A pointer tells
+// a missing on_hand from zero.
+type SetRequest struct {
+	OnHand *int64 `json:"on_hand"`
+}
+
+func set(svc inventory.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var in SetRequest
+		if err := web.Decode(c, &in); err != nil {
+			web.Error(c, err)
+			return
+		}
+		if in.OnHand == nil {
+			web.Error(c, errs.Invalid("on_hand", "is required"))
+			return
+		}
+		lvl, err := svc.Set(c.Request.Context(), c.Param("product_id"), *in.OnHand)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, lvl)
+	}
+}
+
+// AdjustRequest is the body of POST /v1/inventory/{product_id}/adjustments.
+type AdjustRequest struct {
+	Delta  int64  `json:"delta"`
+	Reason string `json:"reason"`
+}
+
+func adjust(svc inventory.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var in AdjustRequest
+		if err := web.Decode(c, &in); err != nil {
+			web.Error(c, err)
+			return
+		}
+		lvl, err := svc.Adjust(c.Request.Context(), c.Param("product_id"), in.Delta, in.Reason)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, lvl)
+	}
+}

@@ -1,0 +1,284 @@
+// Package store keeps stock levels and reservations in the inventory's own
+// database. Every change of stock is a conditional UPDATE, so the database,
+// not Go code, decides whether units are there: two checkouts racing for the
+// last unit cannot both win, on SQLite or on PostgreSQL.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+)
+
+type stock struct {
+	ProductID string `gorm:"primaryKey"`
+	OnHand    int64
+	Reserved  int64
+	UpdatedAt time.Time
+}
+
+func (stock) TableName() string { return "stock" }
+
+type reservation struct {
+	ID        string `gorm:"primaryKey"`
+	Status    string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (reservation) TableName() string { return "reservations" }
+
+type reservationItem struct {
+	ReservationID string `gorm:"primaryKey"`
+	ProductID     string `gorm:"primaryKey"`
+	Quantity      int64
+}
+
+func (reservationItem) TableName() string { return "reservation_items" }
+
+type adjustment struct {
+	ID        string `gorm:"primaryKey"`
+	ProductID string
+	Delta     int64
+	Reason    string
+	OnHand    int64
+	CreatedAt time.Time
+}
+
+func (adjustment) TableName() string { return "adjustments" }
+
+// Store reads and changes stock.
+type Store struct{ db *gorm.DB }
+
+// New returns a Store on the inventory's database.
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Level returns the stock of a product; a product never stocked has zeros.
+func (s *Store) Level(ctx context.Context, productID string) (inventory.Level, error) {
+	return level(s.db.WithContext(ctx), productID)
+}
+
+func level(db *gorm.DB, productID string) (inventory.Level, error) {
+	var row stock
+	err := db.Where("product_id = ?", productID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return inventory.Level{ProductID: productID}, nil
+	}
+	if err != nil {
+		return inventory.Level{}, err
+	}
+	return inventory.Level{ProductID: productID, OnHand: row.OnHand, Reserved: row.Reserved,
+		Available: row.OnHand - row.Reserved}, nil
+}
+
+// Set sets on hand to onHand unless that is below what is reserved.
+func (s *Store) Set(ctx context.Context, productID string, onHand int64, now time.Time) (inventory.Level, error) {
+	var out inventory.Level
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Touching the row first locks it (PostgreSQL; SQLite's immediate
+		// transaction already holds the lock), so the old value read next
+		// is the one this update replaces and the audit delta is exact.
+		if err := lockRow(tx, productID, now); err != nil {
+			return err
+		}
+		old, err := level(tx, productID)
+		if err != nil {
+			return err
+		}
+		res := tx.Exec(`UPDATE stock SET on_hand = ?, updated_at = ? WHERE product_id = ? AND reserved <= ?`,
+			onHand, now, productID, onHand)
+		if err := oneRow(res, inventory.ErrInsufficientStock); err != nil {
+			return err
+		}
+		out, err = record(tx, productID, onHand-old.OnHand, "set on hand", now)
+		return err
+	})
+	return out, err
+}
+
+// Adjust adds delta to on hand unless the result is below what is reserved.
+func (s *Store) Adjust(ctx context.Context, productID string, delta int64, reason string, now time.Time) (inventory.Level, error) {
+	var out inventory.Level
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockRow(tx, productID, now); err != nil {
+			return err
+		}
+		res := tx.Exec(`UPDATE stock SET on_hand = on_hand + ?, updated_at = ? WHERE product_id = ? AND on_hand + ? >= reserved`,
+			delta, now, productID, delta)
+		if err := oneRow(res, inventory.ErrInsufficientStock); err != nil {
+			return err
+		}
+		var err error
+		out, err = record(tx, productID, delta, reason, now)
+		return err
+	})
+	return out, err
+}
+
+// lockRow creates the product's stock row if it is missing and takes its lock.
+func lockRow(tx *gorm.DB, productID string, now time.Time) error {
+	err := tx.Exec(`INSERT INTO stock (product_id, on_hand, reserved, updated_at) VALUES (?, 0, 0, ?)
+		ON CONFLICT (product_id) DO NOTHING`, productID, now).Error
+	if err != nil {
+		return err
+	}
+	return tx.Exec(`UPDATE stock SET updated_at = ? WHERE product_id = ?`, now, productID).Error
+}
+
+// record writes the audit row of a stock change and returns the new level.
+func record(tx *gorm.DB, productID string, delta int64, reason string, now time.Time) (inventory.Level, error) {
+	lvl, err := level(tx, productID)
+	if err != nil {
+		return lvl, err
+	}
+	row := adjustment{ID: ids.New("adj"), ProductID: productID, Delta: delta, Reason: reason, OnHand: lvl.OnHand, CreatedAt: now}
+	return lvl, tx.Create(&row).Error
+}
+
+// oneRow turns "no row matched the condition" into failure.
+func oneRow(res *gorm.DB, failure error) error {
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return failure
+	}
+	return nil
+}
+
+// Reserve holds every line or none. An existing reservation with the same
+// id is returned as it is, so retries are safe.
+func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, now, expires time.Time) (inventory.Reservation, error) {
+	// Lock rows in one global order so two multi-line reservations cannot
+	// deadlock on PostgreSQL.
+	lines = append([]inventory.Line(nil), lines...)
+	sort.Slice(lines, func(i, j int) bool { return lines[i].ProductID < lines[j].ProductID })
+
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		r := reservation{ID: id, Status: string(inventory.Held), ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		for _, l := range lines {
+			res := tx.Exec(`UPDATE stock SET reserved = reserved + ?, updated_at = ?
+				WHERE product_id = ? AND on_hand - reserved >= ?`, l.Quantity, now, l.ProductID, l.Quantity)
+			if err := oneRow(res, inventory.ErrOutOfStock); err != nil {
+				return fmt.Errorf("reserve %d of %s: %w", l.Quantity, l.ProductID, err)
+			}
+			item := reservationItem{ReservationID: id, ProductID: l.ProductID, Quantity: l.Quantity}
+			if err := tx.Create(&item).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return s.existing(ctx, id, lines)
+	}
+	if err != nil {
+		return inventory.Reservation{}, err
+	}
+	return inventory.Reservation{ID: id, Status: inventory.Held, Lines: lines, ExpiresAt: expires}, nil
+}
+
+// existing returns a reservation made by an earlier call with the same id,
+// provided it was for the same lines.
+func (s *Store) existing(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
+	r, err := s.Reservation(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if !sameLines(r.Lines, lines) {
+		return inventory.Reservation{}, inventory.ErrReservationMismatch
+	}
+	return r, nil
+}
+
+func sameLines(a, b []inventory.Line) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Reservation reads a reservation with its lines, ordered by product id.
+func (s *Store) Reservation(ctx context.Context, id string) (inventory.Reservation, error) {
+	db := s.db.WithContext(ctx)
+	var r reservation
+	err := db.Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return inventory.Reservation{}, inventory.ErrReservationNotFound
+	}
+	if err != nil {
+		return inventory.Reservation{}, err
+	}
+	var items []reservationItem
+	if err := db.Where("reservation_id = ?", id).Order("product_id").Find(&items).Error; err != nil {
+		return inventory.Reservation{}, err
+	}
+	out := inventory.Reservation{ID: r.ID, Status: inventory.ReservationStatus(r.Status), ExpiresAt: r.ExpiresAt.UTC()}
+	for _, it := range items {
+		out.Lines = append(out.Lines, inventory.Line{ProductID: it.ProductID, Quantity: it.Quantity})
+	}
+	return out, nil
+}
+
+// Transition moves a reservation from one status to another and applies the
+// stock change that move means, in one transaction. It reports whether this
+// call made the move; false means the reservation was not in status from.
+func (s *Store) Transition(ctx context.Context, id string, from, to inventory.ReservationStatus, now time.Time) (bool, error) {
+	stockChange, ok := stockChanges[[2]inventory.ReservationStatus{from, to}]
+	if !ok {
+		return false, fmt.Errorf("no transition from %s to %s", from, to)
+	}
+	moved := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		var items []reservationItem
+		if err := tx.Where("reservation_id = ?", id).Order("product_id").Find(&items).Error; err != nil {
+			return err
+		}
+		for _, it := range items {
+			args := map[string]any{"qty": it.Quantity, "now": now, "product": it.ProductID}
+			if err := tx.Exec(stockChange, args).Error; err != nil {
+				return fmt.Errorf("%s reservation %s: %w", to, id, err)
+			}
+		}
+		moved = true
+		return nil
+	})
+	return moved, err
+}
+
+// stockChanges is what each reservation move does to the stock of its lines.
+var stockChanges = map[[2]inventory.ReservationStatus]string{
+	{inventory.Held, inventory.Committed}:      `UPDATE stock SET on_hand = on_hand - @qty, reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
+	{inventory.Held, inventory.Released}:       `UPDATE stock SET reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
+	{inventory.Held, inventory.Expired}:        `UPDATE stock SET reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
+	{inventory.Committed, inventory.Restocked}: `UPDATE stock SET on_hand = on_hand + @qty, updated_at = @now WHERE product_id = @product`,
+}
+
+// ExpiredHolds lists up to limit held reservations whose time ran out.
+func (s *Store) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var idList []string
+	err := s.db.WithContext(ctx).Model(&reservation{}).
+		Where("status = ? AND expires_at < ?", inventory.Held, now).
+		Order("expires_at").Limit(limit).Pluck("id", &idList).Error
+	return idList, err
+}

@@ -1,0 +1,164 @@
+// Package store keeps payments in the payment module's own database.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/modules/payment"
+)
+
+type paymentRow struct {
+	ID          string `gorm:"primaryKey"`
+	Status      string
+	Amount      int64
+	Currency    string
+	Email       string
+	CardBrand   string
+	CardLast4   string `gorm:"column:card_last4"`
+	ChargeID    *string
+	FailureCode *string
+	DeclineCode *string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Items       []itemRow `gorm:"foreignKey:PaymentID"`
+}
+
+func (paymentRow) TableName() string { return "payments" }
+
+type itemRow struct {
+	PaymentID string `gorm:"primaryKey"`
+	Position  int    `gorm:"primaryKey"`
+	ProductID string
+	Quantity  int64
+	UnitPrice int64
+}
+
+func (itemRow) TableName() string { return "payment_items" }
+
+// Record is a payment as stored, with the processor's charge id that the
+// public Payment does not show.
+type Record struct {
+	payment.Payment
+	ChargeID string
+}
+
+func toRecord(r paymentRow) Record {
+	p := payment.Payment{
+		ID: r.ID, Status: payment.Status(r.Status), Amount: r.Amount, Currency: r.Currency,
+		Email: r.Email, Card: payment.CardSummary{Brand: r.CardBrand, Last4: r.CardLast4},
+		FailureCode: deref(r.FailureCode), DeclineCode: deref(r.DeclineCode),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Items: make([]payment.LineItem, len(r.Items)),
+	}
+	for i, it := range r.Items {
+		p.Items[i] = payment.LineItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice}
+	}
+	return Record{Payment: p, ChargeID: deref(r.ChargeID)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Store reads and writes payments.
+type Store struct{ db *gorm.DB }
+
+// New returns a Store on the payment module's database.
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Insert stores a new payment with its items, in one transaction.
+func (s *Store) Insert(ctx context.Context, p payment.Payment) error {
+	row := paymentRow{
+		ID: p.ID, Status: string(p.Status), Amount: p.Amount, Currency: p.Currency, Email: p.Email,
+		CardBrand: p.Card.Brand, CardLast4: p.Card.Last4, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+	for i, it := range p.Items {
+		row.Items = append(row.Items, itemRow{PaymentID: p.ID, Position: i, ProductID: it.ProductID,
+			Quantity: it.Quantity, UnitPrice: it.UnitPrice})
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Create(&row).Error
+	})
+}
+
+// Get returns a payment with its items.
+func (s *Store) Get(ctx context.Context, id string) (Record, error) {
+	var row paymentRow
+	err := s.db.WithContext(ctx).Preload("Items", orderByPosition).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Record{}, payment.ErrNotFound
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return toRecord(row), nil
+}
+
+func orderByPosition(db *gorm.DB) *gorm.DB { return db.Order("position") }
+
+// List returns up to limit payments with id < before (all when empty),
+// newest first, optionally with one status.
+func (s *Store) List(ctx context.Context, before string, status payment.Status, limit int) ([]payment.Payment, error) {
+	tx := s.db.WithContext(ctx).Preload("Items", orderByPosition)
+	if before != "" {
+		tx = tx.Where("id < ?", before)
+	}
+	if status != "" {
+		tx = tx.Where("status = ?", status)
+	}
+	var rows []paymentRow
+	if err := tx.Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]payment.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = toRecord(r).Payment
+	}
+	return out, nil
+}
+
+// SetCharge records the charge of a pending payment. It reports false when
+// the payment is no longer pending (recovery resolved it meanwhile).
+func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		chargeID, now, id, payment.Pending)
+	return res.RowsAffected == 1, res.Error
+}
+
+// Outcome is how a payment ends.
+type Outcome struct {
+	Status      payment.Status
+	FailureCode string
+	DeclineCode string
+}
+
+// Finish moves a payment from status from to its outcome, and reports
+// whether this call made the move.
+func (s *Store) Finish(ctx context.Context, id string, from payment.Status, o Outcome, now time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
+		WHERE id = ? AND status = ?`, o.Status, ptr(o.FailureCode), ptr(o.DeclineCode), now, id, from)
+	return res.RowsAffected == 1, res.Error
+}
+
+// PendingBefore lists pending payments created before t, oldest first.
+func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	var idList []string
+	err := s.db.WithContext(ctx).Model(&paymentRow{}).
+		Where("status = ? AND created_at < ?", payment.Pending, t).
+		Order("created_at").Limit(limit).Pluck("id", &idList).Error
+	return idList, err
+}

@@ -1,0 +1,189 @@
+// Package payment is the contract of the payment module: the checkout, which
+// prices a cart from the catalogue, reserves its stock in inventory, charges
+// the card through a Processor and then commits or releases the stock.
+package payment
+
+import (
+	"context"
+	"time"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+// Status is where a payment is in its life.
+type Status string
+
+// Payment states. A payment is pending only while its checkout runs, or
+// after a crash until recovery resolves it.
+const (
+	Pending   Status = "pending"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Refunded  Status = "refunded"
+)
+
+// ParseStatus accepts the name of a status.
+func ParseStatus(s string) (Status, bool) {
+	switch st := Status(s); st {
+	case Pending, Succeeded, Failed, Refunded:
+		return st, true
+	}
+	return "", false
+}
+
+// Card is what the customer types in. It is passed to the Processor and
+// never stored: a payment keeps only the brand and the last four digits.
+type Card struct {
+	Number   string `json:"number"`
+	ExpMonth int    `json:"exp_month"`
+	ExpYear  int    `json:"exp_year"`
+	CVC      string `json:"cvc"`
+}
+
+// CardSummary is what a payment remembers of its card.
+type CardSummary struct {
+	Brand string `json:"brand"`
+	Last4 string `json:"last4"`
+}
+
+// Item is a line of the cart: a product and how many.
+type Item struct {
+	ProductID string `json:"product_id"`
+	Quantity  int64  `json:"quantity"`
+}
+
+// CheckoutRequest is a cart, a card and an email for the receipt.
+type CheckoutRequest struct {
+	Items []Item `json:"items"`
+	Card  Card   `json:"card"`
+	Email string `json:"email"`
+}
+
+// LineItem is a line of a payment, priced by the catalogue at checkout.
+type LineItem struct {
+	ProductID string `json:"product_id"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// Payment is the record of one checkout. Amount is in minor units of Currency.
+type Payment struct {
+	ID       string      `json:"id"`
+	Status   Status      `json:"status"`
+	Amount   int64       `json:"amount"`
+	Currency string      `json:"currency"`
+	Items    []LineItem  `json:"items"`
+	Email    string      `json:"email"`
+	Card     CardSummary `json:"card"`
+	// FailureCode says why a failed payment failed: card_declined,
+	// out_of_stock, reservation_expired or abandoned (resolved after a crash).
+	FailureCode string `json:"failure_code,omitempty"`
+	// DeclineCode is the processor's reason for a declined card.
+	DeclineCode string    `json:"decline_code,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ListQuery selects a page of payments, newest first, optionally by status.
+type ListQuery struct {
+	Limit  int
+	Cursor string
+	Status Status
+}
+
+// Page is one page of payments.
+type Page struct {
+	Data       []Payment `json:"data"`
+	NextCursor string    `json:"next_cursor"`
+}
+
+// List limits.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// Errors of the payment contract. A checkout that runs out of stock fails
+// with inventory.ErrOutOfStock.
+var (
+	ErrNotFound         = errs.New(errs.CodeNotFound, "payment not found")
+	ErrUnknownProduct   = errs.New("unknown_product", "the cart names a product that is not for sale")
+	ErrCurrencyMismatch = errs.New("currency_mismatch", "all items of a cart must share one currency")
+	ErrCardDeclined     = errs.New("card_declined", "the card was declined")
+	ErrNotRefundable    = errs.New("payment_not_refundable", "only a succeeded payment can be refunded")
+	ErrChargeNotFound   = errs.New(errs.CodeNotFound, "the processor has no charge with this key")
+)
+
+// CheckoutError is a checkout that failed after its payment was recorded:
+// the client gets the payment_id to look the failed payment up.
+type CheckoutError struct {
+	PaymentID   string
+	DeclineCode string
+	Err         error
+}
+
+func (e *CheckoutError) Error() string {
+	return "payment " + e.PaymentID + " failed: " + e.Err.Error()
+}
+
+// Unwrap exposes the reason, e.g. ErrCardDeclined or inventory.ErrOutOfStock.
+func (e *CheckoutError) Unwrap() error { return e.Err }
+
+// Extensions adds payment_id and decline_code to the problem document.
+func (e *CheckoutError) Extensions() map[string]any {
+	ext := map[string]any{"payment_id": e.PaymentID}
+	if e.DeclineCode != "" {
+		ext["decline_code"] = e.DeclineCode
+	}
+	return ext
+}
+
+// Service is the payment module.
+type Service interface {
+	// Checkout runs a purchase to the end: a Payment that succeeded, or an
+	// error; after a decline or a stock shortage the error is a
+	// *CheckoutError naming the failed payment.
+	Checkout(ctx context.Context, req CheckoutRequest) (Payment, error)
+	// Get returns a payment, or ErrNotFound.
+	Get(ctx context.Context, id string) (Payment, error)
+	// List returns payments, newest first.
+	List(ctx context.Context, q ListQuery) (Page, error)
+	// Refund gives the money back and returns the stock to inventory.
+	// Refunding a refunded payment returns it unchanged.
+	Refund(ctx context.Context, id string) (Payment, error)
+}
+
+// ChargeRequest asks a Processor to take money. IdempotencyKey makes a
+// repeated request return the first charge instead of charging again.
+type ChargeRequest struct {
+	IdempotencyKey string
+	Amount         int64
+	Currency       string
+	Card           Card
+}
+
+// Charge is money a Processor took.
+type Charge struct {
+	ID string
+}
+
+// Decline is a Processor's refusal; it matches ErrCardDeclined.
+type Decline struct {
+	Code string // e.g. generic_decline, insufficient_funds
+}
+
+func (d *Decline) Error() string { return "card declined: " + d.Code }
+
+// Unwrap makes errors.Is(err, ErrCardDeclined) true.
+func (d *Decline) Unwrap() error { return ErrCardDeclined }
+
+// Processor is the card network. Every call is idempotent, so the payment
+// service can repeat any of them after a crash.
+type Processor interface {
+	// Charge takes the money, or returns a *Decline.
+	Charge(ctx context.Context, req ChargeRequest) (Charge, error)
+	// Lookup finds the charge made with an idempotency key, or ErrChargeNotFound.
+	Lookup(ctx context.Context, idempotencyKey string) (Charge, error)
+	// Refund gives a charge back; refunding twice is a no-op.
+	Refund(ctx context.Context, chargeID string) error
+}

@@ -1,0 +1,77 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+)
+
+// Resolve finishes a payment that a crash (or a failing dependency) left
+// pending: if the processor charged it, its stock is committed and it
+// succeeds; if not, its stock is released and it fails as abandoned.
+func (s *Service) Resolve(ctx context.Context, id string) error {
+	r, err := s.store.Get(ctx, id)
+	if err != nil || r.Status != payment.Pending {
+		return err
+	}
+	chargeID := r.ChargeID
+	if chargeID == "" {
+		ch, err := s.processor.Lookup(ctx, id)
+		if errors.Is(err, payment.ErrChargeNotFound) {
+			s.fail(ctx, id, failedAbandoned, "")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up charge of payment %s: %w", id, err)
+		}
+		chargeID = ch.ID
+	}
+	_, err = s.complete(ctx, id, chargeID)
+	var failed *payment.CheckoutError
+	if errors.As(err, &failed) && errors.Is(err, inventory.ErrReservationClosed) {
+		return nil // resolved: failed, and the charge given back
+	}
+	return err
+}
+
+// ResolvePending resolves every payment still pending that was created
+// before cutoff, and returns how many it looked at.
+func (s *Service) ResolvePending(ctx context.Context, cutoff time.Time) (int, error) {
+	idList, err := s.store.PendingBefore(ctx, cutoff, 1000)
+	if err != nil {
+		return 0, fmt.Errorf("list pending payments: %w", err)
+	}
+	var errList []error
+	for _, id := range idList {
+		if err := s.Resolve(ctx, id); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	return len(idList), errors.Join(errList...)
+}
+
+// RunRecovery resolves, at start and then every interval, payments pending
+// for longer than after: longer than any live checkout can take.
+func (s *Service) RunRecovery(ctx context.Context, interval, after time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.ResolvePending(ctx, s.now().Add(-after))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("resolve pending payments", "err", err)
+		case n > 0:
+			s.log.Info("resolved pending payments", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+

@@ -1,0 +1,270 @@
+// Package service is the in-process implementation of payment.Service: the
+// checkout and its recovery after a crash.
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+	"github.com/bazaar-shop/bazaar/modules/payment/internal/store"
+)
+
+// finishTimeout bounds the steps of a checkout after its payment is recorded.
+// They run detached from the caller's cancellation: a client that hangs up
+// must not leave a charged card with its stock still only reserved.
+const finishTimeout = 30 * time.Second
+
+// Failure codes of failed payments.
+const (
+	failedDeclined   = "card_declined"
+	failedOutOfStock = "out_of_stock"
+	failedExpired    = "reservation_expired"
+	failedAbandoned  = "abandoned"
+	failedInventory  = "inventory_unavailable"
+)
+
+// Service implements payment.Service.
+type Service struct {
+	store     *store.Store
+	catalogue catalogue.Service
+	inventory inventory.Service
+	processor payment.Processor
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+var _ payment.Service = (*Service)(nil)
+
+// New returns the payment service on db, its own database.
+func New(db *gorm.DB, cat catalogue.Service, inv inventory.Service, proc payment.Processor,
+	now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store.New(db), catalogue: cat, inventory: inv, processor: proc, now: now, log: log}
+}
+
+// Checkout runs a purchase: price, record, reserve, charge, commit.
+func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
+	if err := validate(req, s.now()); err != nil {
+		return payment.Payment{}, err
+	}
+	p, err := s.price(ctx, req)
+	if err != nil {
+		return payment.Payment{}, err
+	}
+	// The pending record comes first: whatever happens next, recovery can
+	// find this payment and finish or undo it.
+	if err := s.store.Insert(ctx, p); err != nil {
+		return payment.Payment{}, fmt.Errorf("record payment: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+
+	if _, err := s.inventory.Reserve(ctx, p.ID, lines(p.Items)); err != nil {
+		return s.failReserve(ctx, p, err)
+	}
+	charge, err := s.processor.Charge(ctx, payment.ChargeRequest{
+		IdempotencyKey: p.ID, Amount: p.Amount, Currency: p.Currency, Card: req.Card,
+	})
+	var decline *payment.Decline
+	switch {
+	case errors.As(err, &decline):
+		s.fail(ctx, p.ID, failedDeclined, decline.Code)
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, DeclineCode: decline.Code, Err: err}
+	case err != nil:
+		// Whether the card was charged is unknown: recovery asks the processor.
+		return payment.Payment{}, fmt.Errorf("charge payment %s: %w", p.ID, err)
+	}
+	return s.complete(ctx, p.ID, charge.ID)
+}
+
+// failReserve ends a checkout whose reservation did not happen.
+func (s *Service) failReserve(ctx context.Context, p payment.Payment, err error) (payment.Payment, error) {
+	if errors.Is(err, inventory.ErrOutOfStock) {
+		s.fail(ctx, p.ID, failedOutOfStock, "")
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: err}
+	}
+	// The reservation may or may not exist; fail releases it either way.
+	s.fail(ctx, p.ID, failedInventory, "")
+	return payment.Payment{}, fmt.Errorf("reserve stock for payment %s: %w", p.ID, err)
+}
+
+// complete commits the stock of a charged payment and marks it succeeded.
+// If the reservation is gone (it expired while the card was charged) the
+// money goes back: the customer never pays for goods they do not get.
+func (s *Service) complete(ctx context.Context, id, chargeID string) (payment.Payment, error) {
+	ok, err := s.store.SetCharge(ctx, id, chargeID, s.now())
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("record charge of payment %s: %w", id, err)
+	}
+	if !ok {
+		// Recovery already failed this payment while we were charging.
+		return s.refundLate(ctx, id, chargeID, failedAbandoned)
+	}
+	err = s.inventory.Commit(ctx, id)
+	if errors.Is(err, inventory.ErrReservationClosed) || errors.Is(err, inventory.ErrReservationNotFound) {
+		if _, err := s.store.Finish(ctx, id, payment.Pending, store.Outcome{Status: payment.Failed, FailureCode: failedExpired}, s.now()); err != nil {
+			return payment.Payment{}, err
+		}
+		return s.refundLate(ctx, id, chargeID, failedExpired)
+	}
+	if err != nil {
+		// Charged, stock still held: recovery commits it later.
+		return payment.Payment{}, fmt.Errorf("commit stock of payment %s: %w", id, err)
+	}
+	if _, err := s.store.Finish(ctx, id, payment.Pending, store.Outcome{Status: payment.Succeeded}, s.now()); err != nil {
+		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", id, err)
+	}
+	return s.Get(ctx, id)
+}
+
+// refundLate gives back a charge whose payment has already failed.
+func (s *Service) refundLate(ctx context.Context, id, chargeID, reason string) (payment.Payment, error) {
+	if err := s.processor.Refund(ctx, chargeID); err != nil {
+		return payment.Payment{}, fmt.Errorf("refund charge %s of failed payment %s: %w", chargeID, id, err)
+	}
+	s.log.Warn("refunded a charge whose payment had failed", "payment_id", id, "reason", reason)
+	return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: inventory.ErrReservationClosed}
+}
+
+// fail marks a pending payment failed and releases its stock. Both steps
+// are idempotent; a failure here leaves the payment pending for recovery.
+func (s *Service) fail(ctx context.Context, id, code, declineCode string) {
+	if err := s.inventory.Release(ctx, id); err != nil {
+		s.log.Error("release stock of failed payment", "payment_id", id, "err", err)
+		return
+	}
+	outcome := store.Outcome{Status: payment.Failed, FailureCode: code, DeclineCode: declineCode}
+	if _, err := s.store.Finish(ctx, id, payment.Pending, outcome, s.now()); err != nil {
+		s.log.Error("mark payment failed", "payment_id", id, "err", err)
+	}
+}
+
+// price builds the pending payment with prices from the catalogue.
+func (s *Service) price(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
+	now := s.now()
+	p := payment.Payment{
+		ID: ids.New("pay"), Status: payment.Pending, Email: strings.TrimSpace(req.Email),
+		Card:      payment.CardSummary{Brand: brand(req.Card.Number), Last4: req.Card.Number[len(req.Card.Number)-4:]},
+		CreatedAt: now, UpdatedAt: now,
+	}
+	var v errs.Validator
+	for i, it := range req.Items {
+		prod, err := s.catalogue.Get(ctx, it.ProductID)
+		if errors.Is(err, catalogue.ErrNotFound) {
+			v.Checkf(false, "is not for sale", "items[%d].product_id", i)
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("price %s: %w", it.ProductID, err)
+		}
+		if p.Currency == "" {
+			p.Currency = prod.Currency
+		}
+		if prod.Currency != p.Currency {
+			return p, fmt.Errorf("%s costs %s, the cart is in %s: %w", prod.ID, prod.Currency, p.Currency, payment.ErrCurrencyMismatch)
+		}
+		p.Items = append(p.Items, payment.LineItem{ProductID: prod.ID, Quantity: it.Quantity, UnitPrice: prod.Price})
+		p.Amount += prod.Price * it.Quantity // bounded by the validation limits: no overflow
+	}
+	if err := v.Err(); err != nil {
+		return p, fmt.Errorf("%w: %w", payment.ErrUnknownProduct, err)
+	}
+	return p, nil
+}
+
+func lines(items []payment.LineItem) []inventory.Line {
+	out := make([]inventory.Line, len(items))
+	for i, it := range items {
+		out[i] = inventory.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return out
+}
+
+// Get returns a payment.
+func (s *Service) Get(ctx context.Context, id string) (payment.Payment, error) {
+	r, err := s.store.Get(ctx, id)
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("get payment %s: %w", id, err)
+	}
+	return r.Payment, nil
+}
+
+// List returns payments, newest first.
+func (s *Service) List(ctx context.Context, q payment.ListQuery) (payment.Page, error) {
+	var v errs.Validator
+	v.Check(q.Limit >= 0 && q.Limit <= payment.MaxLimit, "limit", fmt.Sprintf("must be between 1 and %d", payment.MaxLimit))
+	if q.Status != "" {
+		_, ok := payment.ParseStatus(string(q.Status))
+		v.Check(ok, "status", "must be pending, succeeded, failed or refunded")
+	}
+	before, err := decodeCursor(q.Cursor)
+	v.Check(err == nil, "cursor", "is not a cursor this API returned")
+	if err := v.Err(); err != nil {
+		return payment.Page{}, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = payment.DefaultLimit
+	}
+	rows, err := s.store.List(ctx, before, q.Status, limit+1)
+	if err != nil {
+		return payment.Page{}, fmt.Errorf("list payments: %w", err)
+	}
+	page := payment.Page{Data: rows}
+	if len(rows) > limit {
+		page.Data = rows[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
+	}
+	return page, nil
+}
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), "pay_") {
+		return "", errors.New("bad cursor")
+	}
+	return string(b), nil
+}
+
+// Refund gives the money back, then the stock, then marks the payment
+// refunded. Every step is idempotent, so a refund that fails half-way is
+// finished by calling Refund again.
+func (s *Service) Refund(ctx context.Context, id string) (payment.Payment, error) {
+	r, err := s.store.Get(ctx, id)
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("refund payment %s: %w", id, err)
+	}
+	switch r.Status {
+	case payment.Refunded:
+		return r.Payment, nil
+	case payment.Succeeded:
+	default:
+		return payment.Payment{}, fmt.Errorf("refund payment %s (it is %s): %w", id, r.Status, payment.ErrNotRefundable)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := s.processor.Refund(ctx, r.ChargeID); err != nil {
+		return payment.Payment{}, fmt.Errorf("refund charge of payment %s: %w", id, err)
+	}
+	if err := s.inventory.Restock(ctx, id); err != nil {
+		return payment.Payment{}, fmt.Errorf("restock payment %s: %w", id, err)
+	}
+	if _, err := s.store.Finish(ctx, id, payment.Succeeded, store.Outcome{Status: payment.Refunded}, s.now()); err != nil {
+		return payment.Payment{}, fmt.Errorf("mark payment %s refunded: %w", id, err)
+	}
+	return s.Get(ctx, id)
+}
