@@ -41,6 +41,9 @@ func (s *suite) products(t *testing.T) {
 		bad := map[string]any{"sku": "", "name": "", "price": -1, "currency": "EURO"}
 		prob := s.c.Do(t, "POST", "/v1/products", s.admin, bad).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
 		require.ElementsMatch(t, []string{"sku", "name", "price", "currency"}, prob.Fields())
+		bad = map[string]any{"sku": unique("x"), "name": "x", "currency": "EUR"}
+		prob = s.c.Do(t, "POST", "/v1/products", s.admin, bad).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
+		require.Equal(t, []string{"price"}, prob.Fields(), "a forgotten price is an error, not a free product")
 		bad = map[string]any{"sku": unique("x"), "name": "x", "price": 1, "currency": "XYZ"}
 		prob = s.c.Do(t, "POST", "/v1/products", s.admin, bad).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
 		require.Equal(t, []string{"currency"}, prob.Fields())
@@ -54,11 +57,16 @@ func (s *suite) products(t *testing.T) {
 			"fraction":      `{"sku":"a","name":"b","price":12.5,"currency":"EUR"}`,
 			"empty":         ``,
 			"array":         `[]`,
+			"null":          `null`,
 		} {
 			t.Run(name, func(t *testing.T) {
 				s.c.Do(t, "POST", "/v1/products", s.admin, body).Problem(t, http.StatusBadRequest, "malformed_request")
 			})
 		}
+	})
+	t.Run("a body over 1 MiB is 413", func(t *testing.T) {
+		huge := Raw(`{"sku":"big","name":"big","price":1,"currency":"EUR","description":"` + strings.Repeat("x", 1<<20) + `"}`)
+		s.c.Do(t, "POST", "/v1/products", s.admin, huge).Problem(t, http.StatusRequestEntityTooLarge, "body_too_large")
 	})
 	t.Run("update replaces the editable fields", func(t *testing.T) {
 		change := catalogue.ProductInput{SKU: in.SKU + "-v2", Name: "Enamel mug, large", Price: 1500, Currency: "EUR"}
@@ -149,7 +157,7 @@ func (s *suite) productList(t *testing.T) {
 		require.NotNil(t, page.Data)
 	})
 	t.Run("bad list parameters are 422", func(t *testing.T) {
-		for _, q := range []string{"limit=101", "limit=-1", "limit=ten", "cursor=not-a-cursor"} {
+		for _, q := range []string{"limit=101", "limit=0", "limit=-1", "limit=", "limit=ten", "cursor=not-a-cursor"} {
 			s.c.Do(t, "GET", "/v1/products?"+q, "", nil).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
 		}
 	})

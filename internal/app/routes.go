@@ -40,7 +40,9 @@ func (a *App) readyz(c *gin.Context) {
 	for name, err := range a.Ready(c.Request.Context()) {
 		checks[name] = "ok"
 		if err != nil {
-			checks[name] = err.Error()
+			// The details go to the log, not to anonymous callers.
+			web.Logger(c).Error("readiness check failed", "database", name, "err", err)
+			checks[name] = "unavailable"
 			status = http.StatusServiceUnavailable
 		}
 	}

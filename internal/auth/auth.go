@@ -146,7 +146,9 @@ func (k *Keys) Require(roles ...Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		role, err := k.Authenticate(c.Request.Context(), bearer(c.GetHeader("Authorization")))
 		if err != nil {
-			c.Header("WWW-Authenticate", `Bearer realm="bazaar"`)
+			if errors.Is(err, errs.ErrUnauthorized) {
+				c.Header("WWW-Authenticate", `Bearer realm="bazaar"`)
+			}
 			web.Error(c, err)
 			return
 		}

@@ -2,7 +2,7 @@
 //
 // A contract error is an *Error with a machine-readable Code ("not_found",
 // "out_of_stock", …). Modules declare their own sentinels with New, callers
-// compare them with errors.Is, and internal/problem maps the codes to HTTP in
+// compare them with errors.Is, and internal/web maps the codes to HTTP in
 // one table. Because the code travels on the wire, an HTTP client can turn it
 // back into the very same sentinel.
 package errs

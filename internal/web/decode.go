@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,12 +17,22 @@ import (
 // MaxBodyBytes bounds every request body; no Bazaar request is near this size.
 const MaxBodyBytes = 1 << 20
 
-// Decode reads the JSON body into v strictly: unknown fields, trailing data,
-// wrong types and oversized bodies are all a 400 malformed_request that says
-// what was wrong, so a typo in a field name never passes silently.
+// CodeTooLarge is the problem code of a body over MaxBodyBytes.
+const CodeTooLarge = "body_too_large"
+
+// Decode reads the JSON object in the body into v strictly: anything but one
+// object, unknown fields, trailing data and wrong types are a 400
+// malformed_request that says what was wrong, so a typo in a field name
+// never passes silently. A body over MaxBodyBytes is a 413.
 func Decode(c *gin.Context, v any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+	if err != nil {
+		return malformed(err)
+	}
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] != '{' {
+		return malformed(errors.New("the request body must be a JSON object"))
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return malformed(err)
@@ -43,20 +54,21 @@ func malformed(err error) error {
 	case errors.As(err, &syntaxErr):
 		err = fmt.Errorf("invalid JSON at byte %d", syntaxErr.Offset)
 	case isTooLarge(err):
-		err = fmt.Errorf("the request body is larger than %d bytes", MaxBodyBytes)
+		return &errs.Error{Code: CodeTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
 	}
 	return &errs.Error{Code: errs.CodeMalformed, Message: err.Error()}
 }
 
-// QueryInt reads an optional integer query parameter.
-func QueryInt(c *gin.Context, name string, def int) (int, error) {
-	raw, ok := c.GetQuery(name)
-	if !ok || raw == "" {
+// QueryLimit reads the optional ?limit= of a list endpoint: def when
+// absent, else an integer between 1 and max.
+func QueryLimit(c *gin.Context, def, max int) (int, error) {
+	raw, ok := c.GetQuery("limit")
+	if !ok {
 		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil {
-		return 0, errs.Invalid(name, "must be an integer")
+	if err != nil || n < 1 || n > max {
+		return 0, errs.Invalid("limit", fmt.Sprintf("must be an integer between 1 and %d", max))
 	}
 	return n, nil
 }

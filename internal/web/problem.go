@@ -18,6 +18,7 @@ import (
 var statusByCode = map[string]int{
 	errs.CodeInvalid:         http.StatusUnprocessableEntity,
 	errs.CodeMalformed:       http.StatusBadRequest,
+	CodeTooLarge:             http.StatusRequestEntityTooLarge,
 	errs.CodeNotFound:        http.StatusNotFound,
 	errs.CodeRouteNotFound:   http.StatusNotFound,
 	errs.CodeNotAllowed:      http.StatusMethodNotAllowed,

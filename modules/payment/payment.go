@@ -76,7 +76,9 @@ type Payment struct {
 	Email    string      `json:"email"`
 	Card     CardSummary `json:"card"`
 	// FailureCode says why a failed payment failed: card_declined,
-	// out_of_stock, reservation_expired or abandoned (resolved after a crash).
+	// out_of_stock, reservation_expired (the card was charged after the
+	// stock hold ran out, and refunded), abandoned (resolved after a crash
+	// before the charge) or inventory_unavailable.
 	FailureCode string `json:"failure_code,omitempty"`
 	// DeclineCode is the processor's reason for a declined card.
 	DeclineCode string    `json:"decline_code,omitempty"`
@@ -115,7 +117,9 @@ var (
 )
 
 // CheckoutError is a checkout that failed after its payment was recorded:
-// the client gets the payment_id to look the failed payment up.
+// the client gets the payment_id to look the payment up. After a decline or
+// a stock shortage the payment has failed; after an unexpected error it may
+// still be pending until recovery resolves it.
 type CheckoutError struct {
 	PaymentID   string
 	DeclineCode string

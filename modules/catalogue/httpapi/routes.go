@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/bazaar-shop/bazaar/internal/auth"
+	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
@@ -22,10 +23,31 @@ func Routes(r gin.IRouter, svc catalogue.Service, guard auth.Guard) {
 	r.DELETE("/v1/products/:id", admin, remove(svc))
 }
 
+// productBody is the wire form of catalogue.ProductInput. Price is a
+// pointer so that a forgotten price is an error, not a free product.
+type productBody struct {
+	SKU         string `json:"sku"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Price       *int64 `json:"price"`
+	Currency    string `json:"currency"`
+}
+
+func decodeProduct(c *gin.Context) (catalogue.ProductInput, error) {
+	var b productBody
+	if err := web.Decode(c, &b); err != nil {
+		return catalogue.ProductInput{}, err
+	}
+	if b.Price == nil {
+		return catalogue.ProductInput{}, errs.Invalid("price", "is required")
+	}
+	return catalogue.ProductInput{SKU: b.SKU, Name: b.Name, Description: b.Description, Price: *b.Price, Currency: b.Currency}, nil
+}
+
 func create(svc catalogue.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var in catalogue.ProductInput
-		if err := web.Decode(c, &in); err != nil {
+		in, err := decodeProduct(c)
+		if err != nil {
 			web.Error(c, err)
 			return
 		}
@@ -41,7 +63,7 @@ func create(svc catalogue.Service) gin.HandlerFunc {
 
 func list(svc catalogue.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := web.QueryInt(c, "limit", catalogue.DefaultLimit)
+		limit, err := web.QueryLimit(c, catalogue.DefaultLimit, catalogue.MaxLimit)
 		if err != nil {
 			web.Error(c, err)
 			return
@@ -70,8 +92,8 @@ func get(svc catalogue.Service) gin.HandlerFunc {
 
 func update(svc catalogue.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var in catalogue.ProductInput
-		if err := web.Decode(c, &in); err != nil {
+		in, err := decodeProduct(c)
+		if err != nil {
 			web.Error(c, err)
 			return
 		}

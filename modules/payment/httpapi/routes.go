@@ -53,7 +53,7 @@ func get(svc payment.Service) gin.HandlerFunc {
 
 func list(svc payment.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		limit, err := web.QueryInt(c, "limit", payment.DefaultLimit)
+		limit, err := web.QueryLimit(c, payment.DefaultLimit, payment.MaxLimit)
 		if err != nil {
 			web.Error(c, err)
 			return

@@ -74,4 +74,3 @@ func (s *Service) RunRecovery(ctx context.Context, interval, after time.Duration
 		}
 	}
 }
-

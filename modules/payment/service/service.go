@@ -83,7 +83,7 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, DeclineCode: decline.Code, Err: err}
 	case err != nil:
 		// Whether the card was charged is unknown: recovery asks the processor.
-		return payment.Payment{}, fmt.Errorf("charge payment %s: %w", p.ID, err)
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("charge: %w", err)}
 	}
 	return s.complete(ctx, p.ID, charge.ID)
 }
@@ -96,7 +96,7 @@ func (s *Service) failReserve(ctx context.Context, p payment.Payment, err error)
 	}
 	// The reservation may or may not exist; fail releases it either way.
 	s.fail(ctx, p.ID, failedInventory, "")
-	return payment.Payment{}, fmt.Errorf("reserve stock for payment %s: %w", p.ID, err)
+	return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("reserve stock: %w", err)}
 }
 
 // complete commits the stock of a charged payment and marks it succeeded.
@@ -120,7 +120,7 @@ func (s *Service) complete(ctx context.Context, id, chargeID string) (payment.Pa
 	}
 	if err != nil {
 		// Charged, stock still held: recovery commits it later.
-		return payment.Payment{}, fmt.Errorf("commit stock of payment %s: %w", id, err)
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: fmt.Errorf("commit stock: %w", err)}
 	}
 	if _, err := s.store.Finish(ctx, id, payment.Pending, store.Outcome{Status: payment.Succeeded}, s.now()); err != nil {
 		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", id, err)
