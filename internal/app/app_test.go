@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -46,7 +45,7 @@ func startShop(t *testing.T, engine testdb.Engine) (baseURL, adminKey string) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- app.Serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { ready <- a })
+		done <- app.Serve(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { ready <- a })
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -81,7 +81,7 @@ type Service interface {
 	// holds stock twice.
 	Reserve(ctx context.Context, id string, lines []Line) (Reservation, error)
 	// Commit turns held units into sold ones: on hand and reserved both go
-	// down. Committing twice is a no-op; a released or expired reservation
+	// down. Committing again (even after a restock) is a no-op; a released or expired reservation
 	// is ErrReservationClosed.
 	Commit(ctx context.Context, id string) error
 	// Release gives held units back. Releasing anything but a held

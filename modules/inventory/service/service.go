@@ -130,8 +130,8 @@ func (s *Service) Restock(ctx context.Context, id string) error {
 	return s.move(ctx, id, inventory.Committed, inventory.Restocked)
 }
 
-// move makes an idempotent transition: arriving at the target again is fine,
-// any other current status is ErrReservationClosed.
+// move makes an idempotent transition: a reservation already at (or past)
+// the target is fine, any other status is ErrReservationClosed.
 func (s *Service) move(ctx context.Context, id string, from, to inventory.ReservationStatus) error {
 	moved, err := s.store.Transition(ctx, id, from, to, s.now())
 	if err != nil || moved {
@@ -141,8 +141,8 @@ func (s *Service) move(ctx context.Context, id string, from, to inventory.Reserv
 	switch {
 	case err != nil:
 		return fmt.Errorf("%s reservation %s: %w", to, id, err)
-	case r.Status == to:
-		return nil
+	case r.Status == to, to == inventory.Committed && r.Status == inventory.Restocked:
+		return nil // already done: a retry, or a late commit after a refund
 	default:
 		return fmt.Errorf("%s reservation %s (it is %s): %w", to, id, r.Status, inventory.ErrReservationClosed)
 	}

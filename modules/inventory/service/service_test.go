@@ -1,0 +1,115 @@
+package service_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/migrations"
+	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/inventory/inventorytest"
+	"github.com/bazaar-shop/bazaar/modules/inventory/service"
+)
+
+// TestContract runs the inventory contract suite against the local service
+// on every database engine.
+func TestContract(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			inventorytest.Run(t, func(t *testing.T) inventorytest.Harness {
+				w := newWorld(t, engine)
+				return inventorytest.Harness{Inventory: w.inventory, Catalogue: w.catalogue}
+			})
+		})
+	}
+}
+
+// clock is a settable time source, so expiry is tested without sleeping.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type world struct {
+	clock     *clock
+	catalogue *cataloguesvc.Service
+	inventory *service.Service
+}
+
+const ttl = 10 * time.Minute
+
+func newWorld(t *testing.T, engine testdb.Engine) world {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	cat := cataloguesvc.New(open(t, engine, "catalogue").DB, clk.Now)
+	inv := service.New(open(t, engine, "inventory").DB, cat, ttl, clk.Now)
+	return world{clock: clk, catalogue: cat, inventory: inv}
+}
+
+func open(t *testing.T, engine testdb.Engine, module string) *database.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, engine.New(t, module))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	fsys, err := migrations.For(module)
+	require.NoError(t, err)
+	require.NoError(t, db.MigrateUp(ctx, module, fsys))
+	return db
+}
+
+// TestExpiry: a reservation nobody commits gives its stock back after the
+// TTL, and can then no longer be committed.
+func TestExpiry(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine)
+			p := inventorytest.Product(t, inventorytest.Harness{Inventory: w.inventory, Catalogue: w.catalogue}, 5)
+			lines := []inventory.Line{{ProductID: p, Quantity: 2}}
+			_, err := w.inventory.Reserve(ctx, "old", lines)
+			require.NoError(t, err)
+			w.clock.Advance(ttl / 2)
+			_, err = w.inventory.Reserve(ctx, "young", lines)
+			require.NoError(t, err)
+
+			n, err := w.inventory.ExpireHolds(ctx)
+			require.NoError(t, err)
+			require.Zero(t, n, "nothing has expired yet")
+
+			w.clock.Advance(ttl/2 + time.Second)
+			n, err = w.inventory.ExpireHolds(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "only the old reservation has expired")
+			lvl, err := w.inventory.Get(ctx, p)
+			require.NoError(t, err)
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 5, Reserved: 2, Available: 3}, lvl)
+
+			require.ErrorIs(t, w.inventory.Commit(ctx, "old"), inventory.ErrReservationClosed)
+			require.NoError(t, w.inventory.Commit(ctx, "young"), "a reservation within its TTL still commits")
+			lvl, err = w.inventory.Get(ctx, p)
+			require.NoError(t, err)
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Reserved: 0, Available: 3}, lvl)
+		})
+	}
+}

@@ -1,0 +1,301 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/migrations"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	inventorysvc "github.com/bazaar-shop/bazaar/modules/inventory/service"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
+	"github.com/bazaar-shop/bazaar/modules/payment/service"
+)
+
+// These tests break the checkout at each step — the way a crash, a lost
+// answer or a slow card network would — and check that money and stock
+// always end consistent: paid and committed, or failed and released.
+
+const ttl = 10 * time.Minute
+
+var (
+	ctx     = context.Background()
+	errLost = errors.New("connection reset by peer")
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// processor is the sandbox with faults injected around Charge.
+type processor struct {
+	*sandbox.Processor
+	beforeCharge   func()
+	chargeThenLose bool // charge, then lose the answer
+	failCharge     bool // fail before charging
+}
+
+func (p *processor) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
+	if p.beforeCharge != nil {
+		p.beforeCharge()
+	}
+	if p.failCharge {
+		return payment.Charge{}, errLost
+	}
+	ch, err := p.Processor.Charge(ctx, req)
+	if p.chargeThenLose {
+		return payment.Charge{}, errLost
+	}
+	return ch, err
+}
+
+// flakyInventory fails the next Commit or Restock calls once each.
+type flakyInventory struct {
+	inventory.Service
+	failCommit, failRestock bool
+}
+
+func (f *flakyInventory) Commit(ctx context.Context, id string) error {
+	if f.failCommit {
+		f.failCommit = false
+		return errLost
+	}
+	return f.Service.Commit(ctx, id)
+}
+
+func (f *flakyInventory) Restock(ctx context.Context, id string) error {
+	if f.failRestock {
+		f.failRestock = false
+		return errLost
+	}
+	return f.Service.Restock(ctx, id)
+}
+
+type world struct {
+	clock     *clock
+	catalogue catalogue.Service
+	stock     *inventorysvc.Service
+	inventory *flakyInventory
+	processor *processor
+	payments  *service.Service
+	paymentDB *database.DB
+}
+
+func newWorld(t *testing.T, engine testdb.Engine) *world {
+	t.Helper()
+	w := &world{clock: &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}}
+	w.catalogue = cataloguesvc.New(open(t, engine, "catalogue").DB, w.clock.Now)
+	w.stock = inventorysvc.New(open(t, engine, "inventory").DB, w.catalogue, ttl, w.clock.Now)
+	w.inventory = &flakyInventory{Service: w.stock}
+	w.processor = &processor{Processor: sandbox.New()}
+	w.paymentDB = open(t, engine, "payment")
+	w.payments = service.New(w.paymentDB.DB, w.catalogue, w.inventory, w.processor, w.clock.Now, slog.New(slog.DiscardHandler))
+	return w
+}
+
+func open(t *testing.T, engine testdb.Engine, module string) *database.DB {
+	t.Helper()
+	db, err := database.Open(ctx, engine.New(t, module))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	fsys, err := migrations.For(module)
+	require.NoError(t, err)
+	require.NoError(t, db.MigrateUp(ctx, module, fsys))
+	return db
+}
+
+func (w *world) product(t *testing.T, price, onHand int64) string {
+	t.Helper()
+	p, err := w.catalogue.Create(ctx, catalogue.ProductInput{SKU: ids.New("sku"), Name: "Kettle", Price: price, Currency: "EUR"})
+	require.NoError(t, err)
+	_, err = w.stock.Set(ctx, p.ID, onHand)
+	require.NoError(t, err)
+	return p.ID
+}
+
+func (w *world) level(t *testing.T, id string) inventory.Level {
+	t.Helper()
+	lvl, err := w.stock.Get(ctx, id)
+	require.NoError(t, err)
+	return lvl
+}
+
+func (w *world) get(t *testing.T, id string) payment.Payment {
+	t.Helper()
+	p, err := w.payments.Get(ctx, id)
+	require.NoError(t, err)
+	return p
+}
+
+func cart(productID string, qty int64) payment.CheckoutRequest {
+	return payment.CheckoutRequest{
+		Items: []payment.Item{{ProductID: productID, Quantity: qty}},
+		Card:  payment.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2099, CVC: "987"},
+		Email: "buyer@example.com",
+	}
+}
+
+// failedCheckout runs a checkout that must fail after recording its payment
+// and returns the payment id.
+func failedCheckout(t *testing.T, w *world, req payment.CheckoutRequest) string {
+	t.Helper()
+	_, err := w.payments.Checkout(ctx, req)
+	var failed *payment.CheckoutError
+	require.ErrorAs(t, err, &failed)
+	return failed.PaymentID
+}
+
+// recoverNow resolves every pending payment, as a restarted service does.
+func (w *world) recoverNow(t *testing.T) {
+	t.Helper()
+	_, err := w.payments.ResolvePending(ctx, w.clock.Now().Add(time.Second))
+	require.NoError(t, err)
+}
+
+func TestRecovery(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			t.Run("crash before the charge: failed, stock released", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				w.processor.failCharge = true
+				id := failedCheckout(t, w, cart(p, 2))
+				require.Equal(t, payment.Pending, w.get(t, id).Status, "unknown outcome: left for recovery")
+				require.Equal(t, int64(2), w.level(t, p).Reserved)
+
+				w.recoverNow(t)
+				got := w.get(t, id)
+				require.Equal(t, payment.Failed, got.Status)
+				require.Equal(t, "abandoned", got.FailureCode)
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
+			})
+			t.Run("charged but the answer was lost: succeeded, stock committed", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				w.processor.chargeThenLose = true
+				id := failedCheckout(t, w, cart(p, 2))
+				require.Equal(t, payment.Pending, w.get(t, id).Status)
+
+				w.recoverNow(t)
+				require.Equal(t, payment.Succeeded, w.get(t, id).Status)
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 1, Available: 1}, w.level(t, p))
+			})
+			t.Run("charged, commit failed: recovery commits", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				w.inventory.failCommit = true
+				id := failedCheckout(t, w, cart(p, 1))
+				require.Equal(t, payment.Pending, w.get(t, id).Status)
+				require.Equal(t, int64(1), w.level(t, p).Reserved)
+
+				w.recoverNow(t)
+				require.Equal(t, payment.Succeeded, w.get(t, id).Status)
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 2, Available: 2}, w.level(t, p))
+				w.recoverNow(t)
+				require.Equal(t, int64(2), w.level(t, p).OnHand, "recovering twice commits once")
+			})
+			t.Run("the hold expired while the card was charged: refunded, failed", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				w.processor.beforeCharge = func() {
+					w.clock.Advance(ttl + time.Second)
+					_, err := w.stock.ExpireHolds(ctx)
+					require.NoError(t, err)
+				}
+				id := failedCheckout(t, w, cart(p, 1))
+				got := w.get(t, id)
+				require.Equal(t, payment.Failed, got.Status)
+				require.Equal(t, "reservation_expired", got.FailureCode)
+				ch, err := w.processor.Lookup(ctx, id)
+				require.NoError(t, err)
+				require.True(t, w.processor.Refunded(ch.ID), "the customer got the money back")
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
+			})
+			t.Run("a payment recovered as abandoned that is then charged is refunded", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				// Recovery (another replica, or a restart) runs while this
+				// checkout is talking to the card network.
+				w.processor.beforeCharge = func() { w.recoverNow(t) }
+				id := failedCheckout(t, w, cart(p, 1))
+				require.Equal(t, payment.Failed, w.get(t, id).Status)
+				ch, err := w.processor.Lookup(ctx, id)
+				require.NoError(t, err)
+				require.True(t, w.processor.Refunded(ch.ID))
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
+			})
+			t.Run("a refund that fails half-way is finished by retrying it", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				paid, err := w.payments.Checkout(ctx, cart(p, 2))
+				require.NoError(t, err)
+				w.inventory.failRestock = true
+				_, err = w.payments.Refund(ctx, paid.ID)
+				require.ErrorIs(t, err, errLost)
+				require.Equal(t, payment.Succeeded, w.get(t, paid.ID).Status)
+
+				got, err := w.payments.Refund(ctx, paid.ID)
+				require.NoError(t, err)
+				require.Equal(t, payment.Refunded, got.Status)
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p), "stock returned once")
+			})
+		})
+	}
+}
+
+// TestCardDataIsNotStored looks in the payment tables themselves.
+func TestCardDataIsNotStored(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	p := w.product(t, 100, 1)
+	paid, err := w.payments.Checkout(ctx, cart(p, 1))
+	require.NoError(t, err)
+	require.Equal(t, payment.CardSummary{Brand: "visa", Last4: "4242"}, paid.Card)
+
+	rows, err := w.paymentDB.Raw("SELECT * FROM payments").Rows()
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	for rows.Next() {
+		values := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range values {
+			ptrs[i] = &values[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		for i, v := range values {
+			s, _ := v.(string)
+			if b, ok := v.([]byte); ok {
+				s = string(b)
+			}
+			require.NotContains(t, s, "4242424242424242", "column %s", cols[i])
+			require.NotEqual(t, "987", s, "column %s holds the cvc", cols[i])
+		}
+	}
+	require.NoError(t, rows.Err())
+}
