@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
+	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -63,11 +66,39 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		}
 	}
 	var c Config
-	if err := v.Unmarshal(&c); err != nil {
+	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, c.Validate()
 }
+
+// decodeHook is viper's default (strings to durations, comma-separated
+// strings to lists), except that it refuses a bare number for a duration:
+// YAML `reservation_ttl: 60` would otherwise silently mean 60 nanoseconds.
+var decodeHook = mapstructure.ComposeDecodeHookFunc(
+	func(from, to reflect.Type, data any) (any, error) {
+		if to != reflect.TypeFor[time.Duration]() || from == to {
+			return data, nil
+		}
+		switch from.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			return nil, fmt.Errorf("%v has no unit: write a duration such as 30s or 15m", data)
+		}
+		return data, nil
+	},
+	mapstructure.StringToTimeDurationHookFunc(),
+	func(from, to reflect.Type, data any) (any, error) {
+		if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+			return data, nil
+		}
+		if data.(string) == "" {
+			return []string{}, nil
+		}
+		return strings.Split(data.(string), ","), nil
+	},
+)
 
 func lookup(getenv func(string) string, name string) (string, bool) {
 	val := getenv(name)

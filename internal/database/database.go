@@ -48,7 +48,8 @@ func Parse(dsn string) (Kind, string, error) {
 		return "", "", errors.New("the DSN is empty")
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		if _, err := url.Parse(dsn); err != nil {
-			return "", "", fmt.Errorf("invalid PostgreSQL DSN: %w", err)
+			// url's error quotes the whole DSN, password and all: say less.
+			return "", "", errors.New("invalid PostgreSQL DSN: it is not a valid URL (check the escaping of the password)")
 		}
 		return Postgres, dsn, nil
 	case strings.HasPrefix(dsn, "sqlite://"):

@@ -1,0 +1,528 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bazaar-shop/bazaar/config"
+)
+
+// exampleFile is the commented example configuration at the repository root.
+const exampleFile = "../bazaar.example.yaml"
+
+// envOf returns a getenv func over a fixed map, so tests never touch the
+// process environment and can run in parallel.
+func envOf(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// writeFile writes a YAML config file in a fresh temporary directory.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bazaar.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+// flagSet returns a FlagSet with Bazaar's flags, parsed from args.
+func flagSet(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("bazaar", pflag.ContinueOnError)
+	config.AddFlags(fs)
+	require.NoError(t, fs.Parse(args))
+	return fs
+}
+
+// wantDefaults is the documented default configuration.
+func wantDefaults() config.Config {
+	return config.Config{
+		DataDir:  "./data",
+		AdminKey: "",
+		HTTP: config.HTTP{
+			Addr:              ":8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   20 * time.Second,
+		},
+		Log:  config.Log{Level: "info", Format: "text"},
+		Auth: config.Auth{DSN: ""},
+		Modules: config.ModuleSet{
+			Serve: []string{"catalogue", "inventory", "payment"},
+		},
+		Inventory: config.Inventory{
+			ReservationTTL: 15 * time.Minute,
+			ExpiryInterval: 30 * time.Second,
+		},
+		Payment: config.Payment{
+			RecoveryInterval: time.Minute,
+			RecoverAfter:     2 * time.Minute,
+		},
+	}
+}
+
+func loadDefaults(t *testing.T) config.Config {
+	t.Helper()
+	_, err := os.Stat(config.DefaultFile)
+	require.ErrorIs(t, err, os.ErrNotExist,
+		"the tests expect no ./%s in the config package directory", config.DefaultFile)
+	c, err := config.Load(nil, envOf(nil))
+	require.NoError(t, err)
+	return c
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c := loadDefaults(t)
+	require.Equal(t, wantDefaults(), c)
+
+	require.Equal(t, ":8080", c.HTTP.Addr)
+	require.Equal(t, "./data", c.DataDir)
+	require.Equal(t, 15*time.Minute, c.Inventory.ReservationTTL)
+	require.Equal(t, config.Modules, c.Modules.Serve)
+	require.Equal(t, []string{"catalogue", "inventory", "payment"}, config.Modules)
+	for _, m := range append([]string{"auth"}, config.Modules...) {
+		require.Equal(t, filepath.Join("./data", m+".db"), c.DSN(m), m)
+	}
+	require.NoError(t, c.Validate())
+
+	// A nil FlagSet and an empty FlagSet are the same thing.
+	withFlags, err := config.Load(flagSet(t), envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, c, withFlags)
+}
+
+func TestDefaultsAreNotShared(t *testing.T) {
+	t.Parallel()
+	c := loadDefaults(t)
+	c.Modules.Serve[0] = "changed"
+	require.Equal(t, []string{"catalogue", "inventory", "payment"}, config.Modules)
+	require.Equal(t, wantDefaults(), loadDefaults(t))
+}
+
+func TestDSNDefaultsFollowDataDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c, err := config.Load(nil, envOf(map[string]string{
+		"BAZAAR_DATA_DIR":            dir,
+		"BAZAAR_MODULES_PAYMENT_DSN": "postgres://u@db/payment",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "catalogue.db"), c.DSN("catalogue"))
+	require.Equal(t, filepath.Join(dir, "inventory.db"), c.DSN("inventory"))
+	require.Equal(t, filepath.Join(dir, "auth.db"), c.DSN("auth"))
+	require.Equal(t, "postgres://u@db/payment", c.DSN("payment"))
+}
+
+func TestEnvName(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]string{
+		"http.addr":                 "BAZAAR_HTTP_ADDR",
+		"admin_key":                 "BAZAAR_ADMIN_KEY",
+		"data_dir":                  "BAZAAR_DATA_DIR",
+		"inventory.reservation_ttl": "BAZAAR_INVENTORY_RESERVATION_TTL",
+		"modules.catalogue.dsn":     "BAZAAR_MODULES_CATALOGUE_DSN",
+	} {
+		require.Equal(t, want, config.EnvName(key), key)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	keys := config.Keys()
+	require.True(t, slices.IsSorted(keys), "Keys must be sorted: %v", keys)
+	require.Len(t, slices.Compact(slices.Clone(keys)), len(keys), "Keys must be unique")
+	for _, k := range []string{"http.addr", "data_dir", "admin_key", "modules.serve", "inventory.reservation_ttl"} {
+		require.Contains(t, keys, k)
+	}
+}
+
+// TestPrecedence checks defaults < file < environment < flags, with the
+// file named both by BAZAAR_CONFIG and by --config.
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	type layer struct {
+		set  string // file content, env value or flag argument
+		want any
+	}
+	cases := []struct {
+		name string
+		key  string
+		get  func(config.Config) any
+		def  any
+		file layer
+		env  layer
+		flag *layer // nil: the key has no flag
+	}{
+		{
+			name: "duration",
+			key:  "inventory.reservation_ttl",
+			get:  func(c config.Config) any { return c.Inventory.ReservationTTL },
+			def:  15 * time.Minute,
+			file: layer{"inventory:\n  reservation_ttl: 90s\n", 90 * time.Second},
+			env:  layer{"2h", 2 * time.Hour},
+		},
+		{
+			name: "string",
+			key:  "http.addr",
+			get:  func(c config.Config) any { return c.HTTP.Addr },
+			def:  ":8080",
+			file: layer{"http:\n  addr: \":9000\"\n", ":9000"},
+			env:  layer{"127.0.0.1:9001", "127.0.0.1:9001"},
+			flag: &layer{"--addr=localhost:9002", "localhost:9002"},
+		},
+		{
+			name: "nested DSN",
+			key:  "modules.payment.dsn",
+			get:  func(c config.Config) any { return c.DSN("payment") },
+			def:  filepath.Join("./data", "payment.db"),
+			file: layer{"modules:\n  payment:\n    dsn: sqlite:///var/lib/bazaar/pay.db\n", "sqlite:///var/lib/bazaar/pay.db"},
+			env:  layer{"postgres://bazaar:secret@db:5432/payment", "postgres://bazaar:secret@db:5432/payment"},
+		},
+		{
+			name: "list",
+			key:  "modules.serve",
+			get:  func(c config.Config) any { return c.Modules.Serve },
+			def:  []string{"catalogue", "inventory", "payment"},
+			file: layer{"modules:\n  serve: [payment]\n", []string{"payment"}},
+			env:  layer{"catalogue,inventory,payment", []string{"catalogue", "inventory", "payment"}},
+			flag: &layer{"--modules=inventory,catalogue", []string{"inventory", "catalogue"}},
+		},
+		{
+			name: "data_dir",
+			key:  "data_dir",
+			get:  func(c config.Config) any { return c.DSN("catalogue") },
+			def:  filepath.Join("./data", "catalogue.db"),
+			file: layer{"data_dir: /from/file\n", filepath.Join("/from/file", "catalogue.db")},
+			env:  layer{"/from/env", filepath.Join("/from/env", "catalogue.db")},
+			flag: &layer{"--data-dir=/from/flag", filepath.Join("/from/flag", "catalogue.db")},
+		},
+		{
+			name: "log level",
+			key:  "log.level",
+			get:  func(c config.Config) any { return c.Log.Level },
+			def:  "info",
+			file: layer{"log:\n  level: warn\n", "warn"},
+			env:  layer{"error", "error"},
+			flag: &layer{"--log-level=debug", "debug"},
+		},
+	}
+	for _, tc := range cases {
+		for _, via := range []string{"BAZAAR_CONFIG", "--config"} {
+			t.Run(tc.name+"/"+via, func(t *testing.T) {
+				t.Parallel()
+				path := writeFile(t, tc.file.set)
+				load := func(env map[string]string, args ...string) config.Config {
+					t.Helper()
+					if env == nil {
+						env = map[string]string{}
+					}
+					if via == "BAZAAR_CONFIG" {
+						env["BAZAAR_CONFIG"] = path
+					} else {
+						args = append(args, "--config", path)
+					}
+					c, err := config.Load(flagSet(t, args...), envOf(env))
+					require.NoError(t, err)
+					return c
+				}
+
+				c, err := config.Load(flagSet(t), envOf(nil))
+				require.NoError(t, err)
+				require.Equal(t, tc.def, tc.get(c), "default")
+
+				require.Equal(t, tc.file.want, tc.get(load(nil)), "file over default")
+
+				env := map[string]string{config.EnvName(tc.key): tc.env.set}
+				require.Equal(t, tc.env.want, tc.get(load(env)), "env over file")
+
+				if tc.flag != nil {
+					env := map[string]string{config.EnvName(tc.key): tc.env.set}
+					require.Equal(t, tc.flag.want, tc.get(load(env, tc.flag.set)), "flag over env")
+				}
+			})
+		}
+	}
+}
+
+func TestPrecedenceLeavesOtherKeysAlone(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "http:\n  addr: \":9000\"\n  read_timeout: 7s\nmodules:\n  catalogue:\n    dsn: cat.db\n")
+	c, err := config.Load(flagSet(t, "--log-level", "warn"), envOf(map[string]string{
+		"BAZAAR_CONFIG":              path,
+		"BAZAAR_HTTP_WRITE_TIMEOUT":  "45s",
+		"BAZAAR_MODULES_PAYMENT_DSN": "pay.db",
+	}))
+	require.NoError(t, err)
+	want := wantDefaults()
+	want.HTTP.Addr = ":9000"
+	want.HTTP.ReadTimeout = 7 * time.Second
+	want.HTTP.WriteTimeout = 45 * time.Second
+	want.Modules.Catalogue.DSN = "cat.db"
+	want.Modules.Payment.DSN = "pay.db"
+	want.Log.Level = "warn"
+	require.Equal(t, want, c)
+}
+
+func TestFlagConfigBeatsEnvConfig(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "http:\n  addr: \":9000\"\n")
+	c, err := config.Load(flagSet(t, "--config", path), envOf(map[string]string{
+		"BAZAAR_CONFIG": filepath.Join(t.TempDir(), "missing.yaml"),
+	}))
+	require.NoError(t, err)
+	require.Equal(t, ":9000", c.HTTP.Addr)
+}
+
+// envCase is a valid, non-default value for one key set from the environment.
+type envCase struct {
+	env  string
+	want any
+	get  func(config.Config) any
+}
+
+func envCases() map[string]envCase {
+	return map[string]envCase{
+		"data_dir":                  {"/srv/bazaar", "/srv/bazaar", func(c config.Config) any { return c.DataDir }},
+		"admin_key":                 {"bzr_env_admin", "bzr_env_admin", func(c config.Config) any { return c.AdminKey }},
+		"http.addr":                 {"127.0.0.1:9999", "127.0.0.1:9999", func(c config.Config) any { return c.HTTP.Addr }},
+		"http.read_header_timeout":  {"3s", 3 * time.Second, func(c config.Config) any { return c.HTTP.ReadHeaderTimeout }},
+		"http.read_timeout":         {"11s", 11 * time.Second, func(c config.Config) any { return c.HTTP.ReadTimeout }},
+		"http.write_timeout":        {"1m30s", 90 * time.Second, func(c config.Config) any { return c.HTTP.WriteTimeout }},
+		"http.idle_timeout":         {"5m", 5 * time.Minute, func(c config.Config) any { return c.HTTP.IdleTimeout }},
+		"http.shutdown_timeout":     {"45s", 45 * time.Second, func(c config.Config) any { return c.HTTP.ShutdownTimeout }},
+		"log.level":                 {"debug", "debug", func(c config.Config) any { return c.Log.Level }},
+		"log.format":                {"json", "json", func(c config.Config) any { return c.Log.Format }},
+		"auth.dsn":                  {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }},
+		"modules.serve":             {"payment,catalogue", []string{"payment", "catalogue"}, func(c config.Config) any { return c.Modules.Serve }},
+		"modules.catalogue.dsn":     {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }},
+		"modules.inventory.dsn":     {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }},
+		"modules.payment.dsn":       {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }},
+		"inventory.reservation_ttl": {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }},
+		"inventory.expiry_interval": {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }},
+		"payment.recovery_interval": {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }},
+		"payment.recover_after":     {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }},
+	}
+}
+
+// TestEveryKeyFromEnv checks that every key can be set from the environment
+// alone. A key added to config.Keys() without a row here fails the test.
+func TestEveryKeyFromEnv(t *testing.T) {
+	t.Parallel()
+	cases := envCases()
+	keys := config.Keys()
+	tableKeys := make([]string, 0, len(cases))
+	for k := range cases {
+		tableKeys = append(tableKeys, k)
+	}
+	require.ElementsMatch(t, keys, tableKeys, "every key in config.Keys() needs a row in envCases")
+
+	defaults := wantDefaults()
+	for _, key := range keys {
+		tc := cases[key]
+		t.Run(key, func(t *testing.T) {
+			t.Parallel()
+			require.NotEqual(t, tc.get(defaults), tc.want, "the test value of %s must not be its default", key)
+			c, err := config.Load(nil, envOf(map[string]string{config.EnvName(key): tc.env}))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, tc.get(c))
+		})
+	}
+
+	t.Run("all at once", func(t *testing.T) {
+		t.Parallel()
+		env := map[string]string{}
+		for key, tc := range cases {
+			env[config.EnvName(key)] = tc.env
+		}
+		c, err := config.Load(nil, envOf(env))
+		require.NoError(t, err)
+		for key, tc := range cases {
+			require.Equal(t, tc.want, tc.get(c), key)
+		}
+	})
+}
+
+func TestValidation(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  map[string]string
+		keys []string // each must be named in the error
+	}{
+		{"negative duration", map[string]string{"BAZAAR_INVENTORY_RESERVATION_TTL": "-5s"}, []string{"inventory.reservation_ttl"}},
+		{"zero duration", map[string]string{"BAZAAR_HTTP_SHUTDOWN_TIMEOUT": "0s"}, []string{"http.shutdown_timeout"}},
+		{"unknown module", map[string]string{"BAZAAR_MODULES_SERVE": "catalogue,shipping"}, []string{"modules.serve", "shipping"}},
+		{"bad DSN scheme", map[string]string{"BAZAAR_MODULES_CATALOGUE_DSN": "mysql://x"}, []string{"modules.catalogue.dsn"}},
+		{"bad auth DSN", map[string]string{"BAZAAR_AUTH_DSN": "redis://x"}, []string{"auth.dsn"}},
+		{"in-memory SQLite", map[string]string{"BAZAAR_MODULES_INVENTORY_DSN": "file::memory:"}, []string{"modules.inventory.dsn"}},
+		{"bad addr", map[string]string{"BAZAAR_HTTP_ADDR": "8080"}, []string{"http.addr"}},
+		{"bad log level", map[string]string{"BAZAAR_LOG_LEVEL": "verbose"}, []string{"log.level"}},
+		{"bad log format", map[string]string{"BAZAAR_LOG_FORMAT": "xml"}, []string{"log.format"}},
+		{
+			"several at once",
+			map[string]string{
+				"BAZAAR_INVENTORY_RESERVATION_TTL": "-5s",
+				"BAZAAR_MODULES_SERVE":             "catalogue,shipping",
+				"BAZAAR_MODULES_CATALOGUE_DSN":     "mysql://x",
+				"BAZAAR_HTTP_ADDR":                 "nope",
+				"BAZAAR_LOG_LEVEL":                 "verbose",
+			},
+			[]string{"inventory.reservation_ttl", "modules.serve", "modules.catalogue.dsn", "http.addr", "log.level"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(nil, envOf(tc.env))
+			require.Error(t, err)
+			for _, k := range tc.keys {
+				require.ErrorContains(t, err, k)
+			}
+			for name := range tc.env {
+				require.ErrorContains(t, err, name, "the error should name the environment variable too")
+			}
+		})
+	}
+
+	t.Run("flag value is validated", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(flagSet(t, "--log-level", "loud"), envOf(nil))
+		require.ErrorContains(t, err, "log.level")
+	})
+
+	t.Run("file value is validated", func(t *testing.T) {
+		t.Parallel()
+		path := writeFile(t, "payment:\n  recover_after: -1m\n")
+		_, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": path}))
+		require.ErrorContains(t, err, "payment.recover_after")
+	})
+}
+
+func TestGarbageDuration(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load(nil, envOf(map[string]string{"BAZAAR_INVENTORY_RESERVATION_TTL": "soon"}))
+	require.Error(t, err)
+	require.ErrorContains(t, err, "inventory.reservation_ttl")
+
+	for _, content := range []string{
+		"http:\n  idle_timeout: whenever\n",
+		// A bare number has no unit; it must not silently mean nanoseconds.
+		"http:\n  idle_timeout: 60\n",
+		"http:\n  idle_timeout: 1.5\n",
+	} {
+		path := writeFile(t, content)
+		_, err = config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": path}))
+		require.Error(t, err, content)
+		require.ErrorContains(t, err, "http.idle_timeout", content)
+	}
+	_, err = config.Load(nil, envOf(map[string]string{"BAZAAR_HTTP_IDLE_TIMEOUT": "60"}))
+	require.ErrorContains(t, err, "http.idle_timeout")
+}
+
+func TestUnknownFileKey(t *testing.T) {
+	t.Parallel()
+	for name, content := range map[string]string{
+		"http.adr":                  "http:\n  adr: \":9000\"\n",
+		"inventory.reservation_tll": "inventory:\n  reservation_tll: 1m\n",
+		"datadir":                   "datadir: /srv\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, content)
+			_, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": path}))
+			require.Error(t, err)
+			require.ErrorContains(t, err, name)
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+
+	_, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": missing}))
+	require.Error(t, err)
+	require.ErrorContains(t, err, missing)
+
+	_, err = config.Load(flagSet(t, "--config", missing), envOf(nil))
+	require.Error(t, err)
+	require.ErrorContains(t, err, missing)
+}
+
+func TestMalformedConfigFile(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "http: [unclosed\n")
+	_, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": path}))
+	require.Error(t, err)
+	require.ErrorContains(t, err, path)
+}
+
+// TestDefaultFile checks that ./bazaar.yaml is read when present and that a
+// named file replaces it. It changes directory, so it cannot be parallel.
+func TestDefaultFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, os.WriteFile(config.DefaultFile, []byte("http:\n  addr: \":7000\"\n"), 0o600))
+
+	c, err := config.Load(nil, envOf(nil))
+	require.NoError(t, err)
+	require.Equal(t, ":7000", c.HTTP.Addr)
+
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	require.NoError(t, os.WriteFile(other, []byte("log:\n  level: warn\n"), 0o600))
+	c, err = config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": other}))
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.HTTP.Addr, "a named file replaces ./bazaar.yaml")
+	require.Equal(t, "warn", c.Log.Level)
+
+	require.NoError(t, os.WriteFile(config.DefaultFile, []byte("htttp:\n  addr: \":7000\"\n"), 0o600))
+	_, err = config.Load(nil, envOf(nil))
+	require.ErrorContains(t, err, "htttp")
+}
+
+// TestExampleFile keeps bazaar.example.yaml in step with the code: it loads,
+// it equals the defaults, and it lists every key.
+func TestExampleFile(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": exampleFile}))
+	require.NoError(t, err)
+	require.Equal(t, loadDefaults(t), c, "%s must give exactly the defaults", exampleFile)
+
+	data, err := os.ReadFile(exampleFile)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	var leaves []string
+	flatten("", doc, &leaves)
+	require.ElementsMatch(t, config.Keys(), leaves, "%s must list every key, and only those", exampleFile)
+
+	text := string(data)
+	for _, key := range config.Keys() {
+		require.Contains(t, text, config.EnvName(key), "%s should document the environment variable of %s", exampleFile, key)
+	}
+}
+
+// flatten collects the dotted paths of the leaves of a decoded YAML mapping.
+func flatten(prefix string, m map[string]any, out *[]string) {
+	for k, v := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok {
+			flatten(key, sub, out)
+			continue
+		}
+		*out = append(*out, strings.ToLower(key))
+	}
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+)
+
+// These tests run the real command line: run() in-process for the short
+// commands, and the built binary as a child process for serve, so that
+// signals, logs and restarts are the real thing.
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCmd(t, nil, "version")
+	require.Equal(t, 0, code)
+	require.True(t, strings.HasPrefix(out, "bazaar "), out)
+}
+
+func TestBadConfigurationIsExplained(t *testing.T) {
+	env := map[string]string{
+		"BAZAAR_DATA_DIR":                  t.TempDir(),
+		"BAZAAR_INVENTORY_RESERVATION_TTL": "-5s",
+		"BAZAAR_MODULES_CATALOGUE_DSN":     "mysql://db/shop",
+	}
+	code, _, errOut := runCmd(t, env, "serve")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "inventory.reservation_ttl")
+	require.Contains(t, errOut, "BAZAAR_INVENTORY_RESERVATION_TTL")
+	require.Contains(t, errOut, "modules.catalogue.dsn")
+
+	code, _, errOut = runCmd(t, map[string]string{"BAZAAR_DATA_DIR": t.TempDir()}, "serve", "--modules", "catalogue,shipping")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `unknown module "shipping"`)
+
+	code, _, errOut = runCmd(t, nil, "migrate", "sideways")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "sideways")
+}
+
+func TestMigrateCommand(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			env := map[string]string{
+				"BAZAAR_DATA_DIR":              t.TempDir(),
+				"BAZAAR_AUTH_DSN":              engine.New(t, "auth"),
+				"BAZAAR_MODULES_CATALOGUE_DSN": engine.New(t, "catalogue"),
+				"BAZAAR_MODULES_INVENTORY_DSN": engine.New(t, "inventory"),
+				"BAZAAR_MODULES_PAYMENT_DSN":   engine.New(t, "payment"),
+			}
+			code, out, errOut := runCmd(t, env, "migrate", "status")
+			require.Equal(t, 0, code, errOut)
+			require.Regexp(t, `payment\s+00001_payments.sql\s+pending`, out)
+
+			code, out, errOut = runCmd(t, env, "migrate", "up")
+			require.Equal(t, 0, code, errOut)
+			for _, m := range []string{"auth", "catalogue", "inventory", "payment"} {
+				require.Contains(t, out, m+": applied 1 migration(s)")
+			}
+			code, out, _ = runCmd(t, env, "migrate", "status")
+			require.Equal(t, 0, code)
+			require.Regexp(t, `inventory\s+00001_stock.sql\s+applied`, out)
+
+			code, out, errOut = runCmd(t, env, "migrate", "down", "--module", "payment")
+			require.Equal(t, 0, code, errOut)
+			require.Contains(t, out, "payment: rolled back 00001_payments.sql")
+			_, out, _ = runCmd(t, env, "migrate", "status")
+			require.Regexp(t, `payment\s+00001_payments.sql\s+pending`, out)
+			require.Regexp(t, `catalogue\s+00001_products.sql\s+applied`, out, "other modules are untouched")
+
+			code, out, _ = runCmd(t, env, "migrate", "up")
+			require.Equal(t, 0, code)
+			require.Contains(t, out, "payment: applied 1 migration(s)")
+			require.Contains(t, out, "catalogue: applied 0 migration(s)")
+
+			code, _, errOut = runCmd(t, env, "migrate", "up", "--module", "shipping")
+			require.Equal(t, 1, code)
+			require.Contains(t, errOut, "shipping")
+		})
+	}
+}
+
+// binary builds bazaar once for the tests of this package.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "bazaar-bin-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "bazaar")
+	out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
+	if err != nil {
+		return "", &buildError{out: string(out), err: err}
+	}
+	return path, nil
+})
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
+
+// process is a running bazaar serve.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *bytes.Buffer
+	mu   *sync.Mutex
+	done chan error
+}
+
+var (
+	servingLine = regexp.MustCompile(`msg="bazaar is serving" addr=(\S+)`)
+	adminLine   = regexp.MustCompile(`key=(bzr_\S+)`)
+)
+
+// start runs `bazaar` (no arguments: serve is the default) in dir with env,
+// and waits until it listens.
+func start(t *testing.T, dir string, env ...string) *process {
+	t.Helper()
+	bin, err := binary()
+	require.NoError(t, err)
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "BAZAAR_HTTP_ADDR=127.0.0.1:0"}, env...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+
+	p := &process{cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				listening <- m[1]
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case p.addr = <-listening:
+		return p
+	case err := <-p.done:
+		t.Fatalf("bazaar exited before serving: %v\n%s", err, p.Log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("bazaar did not start serving within 60s:\n%s", p.Log())
+	}
+	return nil
+}
+
+func (p *process) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "bazaar must exit 0 after SIGTERM:\n%s", p.Log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("bazaar did not stop within 30s of SIGTERM:\n%s", p.Log())
+	}
+}
+
+func (p *process) request(t *testing.T, method, path, key, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// TestFreshStart is what a new user does: run bazaar with no configuration
+// at all, use the admin key it prints once, stop it, start it again.
+func TestFreshStart(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	m := adminLine.FindStringSubmatch(p.Log())
+	require.NotNil(t, m, "the first start prints an admin key:\n%s", p.Log())
+	admin := m[1]
+
+	code, _ := p.request(t, "GET", "/readyz", "", "")
+	require.Equal(t, http.StatusOK, code)
+	code, body := p.request(t, "POST", "/v1/products", admin, `{"sku":"TEA-1","name":"Green tea","price":450,"currency":"EUR"}`)
+	require.Equal(t, http.StatusCreated, code, "%s", body)
+	var prod struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &prod))
+	for _, f := range []string{"auth.db", "catalogue.db", "inventory.db", "payment.db"} {
+		require.FileExists(t, filepath.Join(dir, "data", f), "each module has its own database in ./data")
+	}
+	p.stop(t)
+	require.Contains(t, p.Log(), "shutting down")
+
+	again := start(t, dir)
+	require.NotContains(t, again.Log(), "key=bzr_", "the admin key is printed only once")
+	code, body = again.request(t, "GET", "/v1/products/"+prod.ID, "", "")
+	require.Equal(t, http.StatusOK, code, "data survives a restart: %s", body)
+	code, _ = again.request(t, "PUT", "/v1/inventory/"+prod.ID, admin, `{"on_hand": 4}`)
+	require.Equal(t, http.StatusOK, code, "the printed key keeps working")
+	again.stop(t)
+}
+
+// TestKeysCreate: a key made on the command line works against the server.
+func TestKeysCreate(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"BAZAAR_DATA_DIR": filepath.Join(dir, "data")}
+	code, out, errOut := runCmd(t, env, "keys", "create", "--role", "storefront")
+	require.Equal(t, 0, code, errOut)
+	storefront := strings.TrimSpace(out)
+	require.True(t, strings.HasPrefix(storefront, "bzr_"), out)
+
+	code, _, errOut = runCmd(t, env, "keys", "create", "--role", "owner")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "admin or storefront")
+	code, _, _ = runCmd(t, env, "keys", "create")
+	require.Equal(t, 1, code, "--role is required")
+
+	p := start(t, dir, "BAZAAR_ADMIN_KEY=bzr_configured_admin")
+	require.NotContains(t, p.Log(), "key=bzr_", "no key is generated when one is configured")
+	code, _ = p.request(t, "POST", "/v1/products", storefront, `{"sku":"A","name":"A","price":1,"currency":"EUR"}`)
+	require.Equal(t, http.StatusForbidden, code)
+	code, body := p.request(t, "POST", "/v1/products", "bzr_configured_admin", `{"sku":"A","name":"A","price":1,"currency":"EUR"}`)
+	require.Equal(t, http.StatusCreated, code, "%s", body)
+	var prod struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &prod))
+	code, _ = p.request(t, "GET", "/v1/inventory/"+prod.ID, storefront, "")
+	require.Equal(t, http.StatusOK, code)
+	p.stop(t)
+}
