@@ -194,7 +194,7 @@ func TestPrecedence(t *testing.T) {
 			get:  func(c config.Config) any { return c.Modules.Serve },
 			def:  []string{"catalogue", "inventory", "payment"},
 			file: layer{"modules:\n  serve: [payment]\n", []string{"payment"}},
-			env:  layer{"catalogue,inventory,payment", []string{"catalogue", "inventory", "payment"}},
+			env:  layer{"catalogue, inventory,payment", []string{"catalogue", "inventory", "payment"}},
 			flag: &layer{"--modules=inventory,catalogue", []string{"inventory", "catalogue"}},
 		},
 		{

@@ -96,7 +96,11 @@ var decodeHook = mapstructure.ComposeDecodeHookFunc(
 		if data.(string) == "" {
 			return []string{}, nil
 		}
-		return strings.Split(data.(string), ","), nil
+		parts := strings.Split(data.(string), ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i]) // "catalogue, inventory" is meant kindly
+		}
+		return parts, nil
 	},
 )
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/migrations"
 )
 
 // PostgresEnv names the PostgreSQL server tests may use.
@@ -71,4 +72,24 @@ func Postgres(t testing.TB, name string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Open returns a new database of module on this engine with the module's
+// migrations applied, closed when the test ends.
+func (e Engine) Open(t testing.TB, module string) *database.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, e.New(t, module))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	fsys, err := migrations.For(module)
+	if err == nil {
+		err = db.MigrateUp(ctx, module, fsys)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

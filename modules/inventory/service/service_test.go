@@ -8,9 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
-	"github.com/bazaar-shop/bazaar/migrations"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/inventory/inventorytest"
@@ -60,21 +58,9 @@ const ttl = 10 * time.Minute
 func newWorld(t *testing.T, engine testdb.Engine) world {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cat := cataloguesvc.New(open(t, engine, "catalogue").DB, clk.Now)
-	inv := service.New(open(t, engine, "inventory").DB, cat, ttl, clk.Now)
+	cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, clk.Now)
+	inv := service.New(engine.Open(t, "inventory").DB, cat, ttl, clk.Now)
 	return world{clock: clk, catalogue: cat, inventory: inv}
-}
-
-func open(t *testing.T, engine testdb.Engine, module string) *database.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, engine.New(t, module))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	fsys, err := migrations.For(module)
-	require.NoError(t, err)
-	require.NoError(t, db.MigrateUp(ctx, module, fsys))
-	return db
 }
 
 // TestExpiry: a reservation nobody commits gives its stock back after the

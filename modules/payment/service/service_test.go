@@ -13,7 +13,6 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
-	"github.com/bazaar-shop/bazaar/migrations"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -108,24 +107,13 @@ type world struct {
 func newWorld(t *testing.T, engine testdb.Engine) *world {
 	t.Helper()
 	w := &world{clock: &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}}
-	w.catalogue = cataloguesvc.New(open(t, engine, "catalogue").DB, w.clock.Now)
-	w.stock = inventorysvc.New(open(t, engine, "inventory").DB, w.catalogue, ttl, w.clock.Now)
+	w.catalogue = cataloguesvc.New(engine.Open(t, "catalogue").DB, w.clock.Now)
+	w.stock = inventorysvc.New(engine.Open(t, "inventory").DB, w.catalogue, ttl, w.clock.Now)
 	w.inventory = &flakyInventory{Service: w.stock}
 	w.processor = &processor{Processor: sandbox.New()}
-	w.paymentDB = open(t, engine, "payment")
+	w.paymentDB = engine.Open(t, "payment")
 	w.payments = service.New(w.paymentDB.DB, w.catalogue, w.inventory, w.processor, w.clock.Now, slog.New(slog.DiscardHandler))
 	return w
-}
-
-func open(t *testing.T, engine testdb.Engine, module string) *database.DB {
-	t.Helper()
-	db, err := database.Open(ctx, engine.New(t, module))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	fsys, err := migrations.For(module)
-	require.NoError(t, err)
-	require.NoError(t, db.MigrateUp(ctx, module, fsys))
-	return db
 }
 
 func (w *world) product(t *testing.T, price, onHand int64) string {

@@ -1,0 +1,152 @@
+// Package cataloguetest is the contract suite of catalogue.Service: written
+// once against the interface, run against every implementation of it.
+package cataloguetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+)
+
+// Run runs the contract suite; newService gives each test an empty catalogue.
+func Run(t *testing.T, newService func(t *testing.T) catalogue.Service) {
+	tests := map[string]func(*testing.T, catalogue.Service){
+		"create and get":        createAndGet,
+		"sku is unique":         uniqueSKU,
+		"update":                update,
+		"delete":                remove,
+		"list pages and search": list,
+		"invalid input":         invalid,
+	}
+	for name, test := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newService(t))
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func input() catalogue.ProductInput {
+	return catalogue.ProductInput{SKU: ids.New("sku"), Name: "Teapot", Description: "Cast iron", Price: 4500, Currency: "EUR"}
+}
+
+func create(t *testing.T, svc catalogue.Service, in catalogue.ProductInput) catalogue.Product {
+	t.Helper()
+	p, err := svc.Create(ctx, in)
+	require.NoError(t, err)
+	return p
+}
+
+func createAndGet(t *testing.T, svc catalogue.Service) {
+	in := input()
+	in.Currency = " usd "
+	p := create(t, svc, in)
+	require.NotEmpty(t, p.ID)
+	require.Equal(t, "USD", p.Currency)
+	require.Equal(t, in.SKU, p.SKU)
+	require.Equal(t, int64(4500), p.Price)
+	got, err := svc.Get(ctx, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, p, got)
+	_, err = svc.Get(ctx, "prod_missing")
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
+}
+
+func uniqueSKU(t *testing.T, svc catalogue.Service) {
+	in := input()
+	create(t, svc, in)
+	_, err := svc.Create(ctx, in)
+	require.ErrorIs(t, err, catalogue.ErrDuplicateSKU)
+	other := create(t, svc, input())
+	in2 := input()
+	in2.SKU = in.SKU
+	_, err = svc.Update(ctx, other.ID, in2)
+	require.ErrorIs(t, err, catalogue.ErrDuplicateSKU)
+}
+
+func update(t *testing.T, svc catalogue.Service) {
+	p := create(t, svc, input())
+	change := catalogue.ProductInput{SKU: ids.New("sku"), Name: "Teapot, small", Price: 3900, Currency: "EUR"}
+	got, err := svc.Update(ctx, p.ID, change)
+	require.NoError(t, err)
+	require.Equal(t, p.ID, got.ID)
+	require.Equal(t, "Teapot, small", got.Name)
+	require.Equal(t, "", got.Description)
+	require.Equal(t, int64(3900), got.Price)
+	require.Equal(t, p.CreatedAt, got.CreatedAt)
+	_, err = svc.Update(ctx, "prod_missing", change)
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
+}
+
+func remove(t *testing.T, svc catalogue.Service) {
+	p := create(t, svc, input())
+	require.NoError(t, svc.Delete(ctx, p.ID))
+	_, err := svc.Get(ctx, p.ID)
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
+	require.ErrorIs(t, svc.Delete(ctx, p.ID), catalogue.ErrNotFound)
+	_, err = svc.Update(ctx, p.ID, input())
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
+	in := input()
+	in.SKU = p.SKU
+	_, err = svc.Create(ctx, in)
+	require.NoError(t, err, "a deleted product frees its sku")
+}
+
+func list(t *testing.T, svc catalogue.Service) {
+	var made []catalogue.Product
+	for i := 0; i < 5; i++ {
+		in := input()
+		in.Name = "Listed teapot"
+		made = append(made, create(t, svc, in))
+	}
+	create(t, svc, catalogue.ProductInput{SKU: ids.New("other"), Name: "Kettle", Price: 1, Currency: "EUR"})
+
+	var seen []catalogue.Product
+	q := catalogue.ListQuery{Limit: 2, Q: "LISTED"}
+	for pages := 1; ; pages++ {
+		page, err := svc.List(ctx, q)
+		require.NoError(t, err)
+		seen = append(seen, page.Data...)
+		if page.NextCursor == "" {
+			require.Equal(t, 3, pages)
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	require.Equal(t, made, seen)
+
+	page, err := svc.List(ctx, catalogue.ListQuery{})
+	require.NoError(t, err)
+	require.Len(t, page.Data, 6, "no query lists everything, up to the default limit")
+
+	_, err = svc.List(ctx, catalogue.ListQuery{Limit: catalogue.MaxLimit + 1})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	_, err = svc.List(ctx, catalogue.ListQuery{Cursor: "garbage"})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+}
+
+func invalid(t *testing.T, svc catalogue.Service) {
+	for name, change := range map[string]func(*catalogue.ProductInput){
+		"no sku":         func(in *catalogue.ProductInput) { in.SKU = "  " },
+		"no name":        func(in *catalogue.ProductInput) { in.Name = "" },
+		"negative price": func(in *catalogue.ProductInput) { in.Price = -1 },
+		"huge price":     func(in *catalogue.ProductInput) { in.Price = 1 << 62 },
+		"bad currency":   func(in *catalogue.ProductInput) { in.Currency = "EURO" },
+		"not ISO 4217":   func(in *catalogue.ProductInput) { in.Currency = "ABC" },
+	} {
+		in := input()
+		change(&in)
+		_, err := svc.Create(ctx, in)
+		require.ErrorIs(t, err, errs.ErrInvalid, name)
+	}
+	page, err := svc.List(ctx, catalogue.ListQuery{})
+	require.NoError(t, err)
+	require.Empty(t, page.Data, "nothing invalid was stored")
+}
