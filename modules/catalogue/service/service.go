@@ -4,7 +4,6 @@ package service
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error)
 func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
 	var v errs.Validator
 	v.Check(q.Limit >= 0 && q.Limit <= catalogue.MaxLimit, "limit", fmt.Sprintf("must be between 1 and %d", catalogue.MaxLimit))
-	after, err := decodeCursor(q.Cursor)
+	after, err := ids.FromCursor(q.Cursor, "prod")
 	v.Check(err == nil, "cursor", "is not a cursor this API returned")
 	if err := v.Err(); err != nil {
 		return catalogue.Page{}, err
@@ -83,7 +82,7 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 	page := catalogue.Page{Data: rows}
 	if len(rows) > limit {
 		page.Data = rows[:limit]
-		page.NextCursor = encodeCursor(rows[limit-1].ID)
+		page.NextCursor = ids.Cursor(rows[limit-1].ID)
 	}
 	return page, nil
 }
@@ -134,18 +133,4 @@ func validCurrency(code string) bool {
 	}
 	_, err := currency.ParseISO(code)
 	return err == nil
-}
-
-// Cursors are opaque to clients: the last id of a page, base64url-encoded.
-func encodeCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), "prod_") {
-		return "", fmt.Errorf("bad cursor")
-	}
-	return string(b), nil
 }

@@ -2,12 +2,12 @@ package service_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/testclock"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -29,26 +29,8 @@ func TestContract(t *testing.T) {
 	}
 }
 
-// clock is a settable time source, so expiry is tested without sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type world struct {
-	clock     *clock
+	clock     *testclock.Clock
 	catalogue *cataloguesvc.Service
 	inventory *service.Service
 }
@@ -57,7 +39,7 @@ const ttl = 10 * time.Minute
 
 func newWorld(t *testing.T, engine testdb.Engine) world {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, clk.Now)
 	inv := service.New(engine.Open(t, "inventory").DB, cat, ttl, clk.Now)
 	return world{clock: clk, catalogue: cat, inventory: inv}

@@ -4,7 +4,6 @@ package service
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -208,7 +207,7 @@ func (s *Service) List(ctx context.Context, q payment.ListQuery) (payment.Page, 
 		_, ok := payment.ParseStatus(string(q.Status))
 		v.Check(ok, "status", "must be pending, succeeded, failed or refunded")
 	}
-	before, err := decodeCursor(q.Cursor)
+	before, err := ids.FromCursor(q.Cursor, "pay")
 	v.Check(err == nil, "cursor", "is not a cursor this API returned")
 	if err := v.Err(); err != nil {
 		return payment.Page{}, err
@@ -224,20 +223,9 @@ func (s *Service) List(ctx context.Context, q payment.ListQuery) (payment.Page, 
 	page := payment.Page{Data: rows}
 	if len(rows) > limit {
 		page.Data = rows[:limit]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
+		page.NextCursor = ids.Cursor(rows[limit-1].ID)
 	}
 	return page, nil
-}
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), "pay_") {
-		return "", errors.New("bad cursor")
-	}
-	return string(b), nil
 }
 
 // Refund gives the money back, then the stock, then marks the payment

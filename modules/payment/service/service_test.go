@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/testclock"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
@@ -32,23 +32,6 @@ var (
 	ctx     = context.Background()
 	errLost = errors.New("connection reset by peer")
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // processor is the sandbox with faults injected around Charge.
 type processor struct {
@@ -95,7 +78,7 @@ func (f *flakyInventory) Restock(ctx context.Context, id string) error {
 }
 
 type world struct {
-	clock     *clock
+	clock     *testclock.Clock
 	catalogue catalogue.Service
 	stock     *inventorysvc.Service
 	inventory *flakyInventory
@@ -106,7 +89,7 @@ type world struct {
 
 func newWorld(t *testing.T, engine testdb.Engine) *world {
 	t.Helper()
-	w := &world{clock: &clock{now: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}}
+	w := &world{clock: testclock.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))}
 	w.catalogue = cataloguesvc.New(engine.Open(t, "catalogue").DB, w.clock.Now)
 	w.stock = inventorysvc.New(engine.Open(t, "inventory").DB, w.catalogue, ttl, w.clock.Now)
 	w.inventory = &flakyInventory{Service: w.stock}
