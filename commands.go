@@ -42,6 +42,18 @@ func newRootCommand(ctx context.Context, getenv func(string) string, stdout, std
 		},
 	}
 	config.AddFlags(serve.Flags())
+	gateway := &cobra.Command{
+		Use:   "gateway",
+		Short: "Serve the public API of modules that all run elsewhere (same as serve --modules none)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmd.Flags().Set("modules", "none"); err != nil {
+				return err
+			}
+			return serve.RunE(cmd, nil)
+		},
+	}
+	config.AddFlags(gateway.Flags())
 
 	root := &cobra.Command{
 		Use:           "bazaar",
@@ -54,7 +66,7 @@ func newRootCommand(ctx context.Context, getenv func(string) string, stdout, std
 	config.AddFlags(root.Flags())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serve, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout))
+	root.AddCommand(serve, gateway, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout))
 	return root
 }
 
@@ -180,7 +192,7 @@ func keysCommand(load loader, stdout io.Writer) *cobra.Command {
 		if err := db.MigrateUp(cmd.Context(), "auth", fsys); err != nil {
 			return err
 		}
-		key, err := auth.New(db.DB, "", app.Now).Create(cmd.Context(), r)
+		key, err := auth.New(db.DB, "", "", app.Now).Create(cmd.Context(), r)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,9 @@
 // catalogue, inventory and payment modules each sit behind a Go interface.
 //
 //	bazaar                      serve the whole shop (same as bazaar serve)
+//	bazaar serve --modules inventory
+//	                            host only some modules; reach the others at their URLs
+//	bazaar gateway              host no module: the API gateway of a split layout
 //	bazaar migrate up|down|status
 //	bazaar keys create --role admin|storefront
 //	bazaar version

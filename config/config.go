@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,13 +25,17 @@ type Config struct {
 	// DataDir holds the SQLite files of modules that have no DSN of their own.
 	DataDir string `mapstructure:"data_dir"`
 	// AdminKey, when set, is accepted as an admin API key (BAZAAR_ADMIN_KEY).
-	AdminKey  string    `mapstructure:"admin_key"`
-	HTTP      HTTP      `mapstructure:"http"`
-	Log       Log       `mapstructure:"log"`
-	Auth      Auth      `mapstructure:"auth"`
-	Modules   ModuleSet `mapstructure:"modules"`
-	Inventory Inventory `mapstructure:"inventory"`
-	Payment   Payment   `mapstructure:"payment"`
+	AdminKey string `mapstructure:"admin_key"`
+	// ServiceToken is the shared secret modules present to each other's
+	// internal routes. Every layout but the monolith needs one.
+	ServiceToken string    `mapstructure:"service_token"`
+	Remote       Remote    `mapstructure:"remote"`
+	HTTP         HTTP      `mapstructure:"http"`
+	Log          Log       `mapstructure:"log"`
+	Auth         Auth      `mapstructure:"auth"`
+	Modules      ModuleSet `mapstructure:"modules"`
+	Inventory    Inventory `mapstructure:"inventory"`
+	Payment      Payment   `mapstructure:"payment"`
 }
 
 // HTTP is the public listener.
@@ -56,8 +61,11 @@ type Auth struct {
 	DSN string `mapstructure:"dsn"` // default: <data_dir>/auth.db
 }
 
-// ModuleSet says which modules this process hosts and where their data lives.
+// ModuleSet says which modules this process hosts, where their data lives,
+// and where the modules it does not host run.
 type ModuleSet struct {
+	// Serve lists the modules this process hosts: all three is the
+	// monolith, none is a gateway. "all" and "none" may be written too.
 	Serve     []string `mapstructure:"serve"`
 	Catalogue Module   `mapstructure:"catalogue"`
 	Inventory Module   `mapstructure:"inventory"`
@@ -67,6 +75,23 @@ type ModuleSet struct {
 // Module is the settings of one module.
 type Module struct {
 	DSN string `mapstructure:"dsn"` // default: <data_dir>/<module>.db
+	// URL is where the module runs when this process does not host it; a
+	// comma-separated list names replicas.
+	URL string `mapstructure:"url"`
+}
+
+// Remote tunes calls to modules in other processes.
+type Remote struct {
+	// Timeout bounds one attempt of one call.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Retries is how many times a call that may be repeated is retried.
+	Retries int `mapstructure:"retries"`
+	// BreakerFailures consecutive failures open a module's circuit breaker,
+	// which then fails calls at once for BreakerCooldown.
+	BreakerFailures int           `mapstructure:"breaker_failures"`
+	BreakerCooldown time.Duration `mapstructure:"breaker_cooldown"`
+	// HealthInterval is how often each replica's /readyz is checked.
+	HealthInterval time.Duration `mapstructure:"health_interval"`
 }
 
 // Inventory tunes reservations.
@@ -92,6 +117,15 @@ type Payment struct {
 var defaults = map[string]any{
 	"data_dir":                  "./data",
 	"admin_key":                 "",
+	"service_token":             "",
+	"remote.timeout":            "5s",
+	"remote.retries":            2,
+	"remote.breaker_failures":   5,
+	"remote.breaker_cooldown":   "5s",
+	"remote.health_interval":    "2s",
+	"modules.catalogue.url":     "",
+	"modules.inventory.url":     "",
+	"modules.payment.url":       "",
 	"http.addr":                 ":8080",
 	"http.read_header_timeout":  "5s",
 	"http.read_timeout":         "15s",
@@ -145,6 +179,53 @@ func (c Config) DSN(module string) string {
 	return dsn
 }
 
+// Hosts reports whether this process hosts module.
+func (c Config) Hosts(module string) bool { return slices.Contains(c.Modules.Serve, module) }
+
+// Module returns the settings of a module by name.
+func (c Config) Module(name string) Module {
+	switch name {
+	case "catalogue":
+		return c.Modules.Catalogue
+	case "inventory":
+		return c.Modules.Inventory
+	case "payment":
+		return c.Modules.Payment
+	}
+	return Module{}
+}
+
+// URLs returns the replicas of a module this process does not host.
+func (c Config) URLs(module string) []string {
+	var out []string
+	for _, u := range strings.Split(c.Module(module).URL, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Monolith reports whether this process hosts every module.
+func (c Config) Monolith() bool {
+	for _, m := range Modules {
+		if !c.Hosts(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalize turns the words "all" and "none" in modules.serve into names.
+func (c *Config) normalize() {
+	switch {
+	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "all":
+		c.Modules.Serve = slices.Clone(Modules)
+	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "none":
+		c.Modules.Serve = []string{}
+	}
+}
+
 // Validate reports every invalid setting at once, each with its key.
 func (c Config) Validate() error {
 	var problems []string
@@ -155,6 +236,9 @@ func (c Config) Validate() error {
 		bad("http.addr", "must be host:port or :port, got %q", c.HTTP.Addr)
 	}
 	for key, d := range map[string]time.Duration{
+		"remote.timeout":            c.Remote.Timeout,
+		"remote.breaker_cooldown":   c.Remote.BreakerCooldown,
+		"remote.health_interval":    c.Remote.HealthInterval,
 		"http.read_header_timeout":  c.HTTP.ReadHeaderTimeout,
 		"http.read_timeout":         c.HTTP.ReadTimeout,
 		"http.write_timeout":        c.HTTP.WriteTimeout,
@@ -178,12 +262,38 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
+	if c.Remote.Retries < 0 || c.Remote.Retries > 10 {
+		bad("remote.retries", "must be between 0 and 10, got %d", c.Remote.Retries)
+	}
+	if c.Remote.BreakerFailures < 1 {
+		bad("remote.breaker_failures", "must be at least 1, got %d", c.Remote.BreakerFailures)
+	}
 	for _, m := range c.Modules.Serve {
 		if !slices.Contains(Modules, m) {
-			bad("modules.serve", "unknown module %q; the modules are %s", m, strings.Join(Modules, ", "))
+			bad("modules.serve", "unknown module %q; the modules are %s (or all, or none)", m, strings.Join(Modules, ", "))
 		}
 	}
+	for _, m := range Modules {
+		key := "modules." + m + ".url"
+		if c.Hosts(m) {
+			continue
+		}
+		if len(c.URLs(m)) == 0 {
+			bad(key, "%s is not served by this process (modules.serve), so it needs the URL where it runs", m)
+		}
+		for _, u := range c.URLs(m) {
+			if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+				bad(key, "%q is not an http:// or https:// URL", u)
+			}
+		}
+	}
+	if !c.Monolith() && c.ServiceToken == "" {
+		bad("service_token", "a split layout needs a shared service token for module-to-module calls")
+	}
 	for _, m := range append([]string{"auth"}, Modules...) {
+		if m != "auth" && !c.Hosts(m) {
+			continue // another process opens it
+		}
 		if _, _, err := database.Parse(c.DSN(m)); err != nil {
 			key := "modules." + m + ".dsn"
 			if m == "auth" {

@@ -54,6 +54,13 @@ func wantDefaults() config.Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
 		},
+		Remote: config.Remote{
+			Timeout:         5 * time.Second,
+			Retries:         2,
+			BreakerFailures: 5,
+			BreakerCooldown: 5 * time.Second,
+			HealthInterval:  2 * time.Second,
+		},
 		Log:  config.Log{Level: "info", Format: "text"},
 		Auth: config.Auth{DSN: ""},
 		Modules: config.ModuleSet{
@@ -193,9 +200,9 @@ func TestPrecedence(t *testing.T) {
 			key:  "modules.serve",
 			get:  func(c config.Config) any { return c.Modules.Serve },
 			def:  []string{"catalogue", "inventory", "payment"},
-			file: layer{"modules:\n  serve: [payment]\n", []string{"payment"}},
+			file: layer{"modules:\n  serve: [payment, catalogue, inventory]\n", []string{"payment", "catalogue", "inventory"}},
 			env:  layer{"catalogue, inventory,payment", []string{"catalogue", "inventory", "payment"}},
-			flag: &layer{"--modules=inventory,catalogue", []string{"inventory", "catalogue"}},
+			flag: &layer{"--modules=inventory,payment,catalogue", []string{"inventory", "payment", "catalogue"}},
 		},
 		{
 			name: "data_dir",
@@ -288,29 +295,46 @@ type envCase struct {
 	env  string
 	want any
 	get  func(config.Config) any
+	also map[string]string // other settings the value needs to be valid
+}
+
+// split is what a process that hosts only payment needs besides.
+var split = map[string]string{
+	"BAZAAR_MODULES_CATALOGUE_URL": "http://catalogue:8080",
+	"BAZAAR_MODULES_INVENTORY_URL": "http://inventory:8080",
+	"BAZAAR_SERVICE_TOKEN":         "shared-secret",
 }
 
 func envCases() map[string]envCase {
 	return map[string]envCase{
-		"data_dir":                  {"/srv/bazaar", "/srv/bazaar", func(c config.Config) any { return c.DataDir }},
-		"admin_key":                 {"bzr_env_admin", "bzr_env_admin", func(c config.Config) any { return c.AdminKey }},
-		"http.addr":                 {"127.0.0.1:9999", "127.0.0.1:9999", func(c config.Config) any { return c.HTTP.Addr }},
-		"http.read_header_timeout":  {"3s", 3 * time.Second, func(c config.Config) any { return c.HTTP.ReadHeaderTimeout }},
-		"http.read_timeout":         {"11s", 11 * time.Second, func(c config.Config) any { return c.HTTP.ReadTimeout }},
-		"http.write_timeout":        {"1m30s", 90 * time.Second, func(c config.Config) any { return c.HTTP.WriteTimeout }},
-		"http.idle_timeout":         {"5m", 5 * time.Minute, func(c config.Config) any { return c.HTTP.IdleTimeout }},
-		"http.shutdown_timeout":     {"45s", 45 * time.Second, func(c config.Config) any { return c.HTTP.ShutdownTimeout }},
-		"log.level":                 {"debug", "debug", func(c config.Config) any { return c.Log.Level }},
-		"log.format":                {"json", "json", func(c config.Config) any { return c.Log.Format }},
-		"auth.dsn":                  {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }},
-		"modules.serve":             {"payment,catalogue", []string{"payment", "catalogue"}, func(c config.Config) any { return c.Modules.Serve }},
-		"modules.catalogue.dsn":     {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }},
-		"modules.inventory.dsn":     {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }},
-		"modules.payment.dsn":       {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }},
-		"inventory.reservation_ttl": {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }},
-		"inventory.expiry_interval": {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }},
-		"payment.recovery_interval": {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }},
-		"payment.recover_after":     {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }},
+		"data_dir":                  {"/srv/bazaar", "/srv/bazaar", func(c config.Config) any { return c.DataDir }, nil},
+		"admin_key":                 {"bzr_env_admin", "bzr_env_admin", func(c config.Config) any { return c.AdminKey }, nil},
+		"http.addr":                 {"127.0.0.1:9999", "127.0.0.1:9999", func(c config.Config) any { return c.HTTP.Addr }, nil},
+		"http.read_header_timeout":  {"3s", 3 * time.Second, func(c config.Config) any { return c.HTTP.ReadHeaderTimeout }, nil},
+		"http.read_timeout":         {"11s", 11 * time.Second, func(c config.Config) any { return c.HTTP.ReadTimeout }, nil},
+		"http.write_timeout":        {"1m30s", 90 * time.Second, func(c config.Config) any { return c.HTTP.WriteTimeout }, nil},
+		"http.idle_timeout":         {"5m", 5 * time.Minute, func(c config.Config) any { return c.HTTP.IdleTimeout }, nil},
+		"http.shutdown_timeout":     {"45s", 45 * time.Second, func(c config.Config) any { return c.HTTP.ShutdownTimeout }, nil},
+		"log.level":                 {"debug", "debug", func(c config.Config) any { return c.Log.Level }, nil},
+		"log.format":                {"json", "json", func(c config.Config) any { return c.Log.Format }, nil},
+		"auth.dsn":                  {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }, nil},
+		"modules.serve":             {"payment", []string{"payment"}, func(c config.Config) any { return c.Modules.Serve }, split},
+		"modules.catalogue.url":     {"http://a:1, http://b:2/", "http://a:1, http://b:2/", func(c config.Config) any { return c.Modules.Catalogue.URL }, nil},
+		"modules.inventory.url":     {"http://inv:8080", "http://inv:8080", func(c config.Config) any { return c.Modules.Inventory.URL }, nil},
+		"modules.payment.url":       {"https://pay.example", "https://pay.example", func(c config.Config) any { return c.Modules.Payment.URL }, nil},
+		"service_token":             {"s3cret", "s3cret", func(c config.Config) any { return c.ServiceToken }, nil},
+		"remote.timeout":            {"750ms", 750 * time.Millisecond, func(c config.Config) any { return c.Remote.Timeout }, nil},
+		"remote.retries":            {"4", 4, func(c config.Config) any { return c.Remote.Retries }, nil},
+		"remote.breaker_failures":   {"9", 9, func(c config.Config) any { return c.Remote.BreakerFailures }, nil},
+		"remote.breaker_cooldown":   {"30s", 30 * time.Second, func(c config.Config) any { return c.Remote.BreakerCooldown }, nil},
+		"remote.health_interval":    {"500ms", 500 * time.Millisecond, func(c config.Config) any { return c.Remote.HealthInterval }, nil},
+		"modules.catalogue.dsn":     {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }, nil},
+		"modules.inventory.dsn":     {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }, nil},
+		"modules.payment.dsn":       {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }, nil},
+		"inventory.reservation_ttl": {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }, nil},
+		"inventory.expiry_interval": {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }, nil},
+		"payment.recovery_interval": {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }, nil},
+		"payment.recover_after":     {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }, nil},
 	}
 }
 
@@ -332,7 +356,11 @@ func TestEveryKeyFromEnv(t *testing.T) {
 		t.Run(key, func(t *testing.T) {
 			t.Parallel()
 			require.NotEqual(t, tc.get(defaults), tc.want, "the test value of %s must not be its default", key)
-			c, err := config.Load(nil, envOf(map[string]string{config.EnvName(key): tc.env}))
+			env := map[string]string{config.EnvName(key): tc.env}
+			for k, v := range tc.also {
+				env[k] = v
+			}
+			c, err := config.Load(nil, envOf(env))
 			require.NoError(t, err)
 			require.Equal(t, tc.want, tc.get(c))
 		})

@@ -48,6 +48,9 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	// Environment values are merged above the file; flags, bound below,
 	// still win over both.
 	env := map[string]any{}
+	if val, ok := lookup(getenv, "BAZAAR_SERVE"); ok {
+		setPath(env, "modules.serve", val) // the short name; BAZAAR_MODULES_SERVE wins below
+	}
 	for _, key := range Keys() {
 		if val, ok := lookup(getenv, EnvName(key)); ok {
 			setPath(env, key, val)
@@ -69,6 +72,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
+	c.normalize()
 	return c, c.Validate()
 }
 

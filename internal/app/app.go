@@ -1,6 +1,8 @@
-// Package app wires Bazaar together: it opens each module's database, builds
-// the modules on each other's contracts, and serves them over HTTP. It is the
-// only package that knows every module's implementation.
+// Package app wires Bazaar together. For each module it decides, from the
+// config, whether this process hosts it (its database, its service, its
+// routes) or reaches it elsewhere (an HTTP client of the same interface, and
+// a forwarder for its public routes). It is the only package that knows
+// every module's implementation.
 package app
 
 import (
@@ -8,43 +10,65 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/migrations"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
 	inventorysvc "github.com/bazaar-shop/bazaar/modules/inventory/service"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
 	paymentsvc "github.com/bazaar-shop/bazaar/modules/payment/service"
 )
 
 // App is a wired Bazaar process.
 type App struct {
-	cfg       config.Config
-	log       *slog.Logger
-	dbs       map[string]*database.DB
-	keys      *auth.Keys
-	catalogue *cataloguesvc.Service
-	inventory *inventorysvc.Service
-	payment   *paymentsvc.Service
-	workers   sync.WaitGroup
+	cfg     config.Config
+	log     *slog.Logger
+	dbs     map[string]*database.DB   // "auth" and the hosted modules
+	remotes map[string]*remote.Module // the modules hosted elsewhere
+	keys    *auth.Keys
+
+	// Each module as the others see it: the local service or a client.
+	catalogue catalogue.Service
+	inventory inventory.Service
+	payment   payment.Service
+
+	// The local services' background work, when hosted here.
+	expiry   *inventorysvc.Service
+	recovery *paymentsvc.Service
+
+	workers sync.WaitGroup
 }
 
 // Now is the clock of every module: UTC, at the microsecond precision that
 // both SQLite and PostgreSQL keep, so a value read back equals the one written.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// New opens and migrates every database and builds the modules.
+// New opens and migrates the databases of the modules this process hosts
+// and builds every module, local or remote.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	if missing := missingModules(cfg.Modules.Serve); len(missing) > 0 {
-		return nil, fmt.Errorf("modules.serve: this build runs the whole shop in one process; it cannot leave out %v yet", missing)
+	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[string]*remote.Module{}}
+	client := remote.NewHTTPClient()
+	opts := remote.Options{
+		Timeout: cfg.Remote.Timeout, Retries: cfg.Remote.Retries,
+		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
+		ServiceToken: cfg.ServiceToken,
 	}
-	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}}
 	for _, name := range append([]string{"auth"}, config.Modules...) {
+		if name != "auth" && !cfg.Hosts(name) {
+			a.remotes[name] = remote.New(name, cfg.URLs(name), client, opts)
+			continue
+		}
 		db, err := openMigrated(ctx, name, cfg.DSN(name))
 		if err != nil {
 			a.Close()
@@ -52,22 +76,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		a.dbs[name] = db
 	}
-	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, Now)
-	a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now)
-	a.inventory = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL, Now)
-	a.payment = paymentsvc.New(a.dbs["payment"].DB, a.catalogue, a.inventory, sandbox.New(), Now,
-		log.With("module", "payment"))
-	return a, nil
-}
+	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now)
 
-func missingModules(serve []string) []string {
-	var missing []string
-	for _, m := range config.Modules {
-		if !slices.Contains(serve, m) {
-			missing = append(missing, m)
-		}
+	if cfg.Hosts("catalogue") {
+		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now)
+	} else {
+		a.catalogue = cataloguehttp.NewClient(a.remotes["catalogue"])
 	}
-	return missing
+	if cfg.Hosts("inventory") {
+		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL, Now)
+		a.inventory = a.expiry
+	} else {
+		a.inventory = inventoryhttp.NewClient(a.remotes["inventory"])
+	}
+	if cfg.Hosts("payment") {
+		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogue, a.inventory, sandbox.New(), Now,
+			log.With("module", "payment"))
+		a.payment = a.recovery
+	} else {
+		a.payment = paymenthttp.NewClient(a.remotes["payment"])
+	}
+	return a, nil
 }
 
 // openMigrated opens a module's database and applies its migrations.
@@ -93,20 +122,27 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.keys.EnsureAdmin(ctx, a.log); err != nil {
 		return err
 	}
-	// Payments pending from before this start can have no checkout running
-	// in this process any more: resolve them now rather than after the
-	// usual grace period.
-	if n, err := a.payment.ResolvePending(ctx, Now()); err != nil {
-		a.log.Error("resolve payments left pending", "err", err)
-	} else if n > 0 {
-		a.log.Info("resolved payments left pending by an earlier run", "count", n)
+	for _, m := range a.remotes {
+		a.goWork(func() { m.Watch(ctx, a.cfg.Remote.HealthInterval) })
 	}
-	a.goWork(func() {
-		a.inventory.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
-	})
-	a.goWork(func() {
-		a.payment.RunRecovery(ctx, a.cfg.Payment.RecoveryInterval, a.cfg.Payment.RecoverAfter)
-	})
+	if a.expiry != nil {
+		a.goWork(func() {
+			a.expiry.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
+		})
+	}
+	if a.recovery != nil {
+		// Payments pending from before this start have no checkout running
+		// in this process any more: resolve them now rather than after the
+		// usual grace period.
+		if n, err := a.recovery.ResolvePending(ctx, Now()); err != nil {
+			a.log.Error("resolve payments left pending", "err", err)
+		} else if n > 0 {
+			a.log.Info("resolved payments left pending by an earlier run", "count", n)
+		}
+		a.goWork(func() {
+			a.recovery.RunRecovery(ctx, a.cfg.Payment.RecoveryInterval, a.cfg.Payment.RecoverAfter)
+		})
+	}
 	return nil
 }
 
@@ -118,13 +154,17 @@ func (a *App) goWork(f func()) {
 	}()
 }
 
-// Ready pings every database and returns the failures by module.
+// Ready checks every database of this process and every remote module it
+// needs, and returns the failures by name.
 func (a *App) Ready(ctx context.Context) map[string]error {
 	out := map[string]error{}
 	for name, db := range a.dbs {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		out[name] = db.Ping(ctx)
 		cancel()
+	}
+	for name, m := range a.remotes {
+		out[name] = m.Ready()
 	}
 	return out
 }
@@ -140,4 +180,38 @@ func (a *App) Close() error {
 		}
 	}
 	return errors.Join(errList...)
+}
+
+// Topology is where each module runs, as seen from this process.
+type Topology struct {
+	Hosts   []string                  `json:"hosts"`
+	Modules map[string]ModuleLocation `json:"modules"`
+}
+
+// ModuleLocation is where one module runs and whether it answers.
+type ModuleLocation struct {
+	Mode     string           `json:"mode"` // local or remote
+	Ready    bool             `json:"ready"`
+	Replicas []remote.Replica `json:"replicas,omitempty"`
+	Breaker  string           `json:"breaker,omitempty"`
+}
+
+// Topology asks every module now.
+func (a *App) Topology(ctx context.Context) Topology {
+	t := Topology{Hosts: a.cfg.Modules.Serve, Modules: map[string]ModuleLocation{}}
+	for _, name := range config.Modules {
+		if m, ok := a.remotes[name]; ok {
+			reps := m.Replicas(ctx)
+			loc := ModuleLocation{Mode: "remote", Replicas: reps, Breaker: m.BreakerState()}
+			for _, r := range reps {
+				loc.Ready = loc.Ready || r.Healthy
+			}
+			t.Modules[name] = loc
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		t.Modules[name] = ModuleLocation{Mode: "local", Ready: a.dbs[name].Ping(pctx) == nil}
+		cancel()
+	}
+	return t
 }

@@ -5,14 +5,16 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
 	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
 )
 
-// Handler is the whole HTTP API of this process; every route is listed here.
+// Handler is the whole HTTP API of this process; every route is listed
+// here. Every process serves the whole public API: the routes of the
+// modules it hosts from their handlers, the others forwarded to where those
+// modules run. Internal routes are served only where their module lives.
 func (a *App) Handler(openapiJSON []byte) http.Handler {
 	gin.SetMode(gin.ReleaseMode) // our access log replaces gin's debug output
 	r := gin.New()
@@ -26,12 +28,25 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.GET("/readyz", a.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
 
-	a.keys.Routes(r)
-	var guard auth.Guard = a.keys
-	cataloguehttp.Routes(r, a.catalogue, guard)
-	inventoryhttp.Routes(r, a.inventory, guard)
-	paymenthttp.Routes(r, a.payment, guard)
+	web.Mount(r, a.keys.Routes(), a.keys, web.Own)
+	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
+
+	a.mount(r, "catalogue", cataloguehttp.Routes(a.catalogue))
+	a.mount(r, "inventory", inventoryhttp.Routes(a.inventory))
+	a.mount(r, "payment", paymenthttp.Routes(a.payment))
+	if a.cfg.Hosts("inventory") {
+		web.Mount(r, inventoryhttp.InternalRoutes(a.inventory), a.keys, web.Own)
+	}
 	return r
+}
+
+// mount serves a module's public routes here, or forwards them to it.
+func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
+	serve := web.Own
+	if m, remote := a.remotes[module]; remote {
+		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
+	}
+	web.Mount(r, routes, a.keys, serve)
 }
 
 func (a *App) readyz(c *gin.Context) {
@@ -41,7 +56,7 @@ func (a *App) readyz(c *gin.Context) {
 		checks[name] = "ok"
 		if err != nil {
 			// The details go to the log, not to anonymous callers.
-			web.Logger(c).Error("readiness check failed", "database", name, "err", err)
+			web.Logger(c).Error("readiness check failed", "check", name, "err", err)
 			checks[name] = "unavailable"
 			status = http.StatusServiceUnavailable
 		}
@@ -51,4 +66,8 @@ func (a *App) readyz(c *gin.Context) {
 		word = "unavailable"
 	}
 	c.JSON(status, gin.H{"status": word, "checks": checks})
+}
+
+func (a *App) topology(c *gin.Context) {
+	c.JSON(http.StatusOK, a.Topology(c.Request.Context()))
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -61,15 +62,17 @@ func (apiKey) TableName() string { return "api_keys" }
 
 // Keys creates and checks API keys.
 type Keys struct {
-	db        *gorm.DB
-	adminHash string // hash of the configured admin key, if any
-	now       func() time.Time
+	db           *gorm.DB
+	adminHash    string // hash of the configured admin key, if any
+	serviceToken string
+	now          func() time.Time
 }
 
 // New returns Keys on db. adminKey, when not empty, is accepted as an admin
-// key without being stored (BAZAAR_ADMIN_KEY).
-func New(db *gorm.DB, adminKey string, now func() time.Time) *Keys {
-	k := &Keys{db: db, now: now}
+// key without being stored (BAZAAR_ADMIN_KEY); serviceToken, when not
+// empty, is what other modules present (BAZAAR_SERVICE_TOKEN).
+func New(db *gorm.DB, adminKey, serviceToken string, now func() time.Time) *Keys {
+	k := &Keys{db: db, serviceToken: serviceToken, now: now}
 	if adminKey != "" {
 		k.adminHash = hash(adminKey)
 	}
@@ -140,10 +143,25 @@ func (k *Keys) EnsureAdmin(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// Require lets a request through when its bearer key has one of roles;
-// admin always passes. No or an unknown key is 401, a wrong role 403.
-func (k *Keys) Require(roles ...Role) gin.HandlerFunc {
+// ServiceTokenHeader carries the token that modules present to each other.
+const ServiceTokenHeader = "X-Service-Token"
+
+// Require enforces an access level. No or an unknown key is 401, a key
+// without the role 403. The service token passes everywhere and is the only
+// way into internal routes.
+func (k *Keys) Require(access web.Access) gin.HandlerFunc {
+	if access == web.Public {
+		return func(c *gin.Context) { c.Next() }
+	}
 	return func(c *gin.Context) {
+		if k.isService(c.GetHeader(ServiceTokenHeader)) {
+			c.Next()
+			return
+		}
+		if access == web.Internal {
+			web.Error(c, errs.New(errs.CodeUnauthorized, "internal routes need the service token"))
+			return
+		}
 		role, err := k.Authenticate(c.Request.Context(), bearer(c.GetHeader("Authorization")))
 		if err != nil {
 			if errors.Is(err, errs.ErrUnauthorized) {
@@ -152,12 +170,17 @@ func (k *Keys) Require(roles ...Role) gin.HandlerFunc {
 			web.Error(c, err)
 			return
 		}
-		if role != Admin && !contains(roles, role) {
+		if role != Admin && access == web.Admin {
 			web.Error(c, errs.ErrForbidden)
 			return
 		}
 		c.Next()
 	}
+}
+
+func (k *Keys) isService(token string) bool {
+	return k.serviceToken != "" && token != "" &&
+		subtle.ConstantTimeCompare([]byte(token), []byte(k.serviceToken)) == 1
 }
 
 func bearer(header string) string {
@@ -168,42 +191,31 @@ func bearer(header string) string {
 	return strings.TrimSpace(token)
 }
 
-func contains(roles []Role, r Role) bool {
-	for _, x := range roles {
-		if x == r {
-			return true
-		}
+// Routes is the API-key endpoint. Every process serves it: keys live in
+// their own database, shared by every process of a layout.
+func (k *Keys) Routes() []web.Route {
+	return []web.Route{{Method: "POST", Path: "/v1/api-keys", Access: web.Admin, Handler: k.create}}
+}
+
+func (k *Keys) create(c *gin.Context) {
+	var in struct {
+		Role string `json:"role"`
 	}
-	return false
+	if err := web.Decode(c, &in); err != nil {
+		web.Error(c, err)
+		return
+	}
+	role, err := ParseRole(in.Role)
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	key, err := k.Create(c.Request.Context(), role)
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, key)
 }
 
-// Routes serves POST /v1/api-keys for admins.
-func (k *Keys) Routes(r gin.IRouter) {
-	r.POST("/v1/api-keys", k.Require(Admin), func(c *gin.Context) {
-		var in struct {
-			Role string `json:"role"`
-		}
-		if err := web.Decode(c, &in); err != nil {
-			web.Error(c, err)
-			return
-		}
-		role, err := ParseRole(in.Role)
-		if err != nil {
-			web.Error(c, err)
-			return
-		}
-		key, err := k.Create(c.Request.Context(), role)
-		if err != nil {
-			web.Error(c, err)
-			return
-		}
-		c.JSON(201, key)
-	})
-}
-
-// Guard is what route tables need from auth: a middleware per set of roles.
-type Guard interface {
-	Require(roles ...Role) gin.HandlerFunc
-}
-
-var _ Guard = (*Keys)(nil)
+var _ web.Guard = (*Keys)(nil)

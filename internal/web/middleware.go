@@ -1,12 +1,12 @@
 package web
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +36,16 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 		c.Header(RequestIDHeader, id)
 		reqLog := log.With("request_id", id)
 		c.Set(loggerKey, reqLog)
+		ctx := context.WithValue(c.Request.Context(), requestIDCtxKey{}, id)
+		ctx = context.WithValue(ctx, traceCtxKey{}, traceOf(c.GetHeader(TraceParentHeader)))
+		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
+			// The caller's deadline, carried over the wire: work it can no
+			// longer use is not started.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+			defer cancel()
+		}
+		c.Request = c.Request.WithContext(ctx)
 
 		start := time.Now()
 		c.Next()
@@ -63,11 +73,7 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "req_" + hex.EncodeToString(b[:])
-}
+func newRequestID() string { return "req_" + randomHex(12) }
 
 // Recover turns a panic into a logged 500 problem instead of a dropped connection.
 func Recover() gin.HandlerFunc {

@@ -30,6 +30,8 @@ var statusByCode = map[string]int{
 	"insufficient_stock":     http.StatusConflict,
 	"out_of_stock":           http.StatusConflict,
 	"reservation_closed":     http.StatusConflict,
+	"reservation_not_found":  http.StatusNotFound,
+	"reservation_mismatch":   http.StatusConflict,
 	"unknown_product":        http.StatusUnprocessableEntity,
 	"currency_mismatch":      http.StatusUnprocessableEntity,
 	"card_declined":          http.StatusPaymentRequired,

@@ -58,11 +58,11 @@ var (
 	// ErrInsufficientStock: a stock change would leave less on hand than is reserved.
 	ErrInsufficientStock = errs.New("insufficient_stock", "on hand would fall below what is reserved")
 	// ErrReservationNotFound: no reservation has this id.
-	ErrReservationNotFound = errs.New(errs.CodeNotFound, "reservation not found")
+	ErrReservationNotFound = errs.New("reservation_not_found", "reservation not found")
 	// ErrReservationClosed: the reservation was released or expired and holds nothing.
 	ErrReservationClosed = errs.New("reservation_closed", "the reservation no longer holds stock")
 	// ErrReservationMismatch: a reservation id was reused for different lines.
-	ErrReservationMismatch = errs.New(errs.CodeConflict, "a reservation with this id holds other lines")
+	ErrReservationMismatch = errs.New("reservation_mismatch", "a reservation with this id holds other lines")
 )
 
 // Service is the inventory module.

@@ -7,20 +7,22 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
-// Routes registers the catalogue's public API. Reads need no key.
-func Routes(r gin.IRouter, svc catalogue.Service, guard auth.Guard) {
-	admin := guard.Require(auth.Admin)
-	r.POST("/v1/products", admin, create(svc))
-	r.GET("/v1/products", list(svc))
-	r.GET("/v1/products/:id", get(svc))
-	r.PUT("/v1/products/:id", admin, update(svc))
-	r.DELETE("/v1/products/:id", admin, remove(svc))
+// Routes is the catalogue's public API. Reads need no key.
+// A process that does not host the module serves the same table by
+// forwarding it.
+func Routes(svc catalogue.Service) []web.Route {
+	return []web.Route{
+		{Method: "POST", Path: "/v1/products", Access: web.Admin, Handler: create(svc)},
+		{Method: "GET", Path: "/v1/products", Access: web.Public, Handler: list(svc)},
+		{Method: "GET", Path: "/v1/products/:id", Access: web.Public, Handler: get(svc)},
+		{Method: "PUT", Path: "/v1/products/:id", Access: web.Admin, Handler: update(svc)},
+		{Method: "DELETE", Path: "/v1/products/:id", Access: web.Admin, Handler: remove(svc)},
+	}
 }
 
 // productBody is the wire form of catalogue.ProductInput. Price is a

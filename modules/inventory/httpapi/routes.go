@@ -7,18 +7,20 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 )
 
-// Routes registers the inventory's public API.
-func Routes(r gin.IRouter, svc inventory.Service, guard auth.Guard) {
-	admin := guard.Require(auth.Admin)
-	r.GET("/v1/inventory/:product_id", guard.Require(auth.Storefront), get(svc))
-	r.PUT("/v1/inventory/:product_id", admin, set(svc))
-	r.POST("/v1/inventory/:product_id/adjustments", admin, adjust(svc))
+// Routes is the inventory's public API.
+// A process that does not host the module serves the same table by
+// forwarding it.
+func Routes(svc inventory.Service) []web.Route {
+	return []web.Route{
+		{Method: "GET", Path: "/v1/inventory/:product_id", Access: web.Storefront, Handler: get(svc)},
+		{Method: "PUT", Path: "/v1/inventory/:product_id", Access: web.Admin, Handler: set(svc)},
+		{Method: "POST", Path: "/v1/inventory/:product_id/adjustments", Access: web.Admin, Handler: adjust(svc)},
+	}
 }
 
 func get(svc inventory.Service) gin.HandlerFunc {

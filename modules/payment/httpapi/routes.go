@@ -7,20 +7,21 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
-// Routes registers the payment module's public API.
-func Routes(r gin.IRouter, svc payment.Service, guard auth.Guard) {
-	shop := guard.Require(auth.Storefront)
-	admin := guard.Require(auth.Admin)
-	r.POST("/v1/payments", shop, checkout(svc))
-	r.GET("/v1/payments", admin, list(svc))
-	r.GET("/v1/payments/:id", shop, get(svc))
-	r.POST("/v1/payments/:id/refund", admin, refund(svc))
+// Routes is the payment module's public API.
+// A process that does not host the module serves the same table by
+// forwarding it.
+func Routes(svc payment.Service) []web.Route {
+	return []web.Route{
+		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc)},
+		{Method: "GET", Path: "/v1/payments", Access: web.Admin, Handler: list(svc)},
+		{Method: "GET", Path: "/v1/payments/:id", Access: web.Storefront, Handler: get(svc)},
+		{Method: "POST", Path: "/v1/payments/:id/refund", Access: web.Admin, Handler: refund(svc)},
+	}
 }
 
 func checkout(svc payment.Service) gin.HandlerFunc {

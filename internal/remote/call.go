@@ -1,0 +1,108 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/web"
+)
+
+// Call sends in (if not nil) as JSON with the service token, and decodes a
+// 2xx answer into out (if not nil). Any other answer is a problem document,
+// turned back into a contract error: known maps codes to the module's
+// sentinels, so inventory.ErrOutOfStock stays itself across the wire.
+func (m *Module) Call(ctx context.Context, method, path string, in, out any, repeatable bool, known map[string]error) error {
+	r := Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}
+	if in != nil {
+		body, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		r.Body = body
+		r.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := m.Send(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return nil
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
+		}
+		return nil
+	}
+	return decodeProblem(resp, known)
+}
+
+// Problem is a problem document as it arrives from a module.
+type Problem struct {
+	Status      int               `json:"status"`
+	Code        string            `json:"code"`
+	Detail      string            `json:"detail"`
+	Errors      []errs.FieldError `json:"errors"`
+	PaymentID   string            `json:"payment_id"`
+	DeclineCode string            `json:"decline_code"`
+}
+
+// ProblemError is a contract error that came over the wire. It unwraps to
+// the module's sentinel for its code, and keeps the problem's other members.
+type ProblemError struct {
+	Problem
+	Err error
+}
+
+func (e *ProblemError) Error() string { return e.Detail }
+
+// Unwrap gives the contract error (and the field errors, if any).
+func (e *ProblemError) Unwrap() []error {
+	out := []error{e.Err}
+	if len(e.Errors) > 0 {
+		out = append(out, &errs.ValidationError{Fields: e.Errors})
+	}
+	return out
+}
+
+// Extensions keeps the problem's extension members when it is written again.
+func (e *ProblemError) Extensions() map[string]any {
+	ext := map[string]any{}
+	if len(e.Errors) > 0 {
+		ext["errors"] = e.Errors
+	}
+	if e.PaymentID != "" {
+		ext["payment_id"] = e.PaymentID
+	}
+	if e.DeclineCode != "" {
+		ext["decline_code"] = e.DeclineCode
+	}
+	return ext
+}
+
+func decodeProblem(resp *http.Response, known map[string]error) error {
+	var p Problem
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, web.MaxBodyBytes))
+	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" {
+		return fmt.Errorf("%w: the module answered %d without a problem document", ErrUnavailable, resp.StatusCode)
+	}
+	sentinel, ok := known[p.Code]
+	switch {
+	case ok:
+	case p.Code == errs.CodeInvalid:
+		sentinel = errs.ErrInvalid
+	case p.Code == errs.CodeUnavailable:
+		sentinel = ErrUnavailable
+	default:
+		// A code this client does not know still keeps its code, and so
+		// its HTTP status, when it is passed on.
+		sentinel = errs.New(p.Code, p.Detail)
+	}
+	return &ProblemError{Problem: p, Err: sentinel}
+}

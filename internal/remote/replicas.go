@@ -1,0 +1,84 @@
+// Package remote is how one Bazaar process reaches a module that runs in
+// another: replicas with health checks, calls with deadlines, retries and a
+// circuit breaker, problem documents turned back into contract errors, and
+// a forwarder that lets any process serve the whole public API.
+package remote
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// replica is one base URL of a module.
+type replica struct {
+	url     string
+	healthy atomic.Bool
+}
+
+// replicas spreads calls round robin over the healthy replicas of a module.
+type replicas struct {
+	list []*replica
+	next atomic.Uint64
+}
+
+func newReplicas(urls []string) *replicas {
+	r := &replicas{}
+	for _, u := range urls {
+		rep := &replica{url: u}
+		rep.healthy.Store(true) // innocent until a call or a check says otherwise
+		r.list = append(r.list, rep)
+	}
+	return r
+}
+
+// order returns every replica, healthy ones first starting at the next in
+// turn; the unhealthy ones stay as a last resort, since a check may be stale.
+func (r *replicas) order() []*replica {
+	n := len(r.list)
+	start := int(r.next.Add(1)-1) % n
+	out := make([]*replica, 0, n)
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < n; i++ {
+			rep := r.list[(start+i)%n]
+			if rep.healthy.Load() == (pass == 0) {
+				out = append(out, rep)
+			}
+		}
+	}
+	return out
+}
+
+// probe asks a replica's /readyz whether it can serve.
+func probe(ctx context.Context, client *http.Client, rep *replica) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.url+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// watch checks every replica every interval until ctx ends, taking failed
+// replicas out of the rotation and putting recovered ones back.
+func (r *replicas) watch(ctx context.Context, client *http.Client, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		for _, rep := range r.list {
+			rep.healthy.Store(probe(ctx, client, rep))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package web
+
+import "github.com/gin-gonic/gin"
+
+// Access says who may call a route.
+type Access int
+
+// Access levels, from open to closed.
+const (
+	// Public routes need no key.
+	Public Access = iota
+	// Storefront routes need a storefront or an admin key.
+	Storefront
+	// Admin routes need an admin key.
+	Admin
+	// Internal routes are module-to-module calls: they need the shared
+	// service token and are never forwarded by a gateway.
+	Internal
+)
+
+// Route is one endpoint of a module's HTTP API. A module describes its API
+// as a table of routes, so the same table serves the module locally and
+// tells a gateway what to forward and whom to let through.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	Handler gin.HandlerFunc
+}
+
+// Guard turns an access level into the middleware that enforces it.
+type Guard interface {
+	Require(Access) gin.HandlerFunc
+}
+
+// Mount registers routes on r, each behind guard, served by handler(route)
+// — the route's own handler in the process that hosts the module, a
+// forwarder in one that does not.
+func Mount(r gin.IRouter, routes []Route, guard Guard, handler func(Route) gin.HandlerFunc) {
+	for _, rt := range routes {
+		r.Handle(rt.Method, rt.Path, guard.Require(rt.Access), handler(rt))
+	}
+}
+
+// Own serves a route with its own handler.
+func Own(rt Route) gin.HandlerFunc { return rt.Handler }

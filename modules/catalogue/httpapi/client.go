@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+)
+
+// Client is catalogue.Service over HTTP, for processes that do not host the
+// catalogue. Reads and replaces may be retried; a create or a delete is sent
+// again only if it never left this process.
+type Client struct{ m *remote.Module }
+
+var _ catalogue.Service = (*Client)(nil)
+
+// NewClient returns a client of the catalogue at m.
+func NewClient(m *remote.Module) *Client { return &Client{m: m} }
+
+// known turns the catalogue's problem codes back into its errors.
+var known = map[string]error{
+	errs.CodeNotFound: catalogue.ErrNotFound,
+	errs.CodeConflict: catalogue.ErrDuplicateSKU,
+}
+
+func productPath(id string) string { return "/v1/products/" + url.PathEscape(id) }
+
+// Create adds a product.
+func (c *Client) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
+	var p catalogue.Product
+	err := c.m.Call(ctx, http.MethodPost, "/v1/products", in, &p, false, known)
+	return p, err
+}
+
+// Get returns a live product.
+func (c *Client) Get(ctx context.Context, id string) (catalogue.Product, error) {
+	var p catalogue.Product
+	err := c.m.Call(ctx, http.MethodGet, productPath(id), nil, &p, true, known)
+	return p, err
+}
+
+// List returns a page of live products.
+func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
+	v := url.Values{}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	var page catalogue.Page
+	err := c.m.Call(ctx, http.MethodGet, "/v1/products?"+v.Encode(), nil, &page, true, known)
+	return page, err
+}
+
+// Update replaces the editable fields of a live product.
+func (c *Client) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
+	var p catalogue.Product
+	err := c.m.Call(ctx, http.MethodPut, productPath(id), in, &p, true, known)
+	return p, err
+}
+
+// Delete removes a product from sale.
+func (c *Client) Delete(ctx context.Context, id string) error {
+	return c.m.Call(ctx, http.MethodDelete, productPath(id), nil, nil, false, known)
+}

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+)
+
+// Client is payment.Service over HTTP. A checkout is sent again only if it
+// never left this process; reads and refunds (idempotent by design) may be
+// retried.
+type Client struct{ m *remote.Module }
+
+var _ payment.Service = (*Client)(nil)
+
+// NewClient returns a client of the payment module at m.
+func NewClient(m *remote.Module) *Client { return &Client{m: m} }
+
+// known turns the payment module's problem codes back into contract errors.
+var known = map[string]error{
+	errs.CodeNotFound:        payment.ErrNotFound,
+	"unknown_product":        payment.ErrUnknownProduct,
+	"currency_mismatch":      payment.ErrCurrencyMismatch,
+	"card_declined":          payment.ErrCardDeclined,
+	"payment_not_refundable": payment.ErrNotRefundable,
+	"out_of_stock":           inventory.ErrOutOfStock,
+	"reservation_closed":     inventory.ErrReservationClosed,
+}
+
+// Checkout runs a purchase. A failure that names a payment comes back as a
+// *payment.CheckoutError, as it does in-process.
+func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
+	var p payment.Payment
+	err := c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
+	var pe *remote.ProblemError
+	if errors.As(err, &pe) && pe.PaymentID != "" {
+		cause := error(pe)
+		if pe.DeclineCode != "" {
+			cause = &payment.Decline{Code: pe.DeclineCode}
+		}
+		return p, &payment.CheckoutError{PaymentID: pe.PaymentID, DeclineCode: pe.DeclineCode, Err: cause}
+	}
+	return p, err
+}
+
+// Get returns a payment.
+func (c *Client) Get(ctx context.Context, id string) (payment.Payment, error) {
+	var p payment.Payment
+	err := c.m.Call(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(id), nil, &p, true, known)
+	return p, err
+}
+
+// List returns payments, newest first.
+func (c *Client) List(ctx context.Context, q payment.ListQuery) (payment.Page, error) {
+	v := url.Values{}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
+	}
+	if q.Status != "" {
+		v.Set("status", string(q.Status))
+	}
+	var page payment.Page
+	err := c.m.Call(ctx, http.MethodGet, "/v1/payments?"+v.Encode(), nil, &page, true, known)
+	return page, err
+}
+
+// Refund gives the money and the stock back.
+func (c *Client) Refund(ctx context.Context, id string) (payment.Payment, error) {
+	var p payment.Payment
+	err := c.m.Call(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/refund", nil, &p, true, known)
+	return p, err
+}
