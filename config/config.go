@@ -20,6 +20,13 @@ import (
 // Modules that Bazaar knows, in the order they are wired.
 var Modules = []string{"catalogue", "inventory", "payment"}
 
+// Needs lists the modules each module calls: a process that hosts a module
+// must host these too or know where they run.
+var Needs = map[string][]string{
+	"inventory": {"catalogue"},
+	"payment":   {"catalogue", "inventory"},
+}
+
 // Config is every setting of a Bazaar process.
 type Config struct {
 	// DataDir holds the SQLite files of modules that have no DSN of their own.
@@ -273,13 +280,17 @@ func (c Config) Validate() error {
 			bad("modules.serve", "unknown module %q; the modules are %s (or all, or none)", m, strings.Join(Modules, ", "))
 		}
 	}
+	for _, m := range c.Modules.Serve {
+		for _, need := range Needs[m] {
+			if !c.Hosts(need) && len(c.URLs(need)) == 0 {
+				bad("modules."+need+".url", "%s calls %s, which this process does not host (modules.serve), so it needs the URL where %s runs", m, need, need)
+			}
+		}
+	}
 	for _, m := range Modules {
 		key := "modules." + m + ".url"
 		if c.Hosts(m) {
 			continue
-		}
-		if len(c.URLs(m)) == 0 {
-			bad(key, "%s is not served by this process (modules.serve), so it needs the URL where it runs", m)
 		}
 		for _, u := range c.URLs(m) {
 			if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {

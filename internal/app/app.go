@@ -66,7 +66,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	for _, name := range append([]string{"auth"}, config.Modules...) {
 		if name != "auth" && !cfg.Hosts(name) {
-			a.remotes[name] = remote.New(name, cfg.URLs(name), client, opts)
+			if urls := cfg.URLs(name); len(urls) > 0 {
+				a.remotes[name] = remote.New(name, urls, client, opts)
+			}
 			continue
 		}
 		db, err := openMigrated(ctx, name, cfg.DSN(name))
@@ -78,22 +80,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now)
 
-	if cfg.Hosts("catalogue") {
+	// A module that is neither hosted nor reachable stays nil: config
+	// validation made sure no hosted module needs it.
+	switch {
+	case cfg.Hosts("catalogue"):
 		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now)
-	} else {
+	case a.remotes["catalogue"] != nil:
 		a.catalogue = cataloguehttp.NewClient(a.remotes["catalogue"])
 	}
-	if cfg.Hosts("inventory") {
+	switch {
+	case cfg.Hosts("inventory"):
 		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL, Now)
 		a.inventory = a.expiry
-	} else {
+	case a.remotes["inventory"] != nil:
 		a.inventory = inventoryhttp.NewClient(a.remotes["inventory"])
 	}
-	if cfg.Hosts("payment") {
+	switch {
+	case cfg.Hosts("payment"):
 		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogue, a.inventory, sandbox.New(), Now,
 			log.With("module", "payment"))
 		a.payment = a.recovery
-	} else {
+	case a.remotes["payment"] != nil:
 		a.payment = paymenthttp.NewClient(a.remotes["payment"])
 	}
 	return a, nil
@@ -154,17 +161,21 @@ func (a *App) goWork(f func()) {
 	}()
 }
 
-// Ready checks every database of this process and every remote module it
-// needs, and returns the failures by name.
-func (a *App) Ready(ctx context.Context) map[string]error {
+// Ready checks every database of this process and, unless localOnly, every
+// remote module it knows, and returns the failures by name. Peers probe
+// with localOnly: two processes that call each other must not wait for
+// each other to become ready.
+func (a *App) Ready(ctx context.Context, localOnly bool) map[string]error {
 	out := map[string]error{}
 	for name, db := range a.dbs {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		out[name] = db.Ping(ctx)
 		cancel()
 	}
-	for name, m := range a.remotes {
-		out[name] = m.Ready()
+	if !localOnly {
+		for name, m := range a.remotes {
+			out[name] = m.Ready()
+		}
 	}
 	return out
 }
@@ -190,7 +201,7 @@ type Topology struct {
 
 // ModuleLocation is where one module runs and whether it answers.
 type ModuleLocation struct {
-	Mode     string           `json:"mode"` // local or remote
+	Mode     string           `json:"mode"` // local, remote, or unreachable (no URL known)
 	Ready    bool             `json:"ready"`
 	Replicas []remote.Replica `json:"replicas,omitempty"`
 	Breaker  string           `json:"breaker,omitempty"`
@@ -200,6 +211,10 @@ type ModuleLocation struct {
 func (a *App) Topology(ctx context.Context) Topology {
 	t := Topology{Hosts: a.cfg.Modules.Serve, Modules: map[string]ModuleLocation{}}
 	for _, name := range config.Modules {
+		if !a.cfg.Hosts(name) && a.remotes[name] == nil {
+			t.Modules[name] = ModuleLocation{Mode: "unreachable"}
+			continue
+		}
 		if m, ok := a.remotes[name]; ok {
 			reps := m.Replicas(ctx)
 			loc := ModuleLocation{Mode: "remote", Replicas: reps, Breaker: m.BreakerState()}

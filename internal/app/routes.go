@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
@@ -40,11 +41,17 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	return r
 }
 
-// mount serves a module's public routes here, or forwards them to it.
+// mount serves a module's public routes here, or forwards them to it, or —
+// when this process neither hosts the module nor knows where it runs —
+// says so.
 func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
 	serve := web.Own
 	if m, remote := a.remotes[module]; remote {
 		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
+	} else if !a.cfg.Hosts(module) {
+		unreachable := errs.New(errs.CodeUnavailable, "this process does not host "+module+
+			" and does not know where it runs (modules."+module+".url)")
+		serve = func(web.Route) gin.HandlerFunc { return func(c *gin.Context) { web.Error(c, unreachable) } }
 	}
 	web.Mount(r, routes, a.keys, serve)
 }
@@ -52,7 +59,7 @@ func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
 func (a *App) readyz(c *gin.Context) {
 	checks := map[string]string{}
 	status := http.StatusOK
-	for name, err := range a.Ready(c.Request.Context()) {
+	for name, err := range a.Ready(c.Request.Context(), c.Query("scope") == "local") {
 		checks[name] = "ok"
 		if err != nil {
 			// The details go to the log, not to anonymous callers.

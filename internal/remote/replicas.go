@@ -54,7 +54,7 @@ func (r *replicas) order() []*replica {
 func probe(ctx context.Context, client *http.Client, rep *replica) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.url+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.url+"/readyz?scope=local", nil)
 	if err != nil {
 		return false
 	}
