@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +15,8 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/apitest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
 // TestLayouts is the one entry point that proves the layouts equivalent:
@@ -176,3 +182,260 @@ func eventually(t *testing.T, d time.Duration, cond func() bool, msg string, arg
 	}
 }
 
+// call sends a JSON request and returns the status and body.
+func call(t *testing.T, method, url, key, body string, header ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+func (c *cluster) url(name string) string { return "http://" + c.specs[name].addr }
+
+// TestInternalRoutesAreInternal: the gateway never forwards module-to-module
+// routes, and a module refuses them without the service token.
+func TestInternalRoutesAreInternal(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", nil)
+	body := `{"id":"res_x","lines":[{"product_id":"prod_x","quantity":1}]}`
+
+	status, out := call(t, "POST", l.base+"/internal/v1/reservations", l.admin, body, "X-Service-Token", serviceToken)
+	require.Equal(t, http.StatusNotFound, status, "the gateway must not forward internal routes: %s", out)
+	require.Contains(t, string(out), "route_not_found")
+
+	inv := l.url("inventory")
+	status, _ = call(t, "POST", inv+"/internal/v1/reservations", "", body)
+	require.Equal(t, http.StatusUnauthorized, status, "no token")
+	status, _ = call(t, "POST", inv+"/internal/v1/reservations", l.admin, body)
+	require.Equal(t, http.StatusUnauthorized, status, "an admin API key is not the service token")
+	status, _ = call(t, "POST", inv+"/internal/v1/reservations", "", body, "X-Service-Token", "guess")
+	require.Equal(t, http.StatusUnauthorized, status, "a wrong token")
+	status, out = call(t, "POST", inv+"/internal/v1/reservations/res_x/release", "", "", "X-Service-Token", serviceToken)
+	require.Equal(t, http.StatusNoContent, status, "with the token the route is open: %s", out)
+}
+
+// TestTopology: each process tells where every module runs, as it sees it.
+func TestTopology(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", nil)
+	var topo struct {
+		Hosts   []string `json:"hosts"`
+		Modules map[string]struct {
+			Mode     string `json:"mode"`
+			Ready    bool   `json:"ready"`
+			Replicas []struct {
+				URL     string `json:"url"`
+				Healthy bool   `json:"healthy"`
+			} `json:"replicas"`
+		} `json:"modules"`
+	}
+	status, out := call(t, "GET", l.base+"/v1/topology", l.admin, "")
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	require.NoError(t, json.Unmarshal(out, &topo))
+	require.Empty(t, topo.Hosts, "the gateway hosts nothing")
+	for _, m := range []string{"catalogue", "inventory", "payment"} {
+		require.Equal(t, "remote", topo.Modules[m].Mode, m)
+		require.True(t, topo.Modules[m].Ready, m)
+		require.Len(t, topo.Modules[m].Replicas, 1)
+		require.Equal(t, l.url(m), topo.Modules[m].Replicas[0].URL)
+	}
+
+	status, out = call(t, "GET", l.url("payment")+"/v1/topology", l.admin, "")
+	require.Equal(t, http.StatusOK, status)
+	require.NoError(t, json.Unmarshal(out, &topo))
+	require.Equal(t, []string{"payment"}, topo.Hosts)
+	require.Equal(t, "local", topo.Modules["payment"].Mode)
+	require.Equal(t, "remote", topo.Modules["inventory"].Mode)
+
+	status, _ = call(t, "GET", l.base+"/v1/topology", "", "")
+	require.Equal(t, http.StatusUnauthorized, status)
+}
+
+// TestCatalogueReplicaFailover: with two catalogue replicas, killing one
+// does not fail a single read, through the gateway or from payment.
+func TestCatalogueReplicaFailover(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split-replicas", nil)
+	prod := createProduct(t, l, 100)
+
+	for i := 0; i < 200; i++ {
+		if i == 50 {
+			l.kill(t, "catalogue2")
+		}
+		status, out := call(t, "GET", l.base+"/v1/products/"+prod, "", "")
+		require.Equal(t, http.StatusOK, status, "read %d: %s", i, out)
+	}
+	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	require.Equal(t, http.StatusCreated, status, "payment still reads prices from the surviving replica: %s", out)
+}
+
+func createProduct(t *testing.T, l *cluster, onHand int) string {
+	t.Helper()
+	status, out := call(t, "POST", l.base+"/v1/products", l.admin,
+		`{"sku":"`+strconv.FormatInt(time.Now().UnixNano(), 36)+`","name":"Lamp","price":2500,"currency":"EUR"}`)
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	var p struct{ ID string }
+	require.NoError(t, json.Unmarshal(out, &p))
+	status, out = call(t, "PUT", l.base+"/v1/inventory/"+p.ID, l.admin, `{"on_hand":`+strconv.Itoa(onHand)+`}`)
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	return p.ID
+}
+
+func order(productID string, qty int) string {
+	return `{"items":[{"product_id":"` + productID + `","quantity":` + strconv.Itoa(qty) + `}],` +
+		`"card":{"number":"4242424242424242","exp_month":12,"exp_year":2099,"cvc":"123"},"email":"a@example.com"}`
+}
+
+// TestSplitSurvivesInventoryCrash kills the inventory process in the middle
+// of a stream of checkouts and starts it again. Every checkout must end
+// clearly (201, or 409/503/504 — never a 500 or a hang); no payment may
+// succeed without its stock committed; no stock may stay reserved past the
+// TTL; and checkouts succeed again once inventory is back.
+func TestSplitSurvivesInventoryCrash(t *testing.T) {
+	const stock = 1000
+	l := startLayout(t, testdb.Engines()[0], "split", []string{
+		"BAZAAR_INVENTORY_RESERVATION_TTL=3s",
+		"BAZAAR_INVENTORY_EXPIRY_INTERVAL=200ms",
+		"BAZAAR_PAYMENT_RECOVERY_INTERVAL=300ms",
+		"BAZAAR_PAYMENT_RECOVER_AFTER=2s",
+		"BAZAAR_REMOTE_TIMEOUT=1s",
+		"BAZAAR_REMOTE_RETRIES=1",
+	})
+	prod := createProduct(t, l, stock)
+
+	type result struct {
+		status int
+		body   string
+		at     time.Time
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 30 * time.Second} // a hang fails the test below
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 1)))
+				req.Header.Set("Authorization", "Bearer "+l.admin)
+				resp, err := client.Do(req)
+				r := result{at: time.Now()}
+				if err != nil {
+					r.body = err.Error()
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					r.status, r.body = resp.StatusCode, string(b)
+				}
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		}()
+	}
+
+	time.Sleep(500 * time.Millisecond) // let checkouts flow before the crash
+	l.kill(t, "inventory")
+	time.Sleep(time.Second) // checkouts meet a dead inventory
+	l.start(t, "inventory")
+	l.waitReady(t, "inventory")
+	back := time.Now()
+	eventually(t, 20*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range results {
+			if r.status == http.StatusCreated && r.at.After(back) {
+				return true
+			}
+		}
+		return false
+	}, "no checkout succeeded after inventory came back")
+	close(stop)
+	wg.Wait()
+
+	counts := map[int]int{}
+	for _, r := range results {
+		counts[r.status]++
+		switch r.status {
+		case http.StatusCreated, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		default:
+			t.Errorf("a checkout ended with %d: %s", r.status, r.body)
+		}
+	}
+	t.Logf("checkouts by status: %v", counts)
+	require.Positive(t, counts[http.StatusServiceUnavailable]+counts[http.StatusGatewayTimeout],
+		"the crash must have been noticed by some checkouts")
+
+	// Recovery and expiry settle everything left in flight.
+	var payments []payment.Payment
+	var level inventory.Level
+	eventually(t, 30*time.Second, func() bool {
+		payments = listPayments(t, l)
+		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
+		level = inventory.Level{}
+		_ = json.Unmarshal(out, &level)
+		for _, p := range payments {
+			if p.Status == payment.Pending {
+				return false
+			}
+		}
+		return level.Reserved == 0
+	}, "payments stayed pending or stock stayed reserved past the TTL")
+
+	sold := 0
+	for _, p := range payments {
+		if p.Status == payment.Succeeded {
+			sold += int(p.Items[0].Quantity)
+		}
+	}
+	require.Equal(t, stock-sold, int(level.OnHand), "every succeeded payment, and only those, took stock")
+	for _, r := range results {
+		if r.status == http.StatusCreated {
+			var p payment.Payment
+			require.NoError(t, json.Unmarshal([]byte(r.body), &p))
+			require.Contains(t, statuses(payments), p.ID+"="+string(payment.Succeeded), "a 201 stays succeeded")
+		}
+	}
+}
+
+func listPayments(t *testing.T, l *cluster) []payment.Payment {
+	t.Helper()
+	var all []payment.Payment
+	cursor := ""
+	for {
+		status, out := call(t, "GET", l.base+"/v1/payments?limit=100&cursor="+cursor, l.admin, "")
+		require.Equal(t, http.StatusOK, status, "%s", out)
+		var page payment.Page
+		require.NoError(t, json.Unmarshal(out, &page))
+		all = append(all, page.Data...)
+		if page.NextCursor == "" {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func statuses(payments []payment.Payment) []string {
+	out := make([]string, len(payments))
+	for i, p := range payments {
+		out[i] = p.ID + "=" + string(p.Status)
+	}
+	return out
+}
