@@ -554,3 +554,69 @@ func flatten(prefix string, m map[string]any, out *[]string) {
 		*out = append(*out, strings.ToLower(key))
 	}
 }
+
+// TestLayout covers the settings that choose the layout: which modules a
+// process hosts, where the others run, and the token they share.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) (config.Config, error) { return config.Load(nil, envOf(env)) }
+
+	t.Run("the monolith needs no URL and no token", func(t *testing.T) {
+		c, err := load(nil)
+		require.NoError(t, err)
+		require.True(t, c.Monolith())
+	})
+	t.Run("all and none", func(t *testing.T) {
+		c, err := load(map[string]string{"BAZAAR_SERVE": "all"})
+		require.NoError(t, err)
+		require.Equal(t, config.Modules, c.Modules.Serve)
+		c, err = load(map[string]string{"BAZAAR_SERVE": "none", "BAZAAR_SERVICE_TOKEN": "t",
+			"BAZAAR_MODULES_PAYMENT_URL": "http://p:1"})
+		require.NoError(t, err)
+		require.Empty(t, c.Modules.Serve, "a gateway hosts nothing")
+		require.False(t, c.Monolith())
+		require.Equal(t, []string{"http://p:1"}, c.URLs("payment"))
+	})
+	t.Run("BAZAAR_SERVE is short for BAZAAR_MODULES_SERVE, which wins", func(t *testing.T) {
+		c, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"catalogue"}, c.Modules.Serve)
+		c, err = load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_MODULES_SERVE": "all"})
+		require.NoError(t, err)
+		require.True(t, c.Monolith())
+	})
+	t.Run("a hosted module needs the URLs of the modules it calls", func(t *testing.T) {
+		_, err := load(map[string]string{"BAZAAR_SERVE": "payment", "BAZAAR_SERVICE_TOKEN": "t"})
+		require.ErrorContains(t, err, "modules.catalogue.url")
+		require.ErrorContains(t, err, "modules.inventory.url")
+		require.NotContains(t, err.Error(), "modules.payment.url")
+		_, err = load(map[string]string{"BAZAAR_SERVE": "payment,catalogue", "BAZAAR_SERVICE_TOKEN": "t",
+			"BAZAAR_MODULES_INVENTORY_URL": "http://inv:8080, http://inv2:8080"})
+		require.NoError(t, err)
+	})
+	t.Run("replica URLs", func(t *testing.T) {
+		c, err := load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
+			"BAZAAR_MODULES_CATALOGUE_URL": " http://a:1/ ,http://b:2"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"http://a:1", "http://b:2"}, c.URLs("catalogue"))
+		_, err = load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
+			"BAZAAR_MODULES_CATALOGUE_URL": "catalogue:8080"})
+		require.ErrorContains(t, err, "modules.catalogue.url")
+	})
+	t.Run("a split needs the service token", func(t *testing.T) {
+		_, err := load(map[string]string{"BAZAAR_SERVE": "catalogue"})
+		require.ErrorContains(t, err, "service_token")
+		require.ErrorContains(t, err, "BAZAAR_SERVICE_TOKEN")
+	})
+	t.Run("only hosted modules' databases are checked", func(t *testing.T) {
+		_, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t",
+			"BAZAAR_MODULES_PAYMENT_DSN": "mysql://elsewhere"})
+		require.NoError(t, err, "payment's database is another process's business")
+	})
+	t.Run("remote settings", func(t *testing.T) {
+		_, err := load(map[string]string{"BAZAAR_REMOTE_RETRIES": "-1", "BAZAAR_REMOTE_BREAKER_FAILURES": "0", "BAZAAR_REMOTE_TIMEOUT": "0s"})
+		require.ErrorContains(t, err, "remote.retries")
+		require.ErrorContains(t, err, "remote.breaker_failures")
+		require.ErrorContains(t, err, "remote.timeout")
+	})
+}
