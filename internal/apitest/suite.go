@@ -113,6 +113,21 @@ func (s *suite) health(t *testing.T) {
 		r = s.c.DoHeaders(t, "GET", "/healthz", "", nil, http.Header{"X-Request-Id": {"bad id\twith tab"}})
 		require.NotEqual(t, "bad id\twith tab", r.Header.Get("X-Request-Id"))
 	})
+	t.Run("topology", func(t *testing.T) {
+		var topo struct {
+			Modules map[string]struct {
+				Mode  string `json:"mode"`
+				Ready bool   `json:"ready"`
+			} `json:"modules"`
+		}
+		s.c.Do(t, "GET", "/v1/topology", s.admin, nil).Expect(t, http.StatusOK, &topo)
+		for _, m := range []string{"catalogue", "inventory", "payment"} {
+			require.Contains(t, []string{"local", "remote"}, topo.Modules[m].Mode, m)
+			require.True(t, topo.Modules[m].Ready, "%s answers", m)
+		}
+		s.c.Do(t, "GET", "/v1/topology", s.storefront, nil).Problem(t, http.StatusForbidden, "forbidden")
+		s.c.Do(t, "GET", "/v1/topology", "", nil).Problem(t, http.StatusUnauthorized, "unauthorized")
+	})
 	t.Run("unknown routes and methods are problems", func(t *testing.T) {
 		s.c.DoUndocumented(t, "GET", "/v1/nope").Problem(t, http.StatusNotFound, "route_not_found")
 		s.c.DoUndocumented(t, "PATCH", "/v1/products").Problem(t, http.StatusMethodNotAllowed, "method_not_allowed")
