@@ -14,14 +14,25 @@ import (
 //go:embed openapi.yaml
 var document []byte
 
-// Load parses and validates the document.
-func Load() (*openapi3.T, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(document)
+// internalDocument describes the module-to-module routes, which the public
+// document leaves out.
+//
+//go:embed internal.yaml
+var internalDocument []byte
+
+// Load parses and validates the public document.
+func Load() (*openapi3.T, error) { return load("openapi.yaml", document) }
+
+// LoadInternal parses and validates the document of the internal routes.
+func LoadInternal() (*openapi3.T, error) { return load("internal.yaml", internalDocument) }
+
+func load(name string, data []byte) (*openapi3.T, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
-		return nil, fmt.Errorf("load openapi.yaml: %w", err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		return nil, fmt.Errorf("openapi.yaml is not valid: %w", err)
+		return nil, fmt.Errorf("%s is not valid: %w", name, err)
 	}
 	return doc, nil
 }
