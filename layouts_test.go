@@ -134,6 +134,13 @@ func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string
 	for _, n := range order {
 		c.start(t, n)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for n, p := range c.procs {
+				t.Logf("%s errors and warnings:\n%s", n, problems(p.Log()))
+			}
+		}
+	})
 	front := order[len(order)-1]
 	if name == "mixed" {
 		front = "shop"
@@ -438,4 +445,15 @@ func statuses(payments []payment.Payment) []string {
 		out[i] = p.ID + "=" + string(p.Status)
 	}
 	return out
+}
+
+// problems keeps the warning and error lines of a process log.
+func problems(log string) string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -66,6 +67,44 @@ type Keys struct {
 	adminHash    string // hash of the configured admin key, if any
 	serviceToken string
 	now          func() time.Time
+	known        knownKeys
+}
+
+// knownKeys remembers recently checked keys, so a busy process does not ask
+// the key database on every request. Keys cannot be revoked yet; when they
+// can, the entry lifetime bounds how long a revoked key still works.
+type knownKeys struct {
+	mu    sync.Mutex
+	roles map[string]knownRole
+}
+
+type knownRole struct {
+	role    Role
+	expires time.Time
+}
+
+const (
+	knownFor = time.Minute
+	knownMax = 10_000
+)
+
+func (k *knownKeys) get(hash string, now time.Time) (Role, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r, ok := k.roles[hash]
+	if !ok || now.After(r.expires) {
+		return "", false
+	}
+	return r.role, true
+}
+
+func (k *knownKeys) put(hash string, role Role, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.roles == nil || len(k.roles) >= knownMax {
+		k.roles = map[string]knownRole{} // crude but bounded: start over
+	}
+	k.roles[hash] = knownRole{role: role, expires: now.Add(knownFor)}
 }
 
 // New returns Keys on db. adminKey, when not empty, is accepted as an admin
@@ -110,6 +149,9 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Role, error) {
 	if k.adminHash != "" && subtle.ConstantTimeCompare([]byte(h), []byte(k.adminHash)) == 1 {
 		return Admin, nil
 	}
+	if role, ok := k.known.get(h, k.now()); ok {
+		return role, nil
+	}
 	var row apiKey
 	err := k.db.WithContext(ctx).Where("hash = ?", h).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -118,6 +160,7 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (Role, error) {
 	if err != nil {
 		return "", fmt.Errorf("look up api key: %w", err)
 	}
+	k.known.put(h, Role(row.Role), k.now())
 	return Role(row.Role), nil
 }
 

@@ -137,9 +137,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// of racing for the file lock and getting "database is locked".
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		// Every module of every replica has its own pool, and PostgreSQL
+		// allows 100 connections by default: keep each pool modest.
+		sqlDB.SetMaxOpenConns(10)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()

@@ -49,21 +49,13 @@ func Postgres(t testing.TB, name string) string {
 	if base == "" {
 		t.Skip(PostgresEnv + " is not set")
 	}
-	ctx := context.Background()
-	admin, err := database.Open(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s is not reachable: %v", PostgresEnv, err)
-	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "t_" + name + "_" + hex.EncodeToString(b[:])
-	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
-		t.Fatalf("create schema: %v", err)
+	if err := exec(base, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", PostgresEnv, err)
 	}
-	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		_ = admin.Close()
-	})
+	t.Cleanup(func() { _ = exec(base, "DROP SCHEMA "+schema+" CASCADE") })
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +64,17 @@ func Postgres(t testing.TB, name string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// exec runs one statement on its own short-lived connection: tests hold no
+// idle administrative connections, which PostgreSQL counts against its limit.
+func exec(dsn, statement string) error {
+	db, err := database.Open(context.Background(), dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Exec(statement).Error
 }
 
 // Open returns a new database of module on this engine with the module's
