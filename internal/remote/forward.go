@@ -23,8 +23,13 @@ var answerHeaders = []string{"Content-Type", "Location", "Retry-After", "WWW-Aut
 // write is sent again only if it never reached one.
 func (m *Module) Forward(c *gin.Context) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
 		web.Error(c, errs.New(web.CodeTooLarge, "the request body is too large"))
+		return
+	case err != nil:
+		web.Error(c, errs.New(errs.CodeMalformed, "the request body could not be read"))
 		return
 	}
 	r := Request{

@@ -48,6 +48,13 @@ func New(name string, urls []string, client *http.Client, opts Options) *Module 
 		MaxRequests: 1,
 		Timeout:     opts.BreakerCooldown,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(opts.BreakerFailures) },
+		// A caller that gave up says nothing about the module: without
+		// this, a few requests with a tiny deadline would open the breaker
+		// for everyone.
+		IsExcluded: func(err error) bool {
+			var gaveUp *callerGaveUp
+			return errors.As(err, &gaveUp)
+		},
 	})
 	return m
 }
@@ -179,10 +186,13 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request) (*http.Respon
 		for k, v := range r.Header {
 			req.Header[k] = v
 		}
-		m.stamp(ctx, req, r.AsService)
+		m.stamp(actx, req, r.AsService)
 		resp, err := m.http.Do(req)
 		if err != nil {
 			cancel()
+			if ctx.Err() != nil {
+				return nil, &callerGaveUp{err}
+			}
 			return nil, err
 		}
 		resp.Body = cancelOnClose{resp.Body, cancel}
@@ -191,7 +201,7 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request) (*http.Respon
 }
 
 // stamp adds what every call carries: who asks, on behalf of which request
-// and trace, and how long the answer may take.
+// and trace, and how long the answer may take (this attempt's deadline).
 func (m *Module) stamp(ctx context.Context, req *http.Request, asService bool) {
 	if asService && m.opts.ServiceToken != "" {
 		req.Header.Set(ServiceTokenHeader, m.opts.ServiceToken)
@@ -205,6 +215,12 @@ func (m *Module) stamp(ctx context.Context, req *http.Request, asService bool) {
 		req.Header.Set(web.TimeoutHeader, strconv.FormatInt(max(ms, 1), 10))
 	}
 }
+
+// callerGaveUp is a failed attempt whose caller's context had ended.
+type callerGaveUp struct{ err error }
+
+func (e *callerGaveUp) Error() string { return e.err.Error() }
+func (e *callerGaveUp) Unwrap() error { return e.err }
 
 type cancelOnClose struct {
 	io.ReadCloser
