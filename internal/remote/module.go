@@ -146,6 +146,7 @@ func (m *Module) Send(ctx context.Context, r Request) (*http.Response, error) {
 				break
 			}
 			if err == nil {
+				rep.healthy.Store(true) // it answered: whatever the last check said, it is up
 				return resp, nil
 			}
 			lastErr = err
