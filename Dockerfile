@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every layout: the monolith, the gateway and each module
+# service run the same binary; the environment chooses (see deploy/).
+#
+#   docker build -t bazaar:dev --build-arg VERSION=$(git describe --always) .
+#   docker run -p 8080:8080 -v bazaar-data:/data bazaar:dev      # the monolith on SQLite
+
+# The build and runtime stages use the same Debian release (trixie): the binary
+# links glibc dynamically (cgo, for mattn/go-sqlite3), so it must not be built
+# against a newer glibc than the one it runs on.
+FROM golang:1.26-trixie AS build
+WORKDIR /src
+# Dependencies first, in their own layer: it is rebuilt only when go.mod or
+# go.sum change.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+# The golang image has gcc and libc6-dev, which cgo needs for SQLite.
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/bazaar .
+
+FROM debian:trixie-slim
+# ca-certificates: PostgreSQL over TLS (sslmode=require/verify-full).
+# busybox-static: one static ~1 MB binary whose wget serves the HEALTHCHECK
+# below. The bazaar binary has no health subcommand, and curl would pull in
+# libcurl and a dozen libraries for the same job.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates busybox-static \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 65532 bazaar \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /data --no-create-home --shell /usr/sbin/nologin bazaar \
+ && mkdir /data && chown 65532:65532 /data
+COPY --from=build /out/bazaar /usr/local/bin/bazaar
+# SQLite files of modules without a DSN go to /data; a ./bazaar.yaml there is
+# read too (or name a file with BAZAAR_CONFIG).
+ENV BAZAAR_HTTP_ADDR=:8080 \
+    BAZAAR_DATA_DIR=/data
+WORKDIR /data
+VOLUME /data
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8080
+# Ready = this process's own databases answer (scope=local leaves out the
+# modules it calls, which have health checks of their own). busybox wget exits
+# non-zero on any non-2xx answer. Kubernetes ignores this and uses its probes.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/readyz?scope=local"]
+ENTRYPOINT ["bazaar"]
+CMD ["serve"]
