@@ -76,8 +76,9 @@ func TestMigrateCommand(t *testing.T) {
 
 			code, out, errOut = runCmd(t, env, "migrate", "up")
 			require.Equal(t, 0, code, errOut)
-			for _, m := range []string{"auth", "catalogue", "inventory", "payment"} {
-				require.Contains(t, out, m+": applied 1 migration(s)")
+			require.Contains(t, out, "auth: applied 1 migration(s)")
+			for _, m := range []string{"catalogue", "inventory", "payment"} {
+				require.Contains(t, out, m+": applied 2 migration(s)")
 			}
 			code, out, _ = runCmd(t, env, "migrate", "status")
 			require.Equal(t, 0, code)
@@ -85,9 +86,10 @@ func TestMigrateCommand(t *testing.T) {
 
 			code, out, errOut = runCmd(t, env, "migrate", "down", "--module", "payment")
 			require.Equal(t, 0, code, errOut)
-			require.Contains(t, out, "payment: rolled back 00001_payments.sql")
+			require.Contains(t, out, "payment: rolled back 00002_idempotency_keys.sql")
 			_, out, _ = runCmd(t, env, "migrate", "status")
-			require.Regexp(t, `payment\s+00001_payments.sql\s+pending`, out)
+			require.Regexp(t, `payment\s+00002_idempotency_keys.sql\s+pending`, out)
+			require.Regexp(t, `payment\s+00001_payments.sql\s+applied`, out)
 			require.Regexp(t, `catalogue\s+00001_products.sql\s+applied`, out, "other modules are untouched")
 
 			code, out, _ = runCmd(t, env, "migrate", "up")

@@ -35,14 +35,15 @@ type Config struct {
 	AdminKey string `mapstructure:"admin_key"`
 	// ServiceToken is the shared secret modules present to each other's
 	// internal routes. Every layout but the monolith needs one.
-	ServiceToken string    `mapstructure:"service_token"`
-	Remote       Remote    `mapstructure:"remote"`
-	HTTP         HTTP      `mapstructure:"http"`
-	Log          Log       `mapstructure:"log"`
-	Auth         Auth      `mapstructure:"auth"`
-	Modules      ModuleSet `mapstructure:"modules"`
-	Inventory    Inventory `mapstructure:"inventory"`
-	Payment      Payment   `mapstructure:"payment"`
+	ServiceToken string      `mapstructure:"service_token"`
+	Remote       Remote      `mapstructure:"remote"`
+	HTTP         HTTP        `mapstructure:"http"`
+	Log          Log         `mapstructure:"log"`
+	Auth         Auth        `mapstructure:"auth"`
+	Modules      ModuleSet   `mapstructure:"modules"`
+	Inventory    Inventory   `mapstructure:"inventory"`
+	Idempotency  Idempotency `mapstructure:"idempotency"`
+	Payment      Payment     `mapstructure:"payment"`
 }
 
 // HTTP is the public listener.
@@ -101,6 +102,15 @@ type Remote struct {
 	HealthInterval time.Duration `mapstructure:"health_interval"`
 }
 
+// Idempotency tunes the Idempotency-Key header of writes.
+type Idempotency struct {
+	// TTL is how long a key and its answer are remembered.
+	TTL time.Duration `mapstructure:"ttl"`
+	// Lease is how long a request holds its key before a retry may take it
+	// over (because the process running it died): longer than any request.
+	Lease time.Duration `mapstructure:"lease"`
+}
+
 // Inventory tunes reservations.
 type Inventory struct {
 	// ReservationTTL is how long a checkout may hold stock before it is
@@ -147,6 +157,8 @@ var defaults = map[string]any{
 	"modules.inventory.dsn":     "",
 	"modules.payment.dsn":       "",
 	"inventory.reservation_ttl": "15m",
+	"idempotency.ttl":           "24h",
+	"idempotency.lease":         "1m",
 	"inventory.expiry_interval": "30s",
 	"payment.recovery_interval": "1m",
 	"payment.recover_after":     "2m",
@@ -252,6 +264,8 @@ func (c Config) Validate() error {
 		"http.idle_timeout":         c.HTTP.IdleTimeout,
 		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
 		"inventory.reservation_ttl": c.Inventory.ReservationTTL,
+		"idempotency.ttl":           c.Idempotency.TTL,
+		"idempotency.lease":         c.Idempotency.Lease,
 		"inventory.expiry_interval": c.Inventory.ExpiryInterval,
 		"payment.recovery_interval": c.Payment.RecoveryInterval,
 		"payment.recover_after":     c.Payment.RecoverAfter,

@@ -66,6 +66,7 @@ func wantDefaults() config.Config {
 		Modules: config.ModuleSet{
 			Serve: []string{"catalogue", "inventory", "payment"},
 		},
+		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
 		Inventory: config.Inventory{
 			ReservationTTL: 15 * time.Minute,
 			ExpiryInterval: 30 * time.Second,
@@ -331,6 +332,8 @@ func envCases() map[string]envCase {
 		"modules.catalogue.dsn":     {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }, nil},
 		"modules.inventory.dsn":     {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }, nil},
 		"modules.payment.dsn":       {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }, nil},
+		"idempotency.ttl":           {"48h", 48 * time.Hour, func(c config.Config) any { return c.Idempotency.TTL }, nil},
+		"idempotency.lease":         {"90s", 90 * time.Second, func(c config.Config) any { return c.Idempotency.Lease }, nil},
 		"inventory.reservation_ttl": {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }, nil},
 		"inventory.expiry_interval": {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }, nil},
 		"payment.recovery_interval": {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }, nil},

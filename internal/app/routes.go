@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/idempotency"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
@@ -46,6 +47,15 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 // says so.
 func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
 	serve := web.Own
+	if a.cfg.Hosts(module) {
+		keys := idempotency.New(a.dbs[module].DB, Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
+		serve = func(rt web.Route) gin.HandlerFunc {
+			if rt.Idempotent {
+				return keys.Wrap(rt.Handler)
+			}
+			return rt.Handler
+		}
+	}
 	if m, remote := a.remotes[module]; remote {
 		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
 	} else if !a.cfg.Hosts(module) {

@@ -198,6 +198,7 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		if k.isService(c.GetHeader(ServiceTokenHeader)) {
+			web.SetPrincipal(c, "service")
 			c.Next()
 			return
 		}
@@ -205,7 +206,8 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 			web.Error(c, errs.New(errs.CodeUnauthorized, "internal routes need the service token"))
 			return
 		}
-		role, err := k.Authenticate(c.Request.Context(), bearer(c.GetHeader("Authorization")))
+		secret := bearer(c.GetHeader("Authorization"))
+		role, err := k.Authenticate(c.Request.Context(), secret)
 		if err != nil {
 			if errors.Is(err, errs.ErrUnauthorized) {
 				c.Header("WWW-Authenticate", `Bearer realm="bazaar"`)
@@ -217,6 +219,7 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 			web.Error(c, errs.ErrForbidden)
 			return
 		}
+		web.SetPrincipal(c, "key:"+hash(secret))
 		c.Next()
 	}
 }

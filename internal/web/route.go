@@ -26,6 +26,9 @@ type Route struct {
 	Path    string
 	Access  Access
 	Handler gin.HandlerFunc
+	// Idempotent routes honour an Idempotency-Key header: a repeat gets
+	// the first answer again (see internal/idempotency).
+	Idempotent bool
 }
 
 // Guard turns an access level into the middleware that enforces it.
@@ -40,6 +43,20 @@ func Mount(r gin.IRouter, routes []Route, guard Guard, handler func(Route) gin.H
 	for _, rt := range routes {
 		r.Handle(rt.Method, rt.Path, guard.Require(rt.Access), handler(rt))
 	}
+}
+
+const principalKey = "bazaar.principal"
+
+// SetPrincipal records who is calling, once the guard knows.
+func SetPrincipal(c *gin.Context, who string) { c.Set(principalKey, who) }
+
+// Principal says who is calling: a stable name for the API key (or the
+// service token) the request was authenticated with, or "anonymous".
+func Principal(c *gin.Context) string {
+	if who := c.GetString(principalKey); who != "" {
+		return who
+	}
+	return "anonymous"
 }
 
 // Own serves a route with its own handler.

@@ -17,7 +17,7 @@ import (
 // forwarding it.
 func Routes(svc catalogue.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/v1/products", Access: web.Admin, Handler: create(svc)},
+		{Method: "POST", Path: "/v1/products", Access: web.Admin, Handler: create(svc), Idempotent: true},
 		{Method: "GET", Path: "/v1/products", Access: web.Public, Handler: list(svc)},
 		{Method: "GET", Path: "/v1/products/:id", Access: web.Public, Handler: get(svc)},
 		{Method: "PUT", Path: "/v1/products/:id", Access: web.Admin, Handler: update(svc)},

@@ -18,8 +18,8 @@ import (
 func Routes(svc inventory.Service) []web.Route {
 	return []web.Route{
 		{Method: "GET", Path: "/v1/inventory/:product_id", Access: web.Storefront, Handler: get(svc)},
-		{Method: "PUT", Path: "/v1/inventory/:product_id", Access: web.Admin, Handler: set(svc)},
-		{Method: "POST", Path: "/v1/inventory/:product_id/adjustments", Access: web.Admin, Handler: adjust(svc)},
+		{Method: "PUT", Path: "/v1/inventory/:product_id", Access: web.Admin, Handler: set(svc), Idempotent: true},
+		{Method: "POST", Path: "/v1/inventory/:product_id/adjustments", Access: web.Admin, Handler: adjust(svc), Idempotent: true},
 	}
 }
 

@@ -17,10 +17,10 @@ import (
 // forwarding it.
 func Routes(svc payment.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc)},
+		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc), Idempotent: true},
 		{Method: "GET", Path: "/v1/payments", Access: web.Admin, Handler: list(svc)},
 		{Method: "GET", Path: "/v1/payments/:id", Access: web.Storefront, Handler: get(svc)},
-		{Method: "POST", Path: "/v1/payments/:id/refund", Access: web.Admin, Handler: refund(svc)},
+		{Method: "POST", Path: "/v1/payments/:id/refund", Access: web.Admin, Handler: refund(svc), Idempotent: true},
 	}
 }
 
