@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -106,3 +107,9 @@ func decodeProblem(resp *http.Response, known map[string]error) error {
 	}
 	return &ProblemError{Problem: p, Err: sentinel}
 }
+
+// Segment reports whether id can be sent as one path segment. An empty id,
+// or one with a slash, would address another route (gin decodes %2F before
+// routing), so clients answer "not found" for it themselves, as the local
+// service would.
+func Segment(id string) bool { return id != "" && !strings.Contains(id, "/") }

@@ -41,6 +41,9 @@ func Serve(t testing.TB, name string, routes ...[]web.Route) *remote.Module {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(web.NoRoute)
+	r.NoMethod(web.NoMethod)
 	r.Use(web.RequestLog(slog.New(slog.DiscardHandler)), web.Recover())
 	for _, rs := range routes {
 		web.Mount(r, rs, tokenGuard{}, web.Own)

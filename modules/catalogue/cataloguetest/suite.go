@@ -55,8 +55,10 @@ func createAndGet(t *testing.T, svc catalogue.Service) {
 	got, err := svc.Get(ctx, p.ID)
 	require.NoError(t, err)
 	require.Equal(t, p, got)
-	_, err = svc.Get(ctx, "prod_missing")
-	require.ErrorIs(t, err, catalogue.ErrNotFound)
+	for _, id := range []string{"prod_missing", "", "a/b"} {
+		_, err = svc.Get(ctx, id)
+		require.ErrorIs(t, err, catalogue.ErrNotFound, "Get(%q)", id)
+	}
 }
 
 func uniqueSKU(t *testing.T, svc catalogue.Service) {

@@ -39,6 +39,9 @@ func (c *Client) Create(ctx context.Context, in catalogue.ProductInput) (catalog
 // Get returns a live product.
 func (c *Client) Get(ctx context.Context, id string) (catalogue.Product, error) {
 	var p catalogue.Product
+	if !remote.Segment(id) {
+		return p, catalogue.ErrNotFound
+	}
 	err := c.m.Call(ctx, http.MethodGet, productPath(id), nil, &p, true, known)
 	return p, err
 }
@@ -63,11 +66,17 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 // Update replaces the editable fields of a live product.
 func (c *Client) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
 	var p catalogue.Product
+	if !remote.Segment(id) {
+		return p, catalogue.ErrNotFound
+	}
 	err := c.m.Call(ctx, http.MethodPut, productPath(id), in, &p, true, known)
 	return p, err
 }
 
 // Delete removes a product from sale.
 func (c *Client) Delete(ctx context.Context, id string) error {
+	if !remote.Segment(id) {
+		return catalogue.ErrNotFound
+	}
 	return c.m.Call(ctx, http.MethodDelete, productPath(id), nil, nil, false, known)
 }

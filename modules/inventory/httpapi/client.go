@@ -36,6 +36,9 @@ func levelPath(productID string) string { return "/v1/inventory/" + url.PathEsca
 // Get returns the stock of a product.
 func (c *Client) Get(ctx context.Context, productID string) (inventory.Level, error) {
 	var lvl inventory.Level
+	if !remote.Segment(productID) {
+		return lvl, inventory.ErrProductNotFound
+	}
 	err := c.m.Call(ctx, http.MethodGet, levelPath(productID), nil, &lvl, true, known)
 	return lvl, err
 }
@@ -44,6 +47,9 @@ func (c *Client) Get(ctx context.Context, productID string) (inventory.Level, er
 // it may be retried.
 func (c *Client) Set(ctx context.Context, productID string, onHand int64) (inventory.Level, error) {
 	var lvl inventory.Level
+	if !remote.Segment(productID) {
+		return lvl, inventory.ErrProductNotFound
+	}
 	err := c.m.Call(ctx, http.MethodPut, levelPath(productID), SetRequest{OnHand: &onHand}, &lvl, true, known)
 	return lvl, err
 }
@@ -51,6 +57,9 @@ func (c *Client) Set(ctx context.Context, productID string, onHand int64) (inven
 // Adjust changes the units on hand by delta.
 func (c *Client) Adjust(ctx context.Context, productID string, delta int64, reason string) (inventory.Level, error) {
 	var lvl inventory.Level
+	if !remote.Segment(productID) {
+		return lvl, inventory.ErrProductNotFound
+	}
 	err := c.m.Call(ctx, http.MethodPost, levelPath(productID)+"/adjustments", AdjustRequest{Delta: delta, Reason: reason}, &lvl, false, known)
 	return lvl, err
 }
@@ -63,6 +72,12 @@ func (c *Client) Reserve(ctx context.Context, id string, lines []inventory.Line)
 }
 
 func (c *Client) settle(ctx context.Context, id, step string) error {
+	if !remote.Segment(id) {
+		if step == "release" {
+			return nil // releasing what was never reserved is a no-op
+		}
+		return inventory.ErrReservationNotFound
+	}
 	return c.m.Call(ctx, http.MethodPost, "/internal/v1/reservations/"+url.PathEscape(id)+"/"+step, nil, nil, true, known)
 }
 

@@ -90,6 +90,10 @@ func levels(t *testing.T, h Harness) {
 }
 
 func unknownProducts(t *testing.T, h Harness) {
+	for _, id := range []string{"prod_missing", "", "a/b"} {
+		_, err := h.Inventory.Get(ctx, id)
+		require.ErrorIs(t, err, inventory.ErrProductNotFound, "Get(%q)", id)
+	}
 	_, err := h.Inventory.Get(ctx, "prod_missing")
 	require.ErrorIs(t, err, inventory.ErrProductNotFound)
 	_, err = h.Inventory.Set(ctx, "prod_missing", 1)

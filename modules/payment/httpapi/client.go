@@ -53,6 +53,9 @@ func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (pay
 // Get returns a payment.
 func (c *Client) Get(ctx context.Context, id string) (payment.Payment, error) {
 	var p payment.Payment
+	if !remote.Segment(id) {
+		return p, payment.ErrNotFound
+	}
 	err := c.m.Call(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(id), nil, &p, true, known)
 	return p, err
 }
@@ -77,6 +80,9 @@ func (c *Client) List(ctx context.Context, q payment.ListQuery) (payment.Page, e
 // Refund gives the money and the stock back.
 func (c *Client) Refund(ctx context.Context, id string) (payment.Payment, error) {
 	var p payment.Payment
+	if !remote.Segment(id) {
+		return p, payment.ErrNotFound
+	}
 	err := c.m.Call(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/refund", nil, &p, true, known)
 	return p, err
 }
