@@ -116,6 +116,12 @@ func (c *Client) DoConcurrently(t testing.TB, method, path, key string, body any
 	return c.do(t, method, path, key, body, nil, true)
 }
 
+// DoHeadersConcurrently is DoConcurrently with extra request headers.
+func (c *Client) DoHeadersConcurrently(t testing.TB, method, path, key string, body any, h http.Header) (Response, bool) {
+	t.Helper()
+	return c.do(t, method, path, key, body, h, true)
+}
+
 func (c *Client) mustDo(t testing.TB, method, path, key string, body any, h http.Header, validate bool) Response {
 	t.Helper()
 	r, ok := c.do(t, method, path, key, body, h, validate)

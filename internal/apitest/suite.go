@@ -27,6 +27,7 @@ func Run(t *testing.T, baseURL, adminKey string) {
 	t.Run("refund", s.refund)
 	t.Run("payment list", s.paymentList)
 	t.Run("concurrent checkouts never oversell", s.concurrentCheckouts)
+	t.Run("idempotency keys", s.idempotency)
 }
 
 type suite struct {

@@ -102,6 +102,9 @@ func (s *Store) Wrap(h gin.HandlerFunc) gin.HandlerFunc {
 
 		scope := web.Principal(c)
 		rec, err := s.begin(c.Request.Context(), scope, key, fingerprint(c.Request.Method, c.Request.URL.Path, body))
+		if errors.Is(err, ErrInUse) {
+			c.Header("Retry-After", "1")
+		}
 		if err != nil {
 			web.Error(c, err)
 			return

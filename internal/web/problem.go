@@ -36,6 +36,8 @@ var statusByCode = map[string]int{
 	"currency_mismatch":      http.StatusUnprocessableEntity,
 	"card_declined":          http.StatusPaymentRequired,
 	"payment_not_refundable": http.StatusConflict,
+	"idempotency_key_in_use": http.StatusConflict,
+	"idempotency_key_reused": http.StatusUnprocessableEntity,
 }
 
 // StatusOf returns the HTTP status for a contract code (500 when unknown).
