@@ -457,3 +457,50 @@ func problems(log string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestIdempotencyAcrossPaymentRestart: the answer to a keyed checkout lives
+// in the payment module's database, so a payment process killed and started
+// again between two attempts still replays it, and still charges once.
+func TestIdempotencyAcrossPaymentRestart(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", nil)
+	prod := createProduct(t, l, 10)
+	key := "restart-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+
+	status, first := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 2), "Idempotency-Key", key)
+	require.Equal(t, http.StatusCreated, status, "%s", first)
+	var paid payment.Payment
+	require.NoError(t, json.Unmarshal(first, &paid))
+
+	l.kill(t, "payment")
+	l.start(t, "payment")
+	l.waitReady(t, "gateway")
+
+	var wg sync.WaitGroup
+	results := make([]string, 20)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 2)))
+			req.Header.Set("Authorization", "Bearer "+l.admin)
+			req.Header.Set("Idempotency-Key", key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results[i] = err.Error()
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results[i] = strconv.Itoa(resp.StatusCode) + " " + resp.Header.Get("Idempotent-Replayed") + " " + string(body)
+		}(i)
+	}
+	wg.Wait()
+	for _, r := range results {
+		require.Equal(t, "201 true "+string(first), r, "every repeat replays the first answer")
+	}
+	_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
+	var lvl inventory.Level
+	require.NoError(t, json.Unmarshal(out, &lvl))
+	require.Equal(t, int64(8), lvl.OnHand, "one charge, one reservation")
+	require.Len(t, listPayments(t, l), 1)
+}

@@ -17,7 +17,19 @@ import (
 // turned back into a contract error: known maps codes to the module's
 // sentinels, so inventory.ErrOutOfStock stays itself across the wire.
 func (m *Module) Call(ctx context.Context, method, path string, in, out any, repeatable bool, known map[string]error) error {
-	r := Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}
+	return m.call(ctx, Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}, in, out, known)
+}
+
+// CallWithKey is Call for a write made safe to repeat by an Idempotency-Key:
+// it is retried like a read.
+func (m *Module) CallWithKey(ctx context.Context, method, path, key string, in, out any, known map[string]error) error {
+	r := Request{Method: method, Path: path, Repeatable: true, AsService: true, Header: http.Header{}}
+	r.Header.Set("Idempotency-Key", key)
+	return m.call(ctx, r, in, out, known)
+}
+
+func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) error {
+	method, path := r.Method, r.Path
 	if in != nil {
 		body, err := json.Marshal(in)
 		if err != nil {

@@ -57,6 +57,11 @@ type CheckoutRequest struct {
 	Items []Item `json:"items"`
 	Card  Card   `json:"card"`
 	Email string `json:"email"`
+	// IdempotencyKey, when set, makes the checkout happen at most once:
+	// another Checkout with the same key returns the first one's outcome.
+	// The HTTP layer sets it from the Idempotency-Key header, scoped to the
+	// caller's API key.
+	IdempotencyKey string `json:"-"`
 }
 
 // LineItem is a line of a payment, priced by the catalogue at checkout.

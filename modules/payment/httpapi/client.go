@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -38,7 +40,15 @@ var known = map[string]error{
 // *payment.CheckoutError, as it does in-process.
 func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
 	var p payment.Payment
-	err := c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
+	var err error
+	if req.IdempotencyKey != "" {
+		// With a key, the checkout may be sent again: it happens once.
+		// Hashed: the caller's key may be longer than a header key may be.
+		sum := sha256.Sum256([]byte(req.IdempotencyKey))
+		err = c.m.CallWithKey(ctx, http.MethodPost, "/v1/payments", hex.EncodeToString(sum[:]), req, &p, known)
+	} else {
+		err = c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
+	}
 	var pe *remote.ProblemError
 	if errors.As(err, &pe) && pe.PaymentID != "" {
 		cause := error(pe)

@@ -31,6 +31,9 @@ func checkout(svc payment.Service) gin.HandlerFunc {
 			web.Error(c, err)
 			return
 		}
+		if key := c.GetHeader("Idempotency-Key"); key != "" {
+			req.IdempotencyKey = web.Principal(c) + " " + key
+		}
 		p, err := svc.Checkout(c.Request.Context(), req)
 		if err != nil {
 			web.Error(c, err)

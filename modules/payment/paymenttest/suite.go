@@ -48,6 +48,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		"invalid list queries":                     invalidListQueries,
 		"concurrent checkouts never oversell":      concurrentCheckouts,
 		"failed checkouts do not block the others": failedThenSucceeded,
+		"an idempotency key makes a checkout once": idempotentCheckout,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -508,4 +509,36 @@ func failedThenSucceeded(t *testing.T, h Harness) {
 	require.Equal(t, stock(mug, 0), level(t, h, mug))
 	require.Len(t, list(t, h, payment.ListQuery{Status: payment.Failed}).Data, 6)
 	require.Equal(t, []payment.Payment{p}, list(t, h, payment.ListQuery{Status: payment.Succeeded}).Data)
+}
+
+// idempotentCheckout: a checkout repeated with the same key returns the
+// first one's outcome, success or decline, and takes stock once.
+func idempotentCheckout(t *testing.T, h Harness) {
+	p := Product(t, h, 700, "EUR", 5)
+	req := Cart(GoodCard, Item(p, 2))
+	req.IdempotencyKey = ids.New("key")
+	first, err := h.Payments.Checkout(ctx, req)
+	require.NoError(t, err)
+	again, err := h.Payments.Checkout(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID)
+	require.Equal(t, stock(p, 3), level(t, h, p), "stock was taken once")
+
+	other := Cart(GoodCard, Item(p, 1))
+	other.IdempotencyKey = ids.New("key")
+	_, err = h.Payments.Checkout(ctx, other)
+	require.NoError(t, err, "another key is another checkout")
+	require.Equal(t, stock(p, 2), level(t, h, p))
+
+	declinedReq := Cart(DeclinedCard, Item(p, 1))
+	declinedReq.IdempotencyKey = ids.New("key")
+	_, err = h.Payments.Checkout(ctx, declinedReq)
+	var firstErr *payment.CheckoutError
+	require.ErrorAs(t, err, &firstErr)
+	_, err = h.Payments.Checkout(ctx, declinedReq)
+	var againErr *payment.CheckoutError
+	require.ErrorAs(t, err, &againErr)
+	require.ErrorIs(t, err, payment.ErrCardDeclined)
+	require.Equal(t, firstErr.PaymentID, againErr.PaymentID)
+	require.Equal(t, "generic_decline", againErr.DeclineCode)
 }

@@ -63,7 +63,11 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 	}
 	// The pending record comes first: whatever happens next, recovery can
 	// find this payment and finish or undo it.
-	if err := s.store.Insert(ctx, p); err != nil {
+	err = s.store.Insert(ctx, p, req.IdempotencyKey)
+	if errors.Is(err, store.ErrDuplicateKey) {
+		return s.again(ctx, req.IdempotencyKey)
+	}
+	if err != nil {
 		return payment.Payment{}, fmt.Errorf("record payment: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
@@ -85,6 +89,34 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("charge: %w", err)}
 	}
 	return s.complete(ctx, p.ID, charge.ID)
+}
+
+// again answers a checkout whose idempotency key an earlier checkout used:
+// with that checkout's outcome, after finishing it if it was cut off.
+func (s *Service) again(ctx context.Context, key string) (payment.Payment, error) {
+	first, err := s.store.ByIdempotencyKey(ctx, key)
+	if err != nil {
+		return payment.Payment{}, err
+	}
+	if first.Status == payment.Pending {
+		if err := s.Resolve(ctx, first.ID); err != nil {
+			return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: err}
+		}
+		if first, err = s.store.ByIdempotencyKey(ctx, key); err != nil {
+			return payment.Payment{}, err
+		}
+	}
+	switch {
+	case first.Status == payment.Succeeded || first.Status == payment.Refunded:
+		return first.Payment, nil
+	case first.FailureCode == failedDeclined:
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, DeclineCode: first.DeclineCode,
+			Err: &payment.Decline{Code: first.DeclineCode}}
+	case first.FailureCode == failedOutOfStock:
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrOutOfStock}
+	default:
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrReservationClosed}
+	}
 }
 
 // failReserve ends a checkout whose reservation did not happen.

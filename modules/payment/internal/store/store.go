@@ -12,19 +12,20 @@ import (
 )
 
 type paymentRow struct {
-	ID          string `gorm:"primaryKey"`
-	Status      string
-	Amount      int64
-	Currency    string
-	Email       string
-	CardBrand   string
-	CardLast4   string `gorm:"column:card_last4"`
-	ChargeID    *string
-	FailureCode *string
-	DeclineCode *string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Items       []itemRow `gorm:"foreignKey:PaymentID"`
+	ID             string `gorm:"primaryKey"`
+	Status         string
+	Amount         int64
+	Currency       string
+	Email          string
+	CardBrand      string
+	CardLast4      string `gorm:"column:card_last4"`
+	ChargeID       *string
+	IdempotencyKey *string
+	FailureCode    *string
+	DeclineCode    *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Items          []itemRow `gorm:"foreignKey:PaymentID"`
 }
 
 func (paymentRow) TableName() string { return "payments" }
@@ -80,19 +81,40 @@ type Store struct{ db *gorm.DB }
 // New returns a Store on the payment module's database.
 func New(db *gorm.DB) *Store { return &Store{db: db} }
 
+// ErrDuplicateKey is an Insert whose idempotency key a payment already has.
+var ErrDuplicateKey = errors.New("a payment with this idempotency key exists")
+
 // Insert stores a new payment with its items, in one transaction.
-func (s *Store) Insert(ctx context.Context, p payment.Payment) error {
+func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey string) error {
 	row := paymentRow{
 		ID: p.ID, Status: string(p.Status), Amount: p.Amount, Currency: p.Currency, Email: p.Email,
 		CardBrand: p.Card.Brand, CardLast4: p.Card.Last4, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		IdempotencyKey: ptr(idempotencyKey),
 	}
 	for i, it := range p.Items {
 		row.Items = append(row.Items, itemRow{PaymentID: p.ID, Position: i, ProductID: it.ProductID,
 			Quantity: it.Quantity, UnitPrice: it.UnitPrice})
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return tx.Create(&row).Error
 	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) && idempotencyKey != "" {
+		return ErrDuplicateKey
+	}
+	return err
+}
+
+// ByIdempotencyKey returns the payment made with an idempotency key.
+func (s *Store) ByIdempotencyKey(ctx context.Context, key string) (Record, error) {
+	var row paymentRow
+	err := s.db.WithContext(ctx).Preload("Items", orderByPosition).Where("idempotency_key = ?", key).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Record{}, payment.ErrNotFound
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return toRecord(row), nil
 }
 
 // Get returns a payment with its items.
