@@ -43,6 +43,7 @@ type Config struct {
 	Modules      ModuleSet   `mapstructure:"modules"`
 	Inventory    Inventory   `mapstructure:"inventory"`
 	Idempotency  Idempotency `mapstructure:"idempotency"`
+	RateLimit    RateLimit   `mapstructure:"rate_limit"`
 	Payment      Payment     `mapstructure:"payment"`
 }
 
@@ -111,6 +112,15 @@ type Idempotency struct {
 	Lease time.Duration `mapstructure:"lease"`
 }
 
+// RateLimit bounds how fast one API key may send requests, per process.
+type RateLimit struct {
+	// RPS is the sustained requests per second of one key; 0 turns the
+	// limit off.
+	RPS float64 `mapstructure:"rps"`
+	// Burst is how many requests a key may send at once.
+	Burst int `mapstructure:"burst"`
+}
+
 // Inventory tunes reservations.
 type Inventory struct {
 	// ReservationTTL is how long a checkout may hold stock before it is
@@ -158,6 +168,8 @@ var defaults = map[string]any{
 	"modules.payment.dsn":       "",
 	"inventory.reservation_ttl": "15m",
 	"idempotency.ttl":           "24h",
+	"rate_limit.rps":            500,
+	"rate_limit.burst":          1000,
 	"idempotency.lease":         "1m",
 	"inventory.expiry_interval": "30s",
 	"payment.recovery_interval": "1m",
@@ -282,6 +294,12 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.RateLimit.RPS < 0 {
+		bad("rate_limit.rps", "must not be negative (0 turns the limit off), got %v", c.RateLimit.RPS)
+	}
+	if c.RateLimit.RPS > 0 && c.RateLimit.Burst < 1 {
+		bad("rate_limit.burst", "must be at least 1, got %d", c.RateLimit.Burst)
 	}
 	if c.Remote.Retries < 0 || c.Remote.Retries > 10 {
 		bad("remote.retries", "must be between 0 and 10, got %d", c.Remote.Retries)

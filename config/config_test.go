@@ -67,6 +67,7 @@ func wantDefaults() config.Config {
 			Serve: []string{"catalogue", "inventory", "payment"},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
+		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000},
 		Inventory: config.Inventory{
 			ReservationTTL: 15 * time.Minute,
 			ExpiryInterval: 30 * time.Second,
@@ -332,6 +333,8 @@ func envCases() map[string]envCase {
 		"modules.catalogue.dsn":     {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }, nil},
 		"modules.inventory.dsn":     {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }, nil},
 		"modules.payment.dsn":       {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }, nil},
+		"rate_limit.rps":            {"25.5", 25.5, func(c config.Config) any { return c.RateLimit.RPS }, nil},
+		"rate_limit.burst":          {"7", 7, func(c config.Config) any { return c.RateLimit.Burst }, nil},
 		"idempotency.ttl":           {"48h", 48 * time.Hour, func(c config.Config) any { return c.Idempotency.TTL }, nil},
 		"idempotency.lease":         {"90s", 90 * time.Second, func(c config.Config) any { return c.Idempotency.Lease }, nil},
 		"inventory.reservation_ttl": {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }, nil},

@@ -78,7 +78,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		a.dbs[name] = db
 	}
-	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now)
+	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now).
+		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
 
 	// A module that is neither hosted nor reachable stays nil: config
 	// validation made sure no hosted module needs it.

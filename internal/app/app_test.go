@@ -2,9 +2,16 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/apitest"
@@ -18,14 +25,14 @@ func TestAPI(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
-			base, adminKey := startShop(t, engine)
+			base, adminKey := startShop(t, engine, nil)
 			apitest.Run(t, base, adminKey)
 		})
 	}
 }
 
 // startShop serves the whole shop on a loopback port until the test ends.
-func startShop(t *testing.T, engine testdb.Engine) (baseURL, adminKey string) {
+func startShop(t *testing.T, engine testdb.Engine, extra map[string]string) (baseURL, adminKey string) {
 	t.Helper()
 	adminKey = "bzr_test_admin_key"
 	env := map[string]string{
@@ -36,6 +43,9 @@ func startShop(t *testing.T, engine testdb.Engine) (baseURL, adminKey string) {
 		"BAZAAR_MODULES_CATALOGUE_DSN": engine.New(t, "catalogue"),
 		"BAZAAR_MODULES_INVENTORY_DSN": engine.New(t, "inventory"),
 		"BAZAAR_MODULES_PAYMENT_DSN":   engine.New(t, "payment"),
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
 	if err != nil {
@@ -62,4 +72,41 @@ func startShop(t *testing.T, engine testdb.Engine) (baseURL, adminKey string) {
 		t.Fatal("the shop did not start within 30s")
 	}
 	return "", ""
+}
+
+// TestRateLimit: a key over its limit gets 429 with Retry-After; another
+// key has a bucket of its own.
+func TestRateLimit(t *testing.T) {
+	base, admin := startShop(t, testdb.Engines()[0], map[string]string{
+		"BAZAAR_RATE_LIMIT_RPS": "0.5", "BAZAAR_RATE_LIMIT_BURST": "3",
+	})
+	do := func(method, path, key, body string) (*http.Response, []byte) {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, out
+	}
+	resp, out := do("POST", "/v1/api-keys", admin, `{"role":"admin"}`) // 1 of 3
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", out)
+	var other struct{ Key string }
+	require.NoError(t, json.Unmarshal(out, &other))
+
+	for i := 0; i < 2; i++ { // 2 and 3 of 3
+		resp, _ = do("GET", "/v1/topology", admin, "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d is within the burst", i+2)
+	}
+	resp, out = do("GET", "/v1/topology", admin, "")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", out)
+	require.Contains(t, string(out), `"code":"rate_limited"`)
+	wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, wait, 1)
+
+	resp, _ = do("GET", "/v1/topology", other.Key, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "another key is not slowed down")
 }

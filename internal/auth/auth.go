@@ -68,6 +68,13 @@ type Keys struct {
 	serviceToken string
 	now          func() time.Time
 	known        knownKeys
+	limits       *Limits // nil: no rate limit
+}
+
+// WithLimits makes Require rate-limit every API key (not the service token).
+func (k *Keys) WithLimits(l *Limits) *Keys {
+	k.limits = l
+	return k
 }
 
 // knownKeys remembers recently checked keys, so a busy process does not ask
@@ -219,7 +226,11 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 			web.Error(c, errs.ErrForbidden)
 			return
 		}
-		web.SetPrincipal(c, "key:"+hash(secret))
+		who := "key:" + hash(secret)
+		web.SetPrincipal(c, who)
+		if !k.limits.limit(c, who) {
+			return
+		}
 		c.Next()
 	}
 }

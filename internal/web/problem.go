@@ -38,6 +38,7 @@ var statusByCode = map[string]int{
 	"payment_not_refundable": http.StatusConflict,
 	"idempotency_key_in_use": http.StatusConflict,
 	"idempotency_key_reused": http.StatusUnprocessableEntity,
+	"rate_limited":           http.StatusTooManyRequests,
 }
 
 // StatusOf returns the HTTP status for a contract code (500 when unknown).
