@@ -126,6 +126,9 @@ type Inventory struct {
 	// ReservationTTL is how long a checkout may hold stock before it is
 	// given back on its own.
 	ReservationTTL time.Duration `mapstructure:"reservation_ttl"`
+	// LowStockThreshold: an inventory.low_stock event fires when a
+	// product's on hand falls to this or below.
+	LowStockThreshold int64 `mapstructure:"low_stock_threshold"`
 	// ExpiryInterval is how often expired reservations are looked for.
 	ExpiryInterval time.Duration `mapstructure:"expiry_interval"`
 }
@@ -142,38 +145,39 @@ type Payment struct {
 // defaults lists every key with its default value. Every key has one, so
 // every key can be set from the environment alone.
 var defaults = map[string]any{
-	"data_dir":                  "./data",
-	"admin_key":                 "",
-	"service_token":             "",
-	"remote.timeout":            "5s",
-	"remote.retries":            2,
-	"remote.breaker_failures":   5,
-	"remote.breaker_cooldown":   "5s",
-	"remote.health_interval":    "2s",
-	"modules.catalogue.url":     "",
-	"modules.inventory.url":     "",
-	"modules.payment.url":       "",
-	"http.addr":                 ":8080",
-	"http.read_header_timeout":  "5s",
-	"http.read_timeout":         "15s",
-	"http.write_timeout":        "30s",
-	"http.idle_timeout":         "120s",
-	"http.shutdown_timeout":     "20s",
-	"log.level":                 "info",
-	"log.format":                "text",
-	"auth.dsn":                  "",
-	"modules.serve":             Modules,
-	"modules.catalogue.dsn":     "",
-	"modules.inventory.dsn":     "",
-	"modules.payment.dsn":       "",
-	"inventory.reservation_ttl": "15m",
-	"idempotency.ttl":           "24h",
-	"rate_limit.rps":            500,
-	"rate_limit.burst":          1000,
-	"idempotency.lease":         "1m",
-	"inventory.expiry_interval": "30s",
-	"payment.recovery_interval": "1m",
-	"payment.recover_after":     "2m",
+	"data_dir":                      "./data",
+	"admin_key":                     "",
+	"service_token":                 "",
+	"remote.timeout":                "5s",
+	"remote.retries":                2,
+	"remote.breaker_failures":       5,
+	"remote.breaker_cooldown":       "5s",
+	"remote.health_interval":        "2s",
+	"modules.catalogue.url":         "",
+	"modules.inventory.url":         "",
+	"modules.payment.url":           "",
+	"http.addr":                     ":8080",
+	"http.read_header_timeout":      "5s",
+	"http.read_timeout":             "15s",
+	"http.write_timeout":            "30s",
+	"http.idle_timeout":             "120s",
+	"http.shutdown_timeout":         "20s",
+	"log.level":                     "info",
+	"log.format":                    "text",
+	"auth.dsn":                      "",
+	"modules.serve":                 Modules,
+	"modules.catalogue.dsn":         "",
+	"modules.inventory.dsn":         "",
+	"modules.payment.dsn":           "",
+	"inventory.reservation_ttl":     "15m",
+	"inventory.low_stock_threshold": 5,
+	"idempotency.ttl":               "24h",
+	"rate_limit.rps":                500,
+	"rate_limit.burst":              1000,
+	"idempotency.lease":             "1m",
+	"inventory.expiry_interval":     "30s",
+	"payment.recovery_interval":     "1m",
+	"payment.recover_after":         "2m",
 }
 
 // Keys returns every configuration key, sorted.
@@ -294,6 +298,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.Inventory.LowStockThreshold < 0 {
+		bad("inventory.low_stock_threshold", "must not be negative, got %d", c.Inventory.LowStockThreshold)
 	}
 	if c.RateLimit.RPS < 0 {
 		bad("rate_limit.rps", "must not be negative (0 turns the limit off), got %v", c.RateLimit.RPS)

@@ -91,7 +91,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	switch {
 	case cfg.Hosts("inventory"):
-		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL, Now)
+		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL,
+			cfg.Inventory.LowStockThreshold, Now)
 		a.inventory = a.expiry
 	case a.remotes["inventory"] != nil:
 		a.inventory = inventoryhttp.NewClient(a.remotes["inventory"])

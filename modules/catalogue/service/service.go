@@ -93,10 +93,11 @@ func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInp
 	if err := validate(in); err != nil {
 		return catalogue.Product{}, err
 	}
-	if err := s.store.Update(ctx, id, in, s.now()); err != nil {
+	p, err := s.store.Update(ctx, id, in, s.now())
+	if err != nil {
 		return catalogue.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
-	return s.Get(ctx, id)
+	return p, nil
 }
 
 // Delete removes a product from sale.

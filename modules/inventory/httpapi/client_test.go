@@ -22,7 +22,7 @@ func TestClientContract(t *testing.T) {
 			t.Parallel()
 			inventorytest.Run(t, func(t *testing.T) inventorytest.Harness {
 				cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, now)
-				local := service.New(engine.Open(t, "inventory").DB, cat, time.Minute, now)
+				local := service.New(engine.Open(t, "inventory").DB, cat, time.Minute, 5, now)
 				m := remotetest.Serve(t, "inventory", httpapi.Routes(local), httpapi.InternalRoutes(local))
 				return inventorytest.Harness{Inventory: httpapi.NewClient(m), Catalogue: cat}
 			})

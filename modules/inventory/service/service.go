@@ -33,9 +33,10 @@ type Service struct {
 var _ inventory.Service = (*Service)(nil)
 
 // New returns the inventory service on db, its own database. It asks the
-// catalogue whether a product exists; reservations expire after ttl.
-func New(db *gorm.DB, cat catalogue.Service, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{store: store.New(db), catalogue: cat, ttl: ttl, now: now}
+// catalogue whether a product exists; reservations expire after ttl; an
+// inventory.low_stock event fires when on hand falls to lowStock or below.
+func New(db *gorm.DB, cat catalogue.Service, ttl time.Duration, lowStock int64, now func() time.Time) *Service {
+	return &Service{store: store.New(db, lowStock), catalogue: cat, ttl: ttl, now: now}
 }
 
 // Get returns the stock of a product the catalogue sells.

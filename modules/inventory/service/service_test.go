@@ -41,7 +41,7 @@ func newWorld(t *testing.T, engine testdb.Engine) world {
 	t.Helper()
 	clk := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, clk.Now)
-	inv := service.New(engine.Open(t, "inventory").DB, cat, ttl, clk.Now)
+	inv := service.New(engine.Open(t, "inventory").DB, cat, ttl, 5, clk.Now)
 	return world{clock: clk, catalogue: cat, inventory: inv}
 }
 

@@ -23,7 +23,7 @@ func TestContract(t *testing.T) {
 			t.Parallel()
 			paymenttest.Run(t, func(t *testing.T) paymenttest.Harness {
 				cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, now)
-				inv := inventorysvc.New(engine.Open(t, "inventory").DB, cat, ttl, now)
+				inv := inventorysvc.New(engine.Open(t, "inventory").DB, cat, ttl, 5, now)
 				pay := service.New(engine.Open(t, "payment").DB, cat, inv, sandbox.New(), now, slog.New(slog.DiscardHandler))
 				return paymenttest.Harness{Payments: pay, Catalogue: cat, Inventory: inv}
 			})

@@ -91,7 +91,7 @@ func newWorld(t *testing.T, engine testdb.Engine) *world {
 	t.Helper()
 	w := &world{clock: testclock.New(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))}
 	w.catalogue = cataloguesvc.New(engine.Open(t, "catalogue").DB, w.clock.Now)
-	w.stock = inventorysvc.New(engine.Open(t, "inventory").DB, w.catalogue, ttl, w.clock.Now)
+	w.stock = inventorysvc.New(engine.Open(t, "inventory").DB, w.catalogue, ttl, 5, w.clock.Now)
 	w.inventory = &flakyInventory{Service: w.stock}
 	w.processor = &processor{Processor: sandbox.New()}
 	w.paymentDB = engine.Open(t, "payment")

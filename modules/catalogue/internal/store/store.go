@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
@@ -41,11 +42,23 @@ type Store struct{ db *gorm.DB }
 // New returns a Store on the catalogue's database.
 func New(db *gorm.DB) *Store { return &Store{db: db} }
 
-// Insert stores a new product.
+// Events the catalogue records in its outbox.
+const (
+	EventCreated = "product.created"
+	EventUpdated = "product.updated"
+	EventDeleted = "product.deleted"
+)
+
+// Insert stores a new product and its product.created event.
 func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 	row := product{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		Price: p.Price, Currency: p.Currency, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-	err := s.db.WithContext(ctx).Create(&row).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return outbox.Record(tx, EventCreated, p, p.CreatedAt)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return catalogue.ErrDuplicateSKU
 	}
@@ -88,35 +101,61 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Update replaces the editable fields of a live product.
-func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&product{}).
-		Where("id = ? AND deleted_at IS NULL", id).
-		Updates(map[string]any{
-			"sku": in.SKU, "name": in.Name, "description": in.Description,
-			"price": in.Price, "currency": in.Currency, "updated_at": now,
-		})
-	switch {
-	case errors.Is(res.Error, gorm.ErrDuplicatedKey):
-		return catalogue.ErrDuplicateSKU
-	case res.Error != nil:
-		return res.Error
-	case res.RowsAffected == 0:
-		return catalogue.ErrNotFound
+// Update replaces the editable fields of a live product, records its
+// product.updated event and returns the product as it now is.
+func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput, now time.Time) (catalogue.Product, error) {
+	var out catalogue.Product
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&product{}).
+			Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{
+				"sku": in.SKU, "name": in.Name, "description": in.Description,
+				"price": in.Price, "currency": in.Currency, "updated_at": now,
+			})
+		switch {
+		case res.Error != nil:
+			return res.Error
+		case res.RowsAffected == 0:
+			return catalogue.ErrNotFound
+		}
+		var row product
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		out = row.toContract()
+		return outbox.Record(tx, EventUpdated, out, now)
+	})
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return out, catalogue.ErrDuplicateSKU
 	}
-	return nil
+	return out, err
 }
 
-// Delete marks a live product deleted.
+// Deleted is the data of a product.deleted event.
+type Deleted struct {
+	ID  string `json:"id"`
+	SKU string `json:"sku"`
+}
+
+// Delete marks a live product deleted and records its product.deleted event.
 func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
-	res := s.db.WithContext(ctx).Model(&product{}).
-		Where("id = ? AND deleted_at IS NULL", id).
-		Updates(map[string]any{"deleted_at": now, "updated_at": now})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return catalogue.ErrNotFound
-	}
-	return nil
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row product
+		err := tx.Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return catalogue.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&product{}).Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{"deleted_at": now, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return catalogue.ErrNotFound // deleted meanwhile
+		}
+		return outbox.Record(tx, EventDeleted, Deleted{ID: id, SKU: row.SKU}, now)
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 )
 
@@ -56,10 +57,47 @@ type adjustment struct {
 func (adjustment) TableName() string { return "adjustments" }
 
 // Store reads and changes stock.
-type Store struct{ db *gorm.DB }
+type Store struct {
+	db       *gorm.DB
+	lowStock int64 // inventory.low_stock fires when on hand falls to this or below
+}
 
 // New returns a Store on the inventory's database.
-func New(db *gorm.DB) *Store { return &Store{db: db} }
+func New(db *gorm.DB, lowStock int64) *Store { return &Store{db: db, lowStock: lowStock} }
+
+// Events the inventory records in its outbox.
+const (
+	EventAdjusted = "inventory.adjusted"
+	EventLowStock = "inventory.low_stock"
+)
+
+// Adjusted is the data of an inventory.adjusted event.
+type Adjusted struct {
+	inventory.Level
+	Delta  int64  `json:"delta"`
+	Reason string `json:"reason"`
+}
+
+// LowStock is the data of an inventory.low_stock event.
+type LowStock struct {
+	inventory.Level
+	Threshold int64 `json:"threshold"`
+}
+
+// changed records the events of a change of on hand from before to the
+// level now: inventory.adjusted when asked, and inventory.low_stock when on
+// hand crossed the threshold on its way down.
+func (s *Store) changed(tx *gorm.DB, now inventory.Level, before int64, reason string, adjusted bool, at time.Time) error {
+	if adjusted {
+		if err := outbox.Record(tx, EventAdjusted, Adjusted{Level: now, Delta: now.OnHand - before, Reason: reason}, at); err != nil {
+			return err
+		}
+	}
+	if before > s.lowStock && now.OnHand <= s.lowStock {
+		return outbox.Record(tx, EventLowStock, LowStock{Level: now, Threshold: s.lowStock}, at)
+	}
+	return nil
+}
 
 // Level returns the stock of a product; a product never stocked has zeros.
 func (s *Store) Level(ctx context.Context, productID string) (inventory.Level, error) {
@@ -98,8 +136,10 @@ func (s *Store) Set(ctx context.Context, productID string, onHand int64, now tim
 		if err := oneRow(res, inventory.ErrInsufficientStock); err != nil {
 			return err
 		}
-		out, err = record(tx, productID, onHand-old.OnHand, "set on hand", now)
-		return err
+		if out, err = record(tx, productID, onHand-old.OnHand, "set on hand", now); err != nil {
+			return err
+		}
+		return s.changed(tx, out, old.OnHand, "set on hand", true, now)
 	})
 	return out, err
 }
@@ -117,8 +157,10 @@ func (s *Store) Adjust(ctx context.Context, productID string, delta int64, reaso
 			return err
 		}
 		var err error
-		out, err = record(tx, productID, delta, reason, now)
-		return err
+		if out, err = record(tx, productID, delta, reason, now); err != nil {
+			return err
+		}
+		return s.changed(tx, out, out.OnHand-delta, reason, true, now)
 	})
 	return out, err
 }
@@ -255,15 +297,35 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 			return err
 		}
 		for _, it := range items {
+			before, err := level(tx, it.ProductID)
+			if err != nil {
+				return err
+			}
 			args := map[string]any{"qty": it.Quantity, "now": now, "product": it.ProductID}
 			if err := tx.Exec(stockChange, args).Error; err != nil {
 				return fmt.Errorf("%s reservation %s: %w", to, id, err)
+			}
+			if err := s.stockEvents(tx, it.ProductID, before, to, now); err != nil {
+				return err
 			}
 		}
 		moved = true
 		return nil
 	})
 	return moved, err
+}
+
+// stockEvents records what a reservation move did to on hand: a sale may
+// bring stock low, a restock is an adjustment.
+func (s *Store) stockEvents(tx *gorm.DB, productID string, before inventory.Level, to inventory.ReservationStatus, now time.Time) error {
+	if to != inventory.Committed && to != inventory.Restocked {
+		return nil
+	}
+	after, err := level(tx, productID)
+	if err != nil {
+		return err
+	}
+	return s.changed(tx, after, before.OnHand, "restock after a refund", to == inventory.Restocked, now)
 }
 
 // stockChanges is what each reservation move does to the stock of its lines.

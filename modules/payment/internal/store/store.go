@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
@@ -168,12 +169,25 @@ type Outcome struct {
 	DeclineCode string
 }
 
-// Finish moves a payment from status from to its outcome, and reports
-// whether this call made the move.
+// Finish moves a payment from status from to its outcome, records the
+// payment.<status> event in the same transaction, and reports whether this
+// call made the move.
 func (s *Store) Finish(ctx context.Context, id string, from payment.Status, o Outcome, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
-		WHERE id = ? AND status = ?`, o.Status, ptr(o.FailureCode), ptr(o.DeclineCode), now, id, from)
-	return res.RowsAffected == 1, res.Error
+	moved := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
+			WHERE id = ? AND status = ?`, o.Status, ptr(o.FailureCode), ptr(o.DeclineCode), now, id, from)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		var row paymentRow
+		if err := tx.Preload("Items", orderByPosition).Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		moved = true
+		return outbox.Record(tx, "payment."+string(o.Status), toRecord(row).Payment, now)
+	})
+	return moved, err
 }
 
 // PendingBefore lists pending payments created before t, oldest first.

@@ -1,0 +1,71 @@
+// Package outbox is the transactional outbox of every module: a module
+// writes each domain event into its own database in the same transaction as
+// the change it reports, so there is no event without its change and no
+// change without its event. Whatever delivers events later (webhooks) reads
+// them from here, in order, and marks them published.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/ids"
+)
+
+// Event is one domain event, e.g. "payment.succeeded" with the payment.
+type Event struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+type row struct {
+	ID          string `gorm:"primaryKey"`
+	Type        string
+	Payload     string
+	CreatedAt   time.Time
+	PublishedAt *time.Time
+}
+
+func (row) TableName() string { return "outbox" }
+
+// Record adds an event to the outbox. tx must be the transaction that makes
+// the change the event reports.
+func Record(tx *gorm.DB, eventType string, data any, now time.Time) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", eventType, err)
+	}
+	r := row{ID: ids.New("evt"), Type: eventType, Payload: string(payload), CreatedAt: now}
+	if err := tx.Create(&r).Error; err != nil {
+		return fmt.Errorf("record %s event: %w", eventType, err)
+	}
+	return nil
+}
+
+// Pending returns up to limit events not yet published, oldest first.
+func Pending(ctx context.Context, db *gorm.DB, limit int) ([]Event, error) {
+	var rows []row
+	err := db.WithContext(ctx).Where("published_at IS NULL").Order("created_at, id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = Event{ID: r.ID, Type: r.Type, Data: json.RawMessage(r.Payload), CreatedAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// MarkPublished records that events have been handed on.
+func MarkPublished(ctx context.Context, db *gorm.DB, eventIDs []string, now time.Time) error {
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	return db.WithContext(ctx).Model(&row{}).Where("id IN ?", eventIDs).Update("published_at", now).Error
+}
