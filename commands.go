@@ -92,13 +92,13 @@ func migrateCommand(load loader, stdout io.Writer) *cobra.Command {
 		ValidArgs: []string{"up", "down", "status"},
 	}
 	config.AddFlags(cmd.Flags())
-	module := cmd.Flags().String("module", "", "only this database: auth, catalogue, inventory or payment")
+	module := cmd.Flags().String("module", "", "only this database: auth, webhooks, catalogue, inventory or payment")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		cfg, _, err := load(cmd)
 		if err != nil {
 			return err
 		}
-		names := append([]string{"auth"}, config.Modules...)
+		names := append([]string{"auth", "webhooks"}, config.Modules...)
 		if *module != "" {
 			if !slices.Contains(names, *module) {
 				return fmt.Errorf("--module: unknown module %q", *module)

@@ -450,6 +450,7 @@ func deployCheckConfigs(s *deploySet) []string {
 func deployCheckShared(s *deploySet) []string {
 	var out []string
 	auth := map[string][]string{}               // DSN → processes
+	hooks := map[string][]string{}              // DSN → processes
 	tokens := map[string][]string{}             // token → processes
 	hosting := map[string]map[string][]string{} // module → DSN → processes
 	hosts := map[string]int{}                   // module → how many processes host it
@@ -459,6 +460,7 @@ func deployCheckShared(s *deploySet) []string {
 			continue // reported by deployCheckConfigs
 		}
 		auth[deployRedact(cfg.DSN("auth"))] = append(auth[deployRedact(cfg.DSN("auth"))], p.name)
+		hooks[deployRedact(cfg.DSN("webhooks"))] = append(hooks[deployRedact(cfg.DSN("webhooks"))], p.name)
 		tokens[cfg.ServiceToken] = append(tokens[cfg.ServiceToken], p.name)
 		out = append(out, deployCheckDSN(s, p, "auth", cfg.DSN("auth"))...)
 		for _, m := range config.Modules {
@@ -487,12 +489,16 @@ func deployCheckShared(s *deploySet) []string {
 	if len(auth) > 1 {
 		out = append(out, fmt.Sprintf("%s: the processes do not share one API-key database (auth.dsn): %s", s.name, groups(auth, true)))
 	}
+	if len(hooks) > 1 {
+		out = append(out, fmt.Sprintf("%s: the processes do not share one webhooks database (webhooks.dsn): %s", s.name, groups(hooks, true)))
+	}
 	if len(tokens) > 1 {
 		out = append(out, fmt.Sprintf("%s: the processes do not share one service token: %s", s.name, groups(tokens, false)))
 	}
 	shared := map[string]map[string][]string{}
 	if len(s.procs) > 1 {
 		shared["auth"] = auth
+		shared["webhooks"] = hooks
 	}
 	for _, m := range config.Modules {
 		if len(hosting[m]) > 1 {

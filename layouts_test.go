@@ -81,6 +81,7 @@ func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string
 		"BAZAAR_REMOTE_TIMEOUT=3s",
 		"BAZAAR_REMOTE_BREAKER_COOLDOWN=500ms",
 		"BAZAAR_AUTH_DSN=" + engine.New(t, "auth"),
+		"BAZAAR_WEBHOOKS_DSN=" + engine.New(t, "webhooks"),
 		"BAZAAR_MODULES_CATALOGUE_DSN=" + engine.New(t, "catalogue"),
 		"BAZAAR_MODULES_INVENTORY_DSN=" + engine.New(t, "inventory"),
 		"BAZAAR_MODULES_PAYMENT_DSN=" + engine.New(t, "payment"),

@@ -44,6 +44,7 @@ type Config struct {
 	Inventory    Inventory   `mapstructure:"inventory"`
 	Idempotency  Idempotency `mapstructure:"idempotency"`
 	RateLimit    RateLimit   `mapstructure:"rate_limit"`
+	Webhooks     Webhooks    `mapstructure:"webhooks"`
 	Payment      Payment     `mapstructure:"payment"`
 }
 
@@ -112,6 +113,18 @@ type Idempotency struct {
 	Lease time.Duration `mapstructure:"lease"`
 }
 
+// Webhooks tunes the delivery of events to registered endpoints.
+type Webhooks struct {
+	DSN string `mapstructure:"dsn"` // default: <data_dir>/webhooks.db; shared by every process
+	// AllowPrivate allows http:// URLs and private, loopback and link-local
+	// addresses: for local development and tests only.
+	AllowPrivate bool `mapstructure:"allow_private"`
+	// RetrySchedule is the wait before each retry of a failed delivery.
+	RetrySchedule []time.Duration `mapstructure:"retry_schedule"`
+	Timeout       time.Duration   `mapstructure:"timeout"`
+	PollInterval  time.Duration   `mapstructure:"poll_interval"`
+}
+
 // RateLimit bounds how fast one API key may send requests, per process.
 type RateLimit struct {
 	// RPS is the sustained requests per second of one key; 0 turns the
@@ -173,6 +186,11 @@ var defaults = map[string]any{
 	"inventory.low_stock_threshold": 5,
 	"idempotency.ttl":               "24h",
 	"rate_limit.rps":                500,
+	"webhooks.dsn":                  "",
+	"webhooks.allow_private":        false,
+	"webhooks.retry_schedule":       "5s,5m,30m,2h,5h,10h,10h",
+	"webhooks.timeout":              "10s",
+	"webhooks.poll_interval":        "1s",
 	"rate_limit.burst":              1000,
 	"idempotency.lease":             "1m",
 	"inventory.expiry_interval":     "30s",
@@ -201,6 +219,8 @@ func (c Config) DSN(module string) string {
 	switch module {
 	case "auth":
 		dsn = c.Auth.DSN
+	case "webhooks":
+		dsn = c.Webhooks.DSN
 	case "catalogue":
 		dsn = c.Modules.Catalogue.DSN
 	case "inventory":
@@ -282,6 +302,8 @@ func (c Config) Validate() error {
 		"inventory.reservation_ttl": c.Inventory.ReservationTTL,
 		"idempotency.ttl":           c.Idempotency.TTL,
 		"idempotency.lease":         c.Idempotency.Lease,
+		"webhooks.timeout":          c.Webhooks.Timeout,
+		"webhooks.poll_interval":    c.Webhooks.PollInterval,
 		"inventory.expiry_interval": c.Inventory.ExpiryInterval,
 		"payment.recovery_interval": c.Payment.RecoveryInterval,
 		"payment.recover_after":     c.Payment.RecoverAfter,
@@ -301,6 +323,14 @@ func (c Config) Validate() error {
 	}
 	if c.Inventory.LowStockThreshold < 0 {
 		bad("inventory.low_stock_threshold", "must not be negative, got %d", c.Inventory.LowStockThreshold)
+	}
+	if len(c.Webhooks.RetrySchedule) == 0 {
+		bad("webhooks.retry_schedule", "must list at least one wait, such as 5s,5m,30m")
+	}
+	for _, d := range c.Webhooks.RetrySchedule {
+		if d <= 0 {
+			bad("webhooks.retry_schedule", "every wait must be positive, got %s", d)
+		}
 	}
 	if c.RateLimit.RPS < 0 {
 		bad("rate_limit.rps", "must not be negative (0 turns the limit off), got %v", c.RateLimit.RPS)
@@ -340,14 +370,14 @@ func (c Config) Validate() error {
 	if !c.Monolith() && c.ServiceToken == "" {
 		bad("service_token", "a split layout needs a shared service token for module-to-module calls")
 	}
-	for _, m := range append([]string{"auth"}, Modules...) {
-		if m != "auth" && !c.Hosts(m) {
+	for _, m := range append([]string{"auth", "webhooks"}, Modules...) {
+		if slices.Contains(Modules, m) && !c.Hosts(m) {
 			continue // another process opens it
 		}
 		if _, _, err := database.Parse(c.DSN(m)); err != nil {
 			key := "modules." + m + ".dsn"
-			if m == "auth" {
-				key = "auth.dsn"
+			if m == "auth" || m == "webhooks" {
+				key = m + ".dsn"
 			}
 			bad(key, "%v", err)
 		}

@@ -9,11 +9,11 @@ import (
 	"io/fs"
 )
 
-//go:embed auth catalogue inventory payment
+//go:embed auth catalogue inventory payment webhooks
 var tree embed.FS
 
 // For returns the migrations of one module ("catalogue", "inventory",
-// "payment", or "auth" for API keys).
+// "payment", "auth" for API keys, or "webhooks").
 func For(module string) (fs.FS, error) {
 	if _, err := fs.Stat(tree, module); err != nil {
 		return nil, fmt.Errorf("no migrations for module %q", module)

@@ -10,13 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/webhooks"
 	"github.com/bazaar-shop/bazaar/migrations"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
@@ -34,9 +38,10 @@ import (
 type App struct {
 	cfg     config.Config
 	log     *slog.Logger
-	dbs     map[string]*database.DB   // "auth" and the hosted modules
+	dbs     map[string]*database.DB   // "auth", "webhooks" and the hosted modules
 	remotes map[string]*remote.Module // the modules hosted elsewhere
 	keys    *auth.Keys
+	hooks   *webhooks.Service
 
 	// Each module as the others see it: the local service or a client.
 	catalogue catalogue.Service
@@ -64,8 +69,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
 		ServiceToken: cfg.ServiceToken,
 	}
-	for _, name := range append([]string{"auth"}, config.Modules...) {
-		if name != "auth" && !cfg.Hosts(name) {
+	for _, name := range append([]string{"auth", "webhooks"}, config.Modules...) {
+		if slices.Contains(config.Modules, name) && !cfg.Hosts(name) {
 			if urls := cfg.URLs(name); len(urls) > 0 {
 				a.remotes[name] = remote.New(name, urls, client, opts)
 			}
@@ -80,6 +85,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now).
 		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
+	a.hooks = webhooks.New(a.dbs["webhooks"].DB, webhooks.Options{
+		AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
+		Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval,
+	}, Now)
 
 	// A module that is neither hosted nor reachable stays nil: config
 	// validation made sure no hosted module needs it.
@@ -134,6 +143,15 @@ func (a *App) Start(ctx context.Context) error {
 	for _, m := range a.remotes {
 		a.goWork(func() { m.Watch(ctx, a.cfg.Remote.HealthInterval) })
 	}
+	// Every process sends webhook deliveries (each claimed by one), and
+	// relays the events of the modules it hosts from their outboxes.
+	outboxes := map[string]*gorm.DB{}
+	for _, m := range config.Modules {
+		if a.cfg.Hosts(m) {
+			outboxes[m] = a.dbs[m].DB
+		}
+	}
+	a.goWork(func() { a.hooks.Run(ctx, outboxes, a.log.With("component", "webhooks")) })
 	if a.expiry != nil {
 		a.goWork(func() {
 			a.expiry.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))

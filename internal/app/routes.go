@@ -31,6 +31,7 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
 
 	web.Mount(r, a.keys.Routes(), a.keys, web.Own)
+	web.Mount(r, a.hooks.Routes(), a.keys, web.Own)
 	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
 
 	a.mount(r, "catalogue", cataloguehttp.Routes(a.catalogue))

@@ -1,0 +1,218 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/webhook"
+)
+
+// message is the body of a delivery, per the Standard Webhooks spec.
+type message struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Relay moves a module's published-to-be events from its outbox into
+// deliveries, one per subscribed endpoint, and marks them published. A
+// crash between the two steps only repeats the first, which the unique
+// (endpoint, event) pair makes harmless.
+func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
+	events, err := outbox.Pending(ctx, moduleDB, 100)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	var endpoints []endpointRow
+	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Find(&endpoints).Error; err != nil {
+		return 0, err
+	}
+	published := make([]string, 0, len(events))
+	for _, e := range events {
+		body, err := json.Marshal(message{Type: e.Type, Timestamp: e.CreatedAt, Data: e.Data})
+		if err != nil {
+			return 0, err
+		}
+		for _, ep := range endpoints {
+			if !ep.wants(e.Type) {
+				continue
+			}
+			now := s.now()
+			row := deliveryRow{ID: ids.New("dlv"), EndpointID: ep.ID, EventID: e.ID, EventType: e.Type,
+				Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now}
+			if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+				return 0, fmt.Errorf("queue %s for %s: %w", e.ID, ep.ID, err)
+			}
+		}
+		published = append(published, e.ID)
+	}
+	return len(published), outbox.MarkPublished(ctx, moduleDB, published, s.now())
+}
+
+// due returns deliveries whose time has come, at most one per endpoint:
+// the oldest one still pending, so an endpoint gets its events in order.
+func (s *Service) due(ctx context.Context) ([]deliveryRow, error) {
+	now := s.now()
+	var rows []deliveryRow
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT d.* FROM webhook_deliveries d
+		WHERE d.status = ? AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until < ?)
+		  AND NOT EXISTS (
+		    SELECT 1 FROM webhook_deliveries o
+		    WHERE o.endpoint_id = d.endpoint_id AND o.status = ?
+		      AND (o.created_at < d.created_at OR (o.created_at = d.created_at AND o.id < d.id)))
+		ORDER BY d.created_at, d.id LIMIT 50`, pending, now, now, pending).Scan(&rows).Error
+	return rows, err
+}
+
+// claim takes a delivery for this process for the length of an attempt.
+func (s *Service) claim(ctx context.Context, d deliveryRow) (bool, error) {
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&deliveryRow{}).
+		Where("id = ? AND status = ? AND (locked_until IS NULL OR locked_until < ?)", d.ID, pending, now).
+		Update("locked_until", now.Add(2*s.opts.Timeout))
+	return res.RowsAffected == 1, res.Error
+}
+
+// Deliver sends every due delivery once and returns how many it tried.
+func (s *Service) Deliver(ctx context.Context, client *http.Client) (int, error) {
+	rows, err := s.due(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tried := 0
+	for _, d := range rows {
+		ok, err := s.claim(ctx, d)
+		if err != nil {
+			return tried, err
+		}
+		if !ok {
+			continue // another process has it
+		}
+		ep, err := s.endpoint(ctx, d.EndpointID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return tried, err
+		}
+		if err != nil {
+			// Its endpoint was deleted: the event is not sent.
+			s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ?", d.ID).
+				Updates(map[string]any{"status": failed, "locked_until": nil})
+			continue
+		}
+		if err := s.attempt(ctx, client, ep, d); err != nil {
+			return tried, err
+		}
+		tried++
+	}
+	return tried, nil
+}
+
+// attempt sends one delivery, records the attempt and schedules the next.
+func (s *Service) attempt(ctx context.Context, client *http.Client, ep endpointRow, d deliveryRow) error {
+	start := s.now()
+	code, excerpt, sendErr := s.send(ctx, client, ep, d)
+	a := attemptRow{ID: ids.New("att"), DeliveryID: d.ID, AttemptedAt: start, StatusCode: code,
+		LatencyMS: s.now().Sub(start).Milliseconds(), ResponseExcerpt: excerpt}
+	if sendErr != nil {
+		a.Error = sendErr.Error()
+	}
+	update := map[string]any{"attempts": d.Attempts + 1, "locked_until": nil}
+	switch {
+	case sendErr == nil && code >= 200 && code < 300:
+		update["status"] = delivered
+	case d.Attempts < len(s.opts.Schedule):
+		wait := s.opts.Schedule[d.Attempts]
+		jitter := time.Duration(rand.Int64N(int64(wait)/10 + 1)) // up to 10% later
+		update["next_attempt_at"] = s.now().Add(wait + jitter)
+	default:
+		update["status"] = failed // the schedule ran out
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&a).Error; err != nil {
+			return err
+		}
+		return tx.Model(&deliveryRow{}).Where("id = ?", d.ID).Updates(update).Error
+	})
+}
+
+// send makes the HTTP request of one attempt.
+func (s *Service) send(ctx context.Context, client *http.Client, ep endpointRow, d deliveryRow) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	now := s.now()
+	sig, err := webhook.Sign(ep.Secret, d.EventID, now, []byte(d.Body))
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader([]byte(d.Body)))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Bazaar-Webhooks/1")
+	req.Header.Set(webhook.HeaderID, d.EventID)
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, sig)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return resp.StatusCode, string(excerpt), nil
+}
+
+// Client is the HTTP client deliveries use: no redirects (a redirect could
+// lead anywhere), and unless private addresses are allowed, a dialer that
+// refuses them at connect time.
+func (s *Service) Client() *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	if !s.opts.AllowPrivate {
+		dialer.Control = dialControl
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = dialer.DialContext
+	t.Proxy = nil
+	return &http.Client{
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Run relays the given module outboxes and sends due deliveries every
+// poll interval until ctx ends.
+func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *slog.Logger) {
+	client := s.Client()
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	for {
+		for module, db := range outboxes {
+			if _, err := s.Relay(ctx, db); err != nil && ctx.Err() == nil {
+				log.Error("relay events to webhooks", "module", module, "err", err)
+			}
+		}
+		if _, err := s.Deliver(ctx, client); err != nil && ctx.Err() == nil {
+			log.Error("deliver webhooks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

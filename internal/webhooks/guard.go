@@ -1,0 +1,68 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"syscall"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+// Webhook URLs are chosen by whoever holds an admin key, and the server
+// fetches them: without care that is server-side request forgery into the
+// shop's own network. By default only https:// URLs that resolve to public
+// addresses are allowed, and the address is checked again when each
+// delivery connects (a name may resolve differently by then).
+
+// ErrURLNotAllowed is a webhook URL the server refuses to call.
+var ErrURLNotAllowed = errs.New("webhook_url_not_allowed", "webhook URLs must be https:// and resolve to public addresses")
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// public reports whether an address may be called: not loopback, private,
+// link-local (which includes the cloud metadata address 169.254.169.254),
+// shared (CGNAT), multicast or unspecified.
+func public(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() &&
+		!ip.IsLinkLocalMulticast() && !ip.IsMulticast() && !ip.IsUnspecified() && !cgnat.Contains(ip)
+}
+
+// checkURL validates a webhook URL at registration.
+func checkURL(ctx context.Context, raw string, allowPrivate bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil {
+		return errs.Invalid("url", "must be an absolute http(s) URL without credentials")
+	}
+	if allowPrivate {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("%w: %s is not https", ErrURLNotAllowed, raw)
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	if err != nil || len(addrs) == 0 {
+		return fmt.Errorf("%w: %s does not resolve", ErrURLNotAllowed, u.Hostname())
+	}
+	for _, a := range addrs {
+		if !public(a) {
+			return fmt.Errorf("%w: %s resolves to %s", ErrURLNotAllowed, u.Hostname(), a)
+		}
+	}
+	return nil
+}
+
+// dialControl refuses, at connect time, any address that is not public.
+func dialControl(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return err
+	}
+	if !public(ap.Addr()) {
+		return fmt.Errorf("%w: refusing to connect to %s", ErrURLNotAllowed, ap.Addr())
+	}
+	return nil
+}
