@@ -1,0 +1,257 @@
+package webhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/internal/webhooks"
+	"github.com/bazaar-shop/bazaar/webhook"
+)
+
+var ctx = context.Background()
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// receiver is a real HTTP endpoint on loopback that records what arrives and
+// fails the first failFirst attempts.
+type receiver struct {
+	*httptest.Server
+	mu        sync.Mutex
+	failFirst int
+	calls     int
+	got       []delivery
+}
+
+type delivery struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T, failFirst int) *receiver {
+	r := &receiver{failFirst: failFirst}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.calls++
+		if r.calls <= r.failFirst {
+			http.Error(w, "not today", http.StatusServiceUnavailable)
+			return
+		}
+		r.got = append(r.got, delivery{header: req.Header.Clone(), body: body})
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) received() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+type world struct {
+	hooks  *webhooks.Service
+	module *gorm.DB // a module's database, with its outbox
+}
+
+func newWorld(t *testing.T, engine testdb.Engine, schedule ...time.Duration) world {
+	if len(schedule) == 0 {
+		schedule = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
+	}
+	return world{
+		hooks: webhooks.New(engine.Open(t, "webhooks").DB, webhooks.Options{
+			AllowPrivate: true, Schedule: schedule, Timeout: 5 * time.Second, PollInterval: 10 * time.Millisecond,
+		}, now),
+		module: engine.Open(t, "catalogue").DB,
+	}
+}
+
+// event records an event in the module's outbox, as a module's change does.
+func (w world) event(t *testing.T, eventType string, data any) {
+	t.Helper()
+	require.NoError(t, w.module.Transaction(func(tx *gorm.DB) error { return outbox.Record(tx, eventType, data, now()) }))
+}
+
+// settle relays and delivers until nothing is due, or fails after 5s.
+func (w world) settle(t *testing.T, client *http.Client, until func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !until() {
+		require.True(t, time.Now().Before(deadline), "deliveries did not settle")
+		_, err := w.hooks.Relay(ctx, w.module)
+		require.NoError(t, err)
+		_, err = w.hooks.Deliver(ctx, client)
+		require.NoError(t, err)
+		time.Sleep(2 * time.Millisecond) // let the retry schedule's millisecond pass
+	}
+}
+
+func TestDeliveriesAreSignedAndComplete(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine)
+			rcv := newReceiver(t, 0)
+			ep, err := w.hooks.Register(ctx, rcv.URL+"/hooks", []string{"product.created"})
+			require.NoError(t, err)
+			require.Regexp(t, `^whsec_`, ep.Secret)
+
+			w.event(t, "product.created", map[string]any{"id": "prod_1", "price": 100})
+			w.event(t, "product.deleted", map[string]any{"id": "prod_1"}) // not subscribed
+			w.settle(t, w.hooks.Client(), func() bool { return len(rcv.received()) == 1 })
+
+			got := rcv.received()[0]
+			require.NoError(t, webhook.Verify(ep.Secret, got.header, got.body, time.Minute, time.Now()), "the signature verifies")
+			var msg struct {
+				Type      string          `json:"type"`
+				Timestamp time.Time       `json:"timestamp"`
+				Data      json.RawMessage `json:"data"`
+			}
+			require.NoError(t, json.Unmarshal(got.body, &msg))
+			require.Equal(t, "product.created", msg.Type)
+			require.JSONEq(t, `{"id":"prod_1","price":100}`, string(msg.Data))
+			require.Regexp(t, `^evt_`, got.header.Get(webhook.HeaderID))
+
+			list, err := w.hooks.Deliveries(ctx, ep.ID)
+			require.NoError(t, err)
+			require.Len(t, list, 1)
+			require.Equal(t, "delivered", list[0].Status)
+			require.Len(t, list[0].History, 1)
+			require.Equal(t, http.StatusOK, list[0].History[0].StatusCode)
+		})
+	}
+}
+
+// A receiver that fails the first 3 attempts gets the event on the 4th, and
+// every attempt is recorded.
+func TestRetriesUntilDelivered(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	rcv := newReceiver(t, 3)
+	ep, err := w.hooks.Register(ctx, rcv.URL, []string{"*"})
+	require.NoError(t, err)
+	w.event(t, "payment.succeeded", map[string]any{"id": "pay_1"})
+	w.settle(t, w.hooks.Client(), func() bool { return len(rcv.received()) == 1 })
+
+	list, err := w.hooks.Deliveries(ctx, ep.ID)
+	require.NoError(t, err)
+	require.Equal(t, "delivered", list[0].Status)
+	require.Equal(t, 4, list[0].Attempts)
+	var codes []int
+	for _, a := range list[0].History {
+		codes = append(codes, a.StatusCode)
+	}
+	require.Equal(t, []int{503, 503, 503, 200}, codes)
+	require.Contains(t, list[0].History[0].ResponseExcerpt, "not today")
+}
+
+// When the schedule runs out the delivery is failed; a manual retry sends it.
+func TestGiveUpThenRetry(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0], time.Millisecond) // one retry: two attempts in all
+	rcv := newReceiver(t, 2)
+	ep, err := w.hooks.Register(ctx, rcv.URL, []string{"*"})
+	require.NoError(t, err)
+	w.event(t, "inventory.low_stock", map[string]any{"product_id": "prod_1"})
+	var list []webhooks.Delivery
+	w.settle(t, w.hooks.Client(), func() bool {
+		list, err = w.hooks.Deliveries(ctx, ep.ID)
+		require.NoError(t, err)
+		return len(list) == 1 && list[0].Status == "failed"
+	})
+	require.Equal(t, 2, list[0].Attempts)
+	require.Nil(t, list[0].NextAttemptAt)
+
+	d, err := w.hooks.Retry(ctx, ep.ID, list[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, "pending", d.Status)
+	w.settle(t, w.hooks.Client(), func() bool { return len(rcv.received()) == 1 })
+	_, err = w.hooks.Retry(ctx, ep.ID, "dlv_missing")
+	require.ErrorIs(t, err, webhooks.ErrDeliveryNotFound)
+}
+
+// Events reach an endpoint in the order they happened, even when the first
+// needs retries; and relaying again queues nothing twice.
+func TestOrderAndExactlyOnceQueueing(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	rcv := newReceiver(t, 2)
+	_, err := w.hooks.Register(ctx, rcv.URL, []string{"*"})
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		w.event(t, "inventory.adjusted", map[string]any{"n": i})
+	}
+	n, err := w.hooks.Relay(ctx, w.module)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	n, err = w.hooks.Relay(ctx, w.module)
+	require.NoError(t, err)
+	require.Zero(t, n, "published events are not relayed again")
+
+	w.settle(t, w.hooks.Client(), func() bool { return len(rcv.received()) == 5 })
+	for i, d := range rcv.received() {
+		require.JSONEq(t, `{"n":`+string(rune('0'+i))+`}`, string(jsonData(t, d.body)), "event %d arrives in order", i)
+	}
+}
+
+func jsonData(t *testing.T, body []byte) json.RawMessage {
+	var msg struct{ Data json.RawMessage }
+	require.NoError(t, json.Unmarshal(body, &msg))
+	return msg.Data
+}
+
+func TestRegisterRefusesBadEndpoints(t *testing.T) {
+	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
+	}, now)
+	for name, url := range map[string]string{
+		"plain http":        "http://example.com/hook",
+		"loopback":          "https://127.0.0.1/hook",
+		"localhost":         "https://localhost/hook",
+		"private":           "https://10.1.2.3/hook",
+		"cloud metadata":    "https://169.254.169.254/latest/meta-data",
+		"IPv6 loopback":     "https://[::1]/hook",
+		"IPv4-mapped IPv6":  "https://[::ffff:127.0.0.1]/hook",
+		"carrier-grade NAT": "https://100.64.0.1/hook",
+	} {
+		_, err := hooks.Register(ctx, url, []string{"*"})
+		require.ErrorIs(t, err, webhooks.ErrURLNotAllowed, name)
+	}
+	for name, tc := range map[string]struct {
+		url    string
+		events []string
+	}{
+		"not a URL":     {"::nope", []string{"*"}},
+		"ftp":           {"ftp://example.com", []string{"*"}},
+		"credentials":   {"https://u:p@example.com", []string{"*"}},
+		"no events":     {"https://example.com", nil},
+		"unknown event": {"https://example.com", []string{"payment.exploded"}},
+	} {
+		_, err := hooks.Register(ctx, tc.url, tc.events)
+		require.ErrorIs(t, err, errs.ErrInvalid, name)
+	}
+}
+
+// Even if a name resolves to a private address at delivery time (DNS can
+// change after registration), the connection is refused.
+func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
+	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
+	}, now)
+	rcv := newReceiver(t, 0)
+	resp, err := hooks.Client().Get(rcv.URL)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	require.ErrorIs(t, err, webhooks.ErrURLNotAllowed)
+	require.Empty(t, rcv.received())
+}
