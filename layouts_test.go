@@ -17,6 +17,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
+	"github.com/bazaar-shop/bazaar/webhook"
 )
 
 // TestLayouts is the one entry point that proves the layouts equivalent:
@@ -504,4 +505,66 @@ func TestIdempotencyAcrossPaymentRestart(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &lvl))
 	require.Equal(t, int64(8), lvl.OnHand, "one charge, one reservation")
 	require.Len(t, listPayments(t, l), 1)
+}
+
+// TestWebhooksSurviveRestart: a receiver that is down while the shop stops
+// and starts again still gets every event, exactly once by webhook-id, in
+// the split layout (events relayed by each module's process, delivered by
+// any process).
+func TestWebhooksSurviveRestart(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", []string{
+		"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true",
+		"BAZAAR_WEBHOOKS_RETRY_SCHEDULE=100ms,100ms,200ms,200ms,500ms,500ms,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+		"BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
+	})
+	addr := freeAddr(t) // nothing listens here yet: the receiver is down
+	status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"http://`+addr+`/hook","events":["*"]}`)
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	var ep struct{ ID, Secret string }
+	require.NoError(t, json.Unmarshal(out, &ep))
+
+	prod := createProduct(t, l, 10) // product.created, inventory.adjusted
+	status, out = call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	require.Equal(t, http.StatusCreated, status, "%s", out) // payment.succeeded
+
+	for _, p := range []string{"gateway", "payment", "inventory", "catalogue"} {
+		l.kill(t, p)
+	}
+	for _, p := range []string{"catalogue", "inventory", "payment", "gateway"} {
+		l.start(t, p)
+	}
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	types := map[string]bool{}
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if webhook.Verify(ep.Secret, r.Header, body, time.Minute, time.Now()) != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var msg struct{ Type string }
+		_ = json.Unmarshal(body, &msg)
+		mu.Lock()
+		seen[r.Header.Get(webhook.HeaderID)]++
+		types[msg.Type] = true
+		mu.Unlock()
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return types["product.created"] && types["inventory.adjusted"] && types["payment.succeeded"]
+	}, "not every event arrived after the restart")
+	// Let any duplicate show up before counting.
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range seen {
+		require.Equal(t, 1, n, "event %s was delivered %d times", id, n)
+	}
 }
