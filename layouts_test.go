@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -396,7 +398,10 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 	var payments []payment.Payment
 	var level inventory.Level
 	eventually(t, 30*time.Second, func() bool {
-		payments = listPayments(t, l)
+		var err error
+		if payments, err = tryListPayments(l); err != nil {
+			return false
+		}
 		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
 		level = inventory.Level{}
 		_ = json.Unmarshal(out, &level)
@@ -426,16 +431,35 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 
 func listPayments(t *testing.T, l *cluster) []payment.Payment {
 	t.Helper()
+	all, err := tryListPayments(l)
+	require.NoError(t, err)
+	return all
+}
+
+// tryListPayments lists every payment, or says why it could not (a module
+// still coming back, say), for use inside eventually.
+func tryListPayments(l *cluster) ([]payment.Payment, error) {
 	var all []payment.Payment
 	cursor := ""
 	for {
-		status, out := call(t, "GET", l.base+"/v1/payments?limit=100&cursor="+cursor, l.admin, "")
-		require.Equal(t, http.StatusOK, status, "%s", out)
+		req, _ := http.NewRequest("GET", l.base+"/v1/payments?limit=100&cursor="+cursor, nil)
+		req.Header.Set("Authorization", "Bearer "+l.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("list payments: %d %s", resp.StatusCode, out)
+		}
 		var page payment.Page
-		require.NoError(t, json.Unmarshal(out, &page))
+		if err := json.Unmarshal(out, &page); err != nil {
+			return nil, err
+		}
 		all = append(all, page.Data...)
 		if page.NextCursor == "" {
-			return all
+			return all, nil
 		}
 		cursor = page.NextCursor
 	}
@@ -567,4 +591,99 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 	for id, n := range seen {
 		require.Equal(t, 1, n, "event %s was delivered %d times", id, n)
 	}
+}
+
+// TestPaymentCrashLoop kills -9 the payment process in the middle of a
+// stream of checkouts, three times. Afterwards every payment is either
+// succeeded, with its stock committed and its payment.succeeded event
+// delivered, or failed, with its stock released and its payment.failed
+// event delivered.
+func TestPaymentCrashLoop(t *testing.T) {
+	const stock = 1000
+	l := startLayout(t, testdb.Engines()[0], "split", []string{
+		"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true",
+		"BAZAAR_WEBHOOKS_RETRY_SCHEDULE=100ms,100ms,200ms,500ms,1s,1s,1s,1s,1s,1s",
+		"BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
+		"BAZAAR_INVENTORY_RESERVATION_TTL=3s",
+		"BAZAAR_INVENTORY_EXPIRY_INTERVAL=200ms",
+	})
+	var mu sync.Mutex
+	events := map[string]string{} // payment id → last event type
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			Type string
+			Data struct{ ID string }
+		}
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &msg)
+		if strings.HasPrefix(msg.Type, "payment.") {
+			mu.Lock()
+			events[msg.Data.ID] = msg.Type
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(rcv.Close)
+	status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"`+rcv.URL+`","events":["payment.succeeded","payment.failed"]}`)
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+	prod := createProduct(t, l, stock)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 30 * time.Second}
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 1)))
+				req.Header.Set("Authorization", "Bearer "+l.admin)
+				if resp, err := client.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	for round := 0; round < 3; round++ {
+		time.Sleep(300 * time.Millisecond) // checkouts in flight when the process dies
+		l.kill(t, "payment")
+		l.start(t, "payment")
+	}
+	close(stop)
+	wg.Wait()
+
+	var payments []payment.Payment
+	var level inventory.Level
+	eventually(t, 30*time.Second, func() bool {
+		var err error
+		if payments, err = tryListPayments(l); err != nil {
+			return false
+		}
+		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
+		level = inventory.Level{}
+		_ = json.Unmarshal(out, &level)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range payments {
+			if p.Status == payment.Pending || events[p.ID] != "payment."+string(p.Status) {
+				return false
+			}
+		}
+		return level.Reserved == 0
+	}, "payments stayed pending, stock stayed reserved, or events were not delivered")
+
+	sold := 0
+	for _, p := range payments {
+		if p.Status == payment.Succeeded {
+			sold++
+		}
+	}
+	require.Positive(t, sold)
+	require.Equal(t, int64(stock-sold), level.OnHand, "stock committed for every succeeded payment and no other")
+	t.Logf("%d payments, %d succeeded", len(payments), sold)
 }
