@@ -23,6 +23,7 @@ var bodyRoutes = []struct{ method, path string }{
 	{"POST", "/v1/inventory/prod_fuzz/adjustments"},
 	{"POST", "/v1/payments"},
 	{"POST", "/internal/v1/reservations"},
+	{"POST", "/v1/webhooks"},
 }
 
 // FuzzBodies sends arbitrary bodies to every route that decodes one. Bad

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -174,7 +175,8 @@ func (s *Service) send(ctx context.Context, client *http.Client, ep endpointRow,
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return resp.StatusCode, string(excerpt), nil
+	// Receivers answer anything; PostgreSQL stores only valid UTF-8.
+	return resp.StatusCode, strings.ToValidUTF8(string(excerpt), "?"), nil
 }
 
 // Client is the HTTP client deliveries use: no redirects (a redirect could

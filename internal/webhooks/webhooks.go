@@ -148,6 +148,7 @@ func New(db *gorm.DB, opts Options, now func() time.Time) *Service {
 func (s *Service) Register(ctx context.Context, url string, events []string) (Endpoint, error) {
 	var v errs.Validator
 	v.Check(len(url) <= 2048, "url", "must be at most 2048 characters")
+	v.Check(wellFormed(url), "url", "must be an absolute http(s) URL without credentials")
 	v.Check(len(events) > 0, "events", `must name at least one event type, or "*"`)
 	for i, e := range events {
 		v.Checkf(e == "*" || slices.Contains(EventTypes, e), "is not an event type", "events[%d]", i)
@@ -252,8 +253,10 @@ func (s *Service) Retry(ctx context.Context, endpointID, deliveryID string) (Del
 		return Delivery{}, err
 	}
 	db := s.db.WithContext(ctx)
+	// The lease is left alone: an attempt in flight finishes first, so a
+	// retry never sends the same delivery twice at once.
 	res := db.Model(&deliveryRow{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
-		Updates(map[string]any{"status": pending, "next_attempt_at": s.now(), "locked_until": nil})
+		Updates(map[string]any{"status": pending, "next_attempt_at": s.now()})
 	if res.Error != nil {
 		return Delivery{}, res.Error
 	}

@@ -255,3 +255,45 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrURLNotAllowed)
 	require.Empty(t, rcv.received())
 }
+
+// Every bad field is reported at once.
+func TestRegisterListsEveryBadField(t *testing.T) {
+	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
+	}, now)
+	_, err := hooks.Register(ctx, "", nil)
+	var v *errs.ValidationError
+	require.ErrorAs(t, err, &v)
+	var fields []string
+	for _, f := range v.Fields {
+		fields = append(fields, f.Field)
+	}
+	require.ElementsMatch(t, []string{"url", "events"}, fields)
+}
+
+// A receiver may answer anything, including bytes that are not UTF-8; the
+// attempt is still recorded and the delivery retried (PostgreSQL stores
+// only valid UTF-8).
+func TestReceiverAnswersGarbage(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine, time.Millisecond)
+			rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+				rw.WriteHeader(http.StatusInternalServerError)
+				_, _ = rw.Write([]byte{0xff, 0xfe, 'o', 'k', 0xc3})
+			}))
+			t.Cleanup(rcv.Close)
+			ep, err := w.hooks.Register(ctx, rcv.URL, []string{"*"})
+			require.NoError(t, err)
+			w.event(t, "product.created", map[string]any{"id": "prod_1"})
+			var list []webhooks.Delivery
+			w.settle(t, w.hooks.Client(), func() bool {
+				list, err = w.hooks.Deliveries(ctx, ep.ID)
+				require.NoError(t, err)
+				return len(list) == 1 && list[0].Status == "failed"
+			})
+			require.Len(t, list[0].History, 2)
+			require.Contains(t, list[0].History[0].ResponseExcerpt, "ok")
+		})
+	}
+}
