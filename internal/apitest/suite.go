@@ -28,6 +28,7 @@ func Run(t *testing.T, baseURL, adminKey string) {
 	t.Run("payment list", s.paymentList)
 	t.Run("concurrent checkouts never oversell", s.concurrentCheckouts)
 	t.Run("idempotency keys", s.idempotency)
+	t.Run("webhooks", s.webhooks)
 }
 
 type suite struct {
