@@ -322,46 +322,7 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 	})
 	prod := createProduct(t, l, stock)
 
-	type result struct {
-		status int
-		body   string
-		at     time.Time
-	}
-	var (
-		mu      sync.Mutex
-		results []result
-		stop    = make(chan struct{})
-		wg      sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 30 * time.Second} // a hang fails the test below
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 1)))
-				req.Header.Set("Authorization", "Bearer "+l.admin)
-				resp, err := client.Do(req)
-				r := result{at: time.Now()}
-				if err != nil {
-					r.body = err.Error()
-				} else {
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					r.status, r.body = resp.StatusCode, string(b)
-				}
-				mu.Lock()
-				results = append(results, r)
-				mu.Unlock()
-			}
-		}()
-	}
-
+	stream := startCheckouts(l, prod)
 	time.Sleep(500 * time.Millisecond) // let checkouts flow before the crash
 	l.kill(t, "inventory")
 	time.Sleep(time.Second) // checkouts meet a dead inventory
@@ -369,17 +330,14 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 	l.waitReady(t, "inventory")
 	back := time.Now()
 	eventually(t, 20*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range results {
+		for _, r := range stream.results() {
 			if r.status == http.StatusCreated && r.at.After(back) {
 				return true
 			}
 		}
 		return false
 	}, "no checkout succeeded after inventory came back")
-	close(stop)
-	wg.Wait()
+	results := stream.stop()
 
 	counts := map[int]int{}
 	for _, r := range results {
@@ -627,35 +585,13 @@ func TestPaymentCrashLoop(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 	prod := createProduct(t, l, stock)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 30 * time.Second}
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 1)))
-				req.Header.Set("Authorization", "Bearer "+l.admin)
-				if resp, err := client.Do(req); err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}
-		}()
-	}
+	stream := startCheckouts(l, prod)
 	for round := 0; round < 3; round++ {
 		time.Sleep(300 * time.Millisecond) // checkouts in flight when the process dies
 		l.kill(t, "payment")
 		l.start(t, "payment")
 	}
-	close(stop)
-	wg.Wait()
+	stream.stop()
 
 	var payments []payment.Payment
 	var level inventory.Level
@@ -686,4 +622,64 @@ func TestPaymentCrashLoop(t *testing.T) {
 	require.Positive(t, sold)
 	require.Equal(t, int64(stock-sold), level.OnHand, "stock committed for every succeeded payment and no other")
 	t.Logf("%d payments, %d succeeded", len(payments), sold)
+}
+
+// checkouts is a stream of one-unit checkouts from four clients at once,
+// recording how each ended, until stopped.
+type checkouts struct {
+	mu   sync.Mutex
+	done []checkoutResult
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+type checkoutResult struct {
+	status int // 0: no answer
+	body   string
+	at     time.Time
+}
+
+func startCheckouts(l *cluster, productID string) *checkouts {
+	s := &checkouts{quit: make(chan struct{})}
+	client := &http.Client{Timeout: 30 * time.Second} // a hang fails the test that reads the results
+	for w := 0; w < 4; w++ {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for {
+				select {
+				case <-s.quit:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(productID, 1)))
+				req.Header.Set("Authorization", "Bearer "+l.admin)
+				r := checkoutResult{at: time.Now()}
+				if resp, err := client.Do(req); err != nil {
+					r.body = err.Error()
+				} else {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					r.status, r.body = resp.StatusCode, string(b)
+				}
+				s.mu.Lock()
+				s.done = append(s.done, r)
+				s.mu.Unlock()
+			}
+		}()
+	}
+	return s
+}
+
+func (s *checkouts) results() []checkoutResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]checkoutResult(nil), s.done...)
+}
+
+// stop ends the stream and returns every result.
+func (s *checkouts) stop() []checkoutResult {
+	close(s.quit)
+	s.wg.Wait()
+	return s.results()
 }
