@@ -271,6 +271,22 @@ func TestTopology(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, status)
 }
 
+// TestMetricsSayRemote: in the split, payment's calls to inventory are
+// counted as remote, with the same names as in the monolith.
+func TestMetricsSayRemote(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", nil)
+	prod := createProduct(t, l, 5)
+	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+
+	_, metrics := call(t, "GET", l.url("payment")+"/metrics", "", "")
+	require.Contains(t, string(metrics), `bazaar_module_calls_total{callee="inventory",caller="payment",method="Reserve",mode="remote",outcome="ok"} 1`)
+	require.Contains(t, string(metrics), `bazaar_circuit_breaker_open{module="inventory"} 0`)
+	_, metrics = call(t, "GET", l.base+"/metrics", "", "")
+	require.Contains(t, string(metrics), `bazaar_http_requests_total{method="POST",route="/v1/payments",status="201"} 1`,
+		"the gateway counts the requests it forwards")
+}
+
 // TestCatalogueReplicaFailover: with two catalogue replicas, killing one
 // does not fail a single read, through the gateway or from payment.
 func TestCatalogueReplicaFailover(t *testing.T) {

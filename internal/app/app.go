@@ -19,6 +19,7 @@ import (
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/webhooks"
 	"github.com/bazaar-shop/bazaar/migrations"
@@ -42,6 +43,7 @@ type App struct {
 	remotes map[string]*remote.Module // the modules hosted elsewhere
 	keys    *auth.Keys
 	hooks   *webhooks.Service
+	metrics *metrics.Metrics
 
 	// Each module as the others see it: the local service or a client.
 	catalogue catalogue.Service
@@ -62,7 +64,8 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // New opens and migrates the databases of the modules this process hosts
 // and builds every module, local or remote.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[string]*remote.Module{}}
+	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[string]*remote.Module{},
+		metrics: metrics.New()}
 	client := remote.NewHTTPClient()
 	opts := remote.Options{
 		Timeout: cfg.Remote.Timeout, Retries: cfg.Remote.Retries,
@@ -83,6 +86,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		a.dbs[name] = db
 	}
+	for name, db := range a.dbs {
+		if sqlDB, err := db.DB.DB(); err == nil {
+			a.metrics.Database(name, sqlDB)
+		}
+	}
+	for name, m := range a.remotes {
+		a.metrics.Breaker(name, func() bool { return m.BreakerState() == "open" })
+	}
 	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now).
 		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
 	a.hooks = webhooks.New(a.dbs["webhooks"].DB, webhooks.Options{
@@ -100,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	switch {
 	case cfg.Hosts("inventory"):
-		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogue, cfg.Inventory.ReservationTTL,
+		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogueFor("inventory"), cfg.Inventory.ReservationTTL,
 			cfg.Inventory.LowStockThreshold, Now)
 		a.inventory = a.expiry
 	case a.remotes["inventory"] != nil:
@@ -108,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	switch {
 	case cfg.Hosts("payment"):
-		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogue, a.inventory, sandbox.New(), Now,
+		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogueFor("payment"), a.inventoryFor("payment"), sandbox.New(), Now,
 			log.With("module", "payment"))
 		a.payment = a.recovery
 	case a.remotes["payment"] != nil:

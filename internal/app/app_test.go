@@ -110,3 +110,40 @@ func TestRateLimit(t *testing.T) {
 	resp, _ = do("GET", "/v1/topology", other.Key, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "another key is not slowed down")
 }
+
+// TestMetrics: /metrics counts requests by route template and module calls
+// by caller, callee, method, outcome and mode.
+func TestMetrics(t *testing.T) {
+	base, admin := startShop(t, testdb.Engines()[0], nil)
+	do := func(method, path, body string) string {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(out)
+	}
+	var p struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(do("POST", "/v1/products", `{"sku":"M-1","name":"Mug","price":100,"currency":"EUR"}`)), &p))
+	do("PUT", "/v1/inventory/"+p.ID, `{"on_hand":1}`)
+	do("GET", "/v1/products/"+p.ID, "")
+	order := `{"items":[{"product_id":"` + p.ID + `","quantity":1}],"card":{"number":"4242424242424242","exp_month":1,"exp_year":2099,"cvc":"123"},"email":"a@b.co"}`
+	do("POST", "/v1/payments", order)
+	do("POST", "/v1/payments", order) // out of stock
+
+	metrics := do("GET", "/metrics", "")
+	for _, series := range []string{
+		`bazaar_http_requests_total{method="GET",route="/v1/products/:id",status="200"} 1`,
+		`bazaar_http_requests_total{method="POST",route="/v1/payments",status="409"} 1`,
+		`bazaar_module_calls_total{callee="inventory",caller="payment",method="Reserve",mode="local",outcome="ok"} 1`,
+		`bazaar_module_calls_total{callee="inventory",caller="payment",method="Reserve",mode="local",outcome="out_of_stock"} 1`,
+		`bazaar_module_calls_total{callee="catalogue",caller="inventory",method="Get",mode="local",outcome="ok"} 1`,
+		`bazaar_module_call_duration_seconds_count{callee="inventory",caller="payment",method="Commit",mode="local"} 1`,
+		`go_sql_open_connections{db_name="payment"}`,
+	} {
+		require.Contains(t, metrics, series)
+	}
+}

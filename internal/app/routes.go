@@ -24,11 +24,12 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.ContextWithFallback = true
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
-	r.Use(web.RequestLog(a.log), web.Recover())
+	r.Use(web.RequestLog(a.log), a.metrics.HTTP(), web.Recover())
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
+	r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 
 	web.Mount(r, a.keys.Routes(), a.keys, web.Own)
 	web.Mount(r, a.hooks.Routes(), a.keys, web.Own)

@@ -1,0 +1,104 @@
+// Package metrics is what a Bazaar process tells Prometheus: its HTTP
+// requests, and every call one module makes to another — by caller, callee,
+// method, outcome and mode (local or remote), the number that shows what
+// crossing the network costs. Each process has its own registry; nothing is
+// global.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bazaar-shop/bazaar/internal/errs"
+)
+
+// Metrics is the registry of one process and the series Bazaar keeps.
+type Metrics struct {
+	registry     *prometheus.Registry
+	requests     *prometheus.CounterVec
+	requestTime  *prometheus.HistogramVec
+	calls        *prometheus.CounterVec
+	callTime     *prometheus.HistogramVec
+}
+
+// Latency buckets from 50µs (an in-process call) to 10s (a timeout).
+var buckets = prometheus.ExponentialBucketsRange(0.00005, 10, 18)
+
+// New returns a registry with the Go runtime and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bazaar_http_requests_total", Help: "HTTP requests served, by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		requestTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bazaar_http_request_duration_seconds", Help: "Time to serve an HTTP request.", Buckets: buckets,
+		}, []string{"route", "method"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bazaar_module_calls_total",
+			Help: "Calls from one module to another, by outcome (ok or the error code) and mode (local or remote).",
+		}, []string{"caller", "callee", "method", "outcome", "mode"}),
+		callTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bazaar_module_call_duration_seconds", Help: "Time of a call from one module to another.", Buckets: buckets,
+		}, []string{"caller", "callee", "method", "mode"}),
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.requestTime, m.calls, m.callTime)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// HTTP counts and times every request by its route template, so
+// /v1/products/{id} is one series, not one per product.
+func (m *Metrics) HTTP() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.requestTime.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	}
+}
+
+// Call records one module calling another.
+func (m *Metrics) Call(caller, callee, method, mode string, start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = errs.Code(err)
+	}
+	m.calls.WithLabelValues(caller, callee, method, outcome, mode).Inc()
+	m.callTime.WithLabelValues(caller, callee, method, mode).Observe(time.Since(start).Seconds())
+}
+
+// Database exports the connection pool statistics of a module's database.
+func (m *Metrics) Database(module string, db *sql.DB) {
+	m.registry.MustRegister(collectors.NewDBStatsCollector(db, module))
+}
+
+// Breaker reports the state of a remote module's breaker when scraped.
+func (m *Metrics) Breaker(module string, open func() bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bazaar_circuit_breaker_open", Help: "1 while this process's circuit breaker for the module is open.",
+		ConstLabels: prometheus.Labels{"module": module},
+	}, func() float64 {
+		if open() {
+			return 1
+		}
+		return 0
+	}))
+}
