@@ -21,11 +21,11 @@ import (
 
 // Metrics is the registry of one process and the series Bazaar keeps.
 type Metrics struct {
-	registry     *prometheus.Registry
-	requests     *prometheus.CounterVec
-	requestTime  *prometheus.HistogramVec
-	calls        *prometheus.CounterVec
-	callTime     *prometheus.HistogramVec
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	requestTime *prometheus.HistogramVec
+	calls       *prometheus.CounterVec
+	callTime    *prometheus.HistogramVec
 }
 
 // Latency buckets from 50µs (an in-process call) to 10s (a timeout).
