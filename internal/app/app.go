@@ -121,10 +121,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	case cfg.Hosts("payment"):
 		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogueFor("payment"), a.inventoryFor("payment"), sandbox.New(), Now,
 			log.With("module", "payment"))
-		a.payment = a.recovery
+		a.payment = countedCheckouts{a.recovery, a.metrics}
 	case a.remotes["payment"] != nil:
 		a.payment = paymenthttp.NewClient(a.remotes["payment"])
 	}
+	a.gauges()
 	return a, nil
 }
 

@@ -143,6 +143,11 @@ func TestMetrics(t *testing.T) {
 		`bazaar_module_calls_total{callee="catalogue",caller="inventory",method="Get",mode="local",outcome="ok"} 1`,
 		`bazaar_module_call_duration_seconds_count{callee="inventory",caller="payment",method="Commit",mode="local"} 1`,
 		`go_sql_open_connections{db_name="payment"}`,
+		`bazaar_checkouts_total{outcome="ok"} 1`,
+		`bazaar_checkouts_total{outcome="out_of_stock"} 1`,
+		`bazaar_units_reserved 0`,
+		`bazaar_outbox_backlog{module="payment"}`,
+		`bazaar_webhook_deliveries{status="pending"} 0`,
 	} {
 		require.Contains(t, metrics, series)
 	}

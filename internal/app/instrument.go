@@ -4,9 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bazaar-shop/bazaar/internal/metrics"
+	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
 // The decorators below count and time every call one module makes to
@@ -90,10 +94,52 @@ func (c inventoryCalls) Restock(ctx context.Context, id string) error {
 	return observeErr(c.call, "inventory", "Restock", func() error { return c.next.Restock(ctx, id) })
 }
 
+// countedCheckouts counts the checkouts this process serves, by outcome.
+type countedCheckouts struct {
+	payment.Service
+	m *metrics.Metrics
+}
+
+func (c countedCheckouts) Checkout(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
+	p, err := c.Service.Checkout(ctx, req)
+	c.m.Checkout(err)
+	return p, err
+}
+
 var (
 	_ catalogue.Service = catalogueCalls{}
 	_ inventory.Service = inventoryCalls{}
+	_ payment.Service   = countedCheckouts{}
 )
+
+// gauges exports what is read at scrape time: units reserved, events not
+// yet relayed per hosted module, and webhook deliveries by status.
+func (a *App) gauges() {
+	if a.expiry != nil {
+		a.metrics.Gauge("bazaar_units_reserved", "Units held by reservations right now.", nil,
+			func(ctx context.Context) (float64, error) {
+				n, err := a.expiry.ReservedUnits(ctx)
+				return float64(n), err
+			})
+	}
+	for name, db := range a.dbs {
+		if name == "auth" || name == "webhooks" {
+			continue
+		}
+		a.metrics.Gauge("bazaar_outbox_backlog", "Events in a module's outbox not yet relayed to webhooks.",
+			prometheus.Labels{"module": name}, func(ctx context.Context) (float64, error) {
+				n, err := outbox.Backlog(ctx, db.DB)
+				return float64(n), err
+			})
+	}
+	for _, status := range []string{"pending", "delivered", "failed"} {
+		a.metrics.Gauge("bazaar_webhook_deliveries", "Webhook deliveries by status.", prometheus.Labels{"status": status},
+			func(ctx context.Context) (float64, error) {
+				counts, err := a.hooks.Counts(ctx)
+				return float64(counts[status]), err
+			})
+	}
+}
 
 // catalogueFor and inventoryFor are the modules as a caller sees them:
 // measured, and labelled with where they run.

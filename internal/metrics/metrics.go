@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"strconv"
@@ -26,6 +27,7 @@ type Metrics struct {
 	requestTime *prometheus.HistogramVec
 	calls       *prometheus.CounterVec
 	callTime    *prometheus.HistogramVec
+	checkouts   *prometheus.CounterVec
 }
 
 // Latency buckets from 50µs (an in-process call) to 10s (a timeout).
@@ -49,9 +51,12 @@ func New() *Metrics {
 		callTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "bazaar_module_call_duration_seconds", Help: "Time of a call from one module to another.", Buckets: buckets,
 		}, []string{"caller", "callee", "method", "mode"}),
+		checkouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bazaar_checkouts_total", Help: "Checkouts served by this process, by outcome (ok or the error code).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.requestTime, m.calls, m.callTime)
+		m.requests, m.requestTime, m.calls, m.callTime, m.checkouts)
 	return m
 }
 
@@ -88,6 +93,36 @@ func (m *Metrics) Call(caller, callee, method, mode string, start time.Time, err
 // Database exports the connection pool statistics of a module's database.
 func (m *Metrics) Database(module string, db *sql.DB) {
 	m.registry.MustRegister(collectors.NewDBStatsCollector(db, module))
+}
+
+// Checkout counts a checkout by its outcome: ok or the error code.
+func (m *Metrics) Checkout(err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = errs.Code(err)
+	}
+	m.checkouts.WithLabelValues(outcome).Inc()
+}
+
+// Gauge reports a value read when Prometheus scrapes, such as the units
+// reserved right now; a failed read reports nothing.
+func (m *Metrics) Gauge(name, help string, labels prometheus.Labels, read func(context.Context) (float64, error)) {
+	m.registry.MustRegister(&gauge{desc: prometheus.NewDesc(name, help, nil, labels), read: read})
+}
+
+type gauge struct {
+	desc *prometheus.Desc
+	read func(context.Context) (float64, error)
+}
+
+func (g *gauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *gauge) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if v, err := g.read(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, v)
+	}
 }
 
 // Breaker reports the state of a remote module's breaker when scraped.

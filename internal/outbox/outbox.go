@@ -62,6 +62,13 @@ func Pending(ctx context.Context, db *gorm.DB, limit int) ([]Event, error) {
 	return out, nil
 }
 
+// Backlog is the number of events not yet published.
+func Backlog(ctx context.Context, db *gorm.DB) (int64, error) {
+	var n int64
+	err := db.WithContext(ctx).Model(&row{}).Where("published_at IS NULL").Count(&n).Error
+	return n, err
+}
+
 // MarkPublished records that events have been handed on.
 func MarkPublished(ctx context.Context, db *gorm.DB, eventIDs []string, now time.Time) error {
 	if len(eventIDs) == 0 {

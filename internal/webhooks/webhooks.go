@@ -247,6 +247,20 @@ func (s *Service) withHistory(db *gorm.DB, r deliveryRow) (Delivery, error) {
 	return d, nil
 }
 
+// Counts returns the number of deliveries in each status, for the metrics.
+func (s *Service) Counts(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	err := s.db.WithContext(ctx).Model(&deliveryRow{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error
+	out := map[string]int64{pending: 0, delivered: 0, failed: 0}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, err
+}
+
 // Retry sends a delivery again as soon as possible, whatever its status.
 func (s *Service) Retry(ctx context.Context, endpointID, deliveryID string) (Delivery, error) {
 	if _, err := s.endpoint(ctx, endpointID); err != nil {

@@ -176,6 +176,12 @@ func (s *Service) ExpireHolds(ctx context.Context) (int, error) {
 	}
 }
 
+// ReservedUnits is the number of units held by reservations right now, for
+// the metrics.
+func (s *Service) ReservedUnits(ctx context.Context) (int64, error) {
+	return s.store.ReservedUnits(ctx)
+}
+
 // RunExpiry calls ExpireHolds every interval until ctx ends.
 func (s *Service) RunExpiry(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)

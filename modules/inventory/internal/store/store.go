@@ -336,6 +336,13 @@ var stockChanges = map[[2]inventory.ReservationStatus]string{
 	{inventory.Committed, inventory.Restocked}: `UPDATE stock SET on_hand = on_hand + @qty, updated_at = @now WHERE product_id = @product`,
 }
 
+// ReservedUnits is the number of units held by reservations right now.
+func (s *Store) ReservedUnits(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(reserved), 0) FROM stock`).Scan(&n).Error
+	return n, err
+}
+
 // ExpiredHolds lists up to limit held reservations whose time ran out.
 func (s *Store) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	var idList []string
