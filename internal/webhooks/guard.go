@@ -20,15 +20,33 @@ import (
 // ErrURLNotAllowed is a webhook URL the server refuses to call.
 var ErrURLNotAllowed = errs.New("webhook_url_not_allowed", "webhook URLs must be https:// and resolve to public addresses")
 
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// reserved are special-purpose ranges the net/netip predicates leave out.
+var reserved = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space (CGNAT)
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: may embed a private IPv4 address
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("100::/64"),       // discard
+}
 
 // public reports whether an address may be called: not loopback, private,
 // link-local (which includes the cloud metadata address 169.254.169.254),
-// shared (CGNAT), multicast or unspecified.
+// multicast, unspecified or otherwise reserved.
 func public(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() &&
-		!ip.IsLinkLocalMulticast() && !ip.IsMulticast() && !ip.IsUnspecified() && !cgnat.Contains(ip)
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+		ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return false
+	}
+	for _, p := range reserved {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 func wellFormed(raw string) bool {

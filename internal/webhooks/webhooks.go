@@ -159,6 +159,7 @@ func (s *Service) Register(ctx context.Context, url string, events []string) (En
 	if err := checkURL(ctx, url, s.opts.AllowPrivate); err != nil {
 		return Endpoint{}, err
 	}
+	events = normalizeEvents(events)
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return Endpoint{}, err
@@ -171,6 +172,16 @@ func (s *Service) Register(ctx context.Context, url string, events []string) (En
 	e := row.toEndpoint()
 	e.Secret = row.Secret
 	return e, nil
+}
+
+// normalizeEvents drops repeats, and everything else when "*" is there.
+func normalizeEvents(events []string) []string {
+	if slices.Contains(events, "*") {
+		return []string{"*"}
+	}
+	out := slices.Clone(events)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // List returns the live endpoints, oldest first, without their secrets.

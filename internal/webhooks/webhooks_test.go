@@ -222,6 +222,9 @@ func TestRegisterRefusesBadEndpoints(t *testing.T) {
 		"IPv6 loopback":     "https://[::1]/hook",
 		"IPv4-mapped IPv6":  "https://[::ffff:127.0.0.1]/hook",
 		"carrier-grade NAT": "https://100.64.0.1/hook",
+		"benchmarking":      "https://198.18.0.1/hook",
+		"NAT64 of private":  "https://[64:ff9b::a00:1]/hook",
+		"reserved":          "https://240.0.0.1/hook",
 	} {
 		_, err := hooks.Register(ctx, url, []string{"*"})
 		require.ErrorIs(t, err, webhooks.ErrURLNotAllowed, name)
@@ -296,4 +299,14 @@ func TestReceiverAnswersGarbage(t *testing.T) {
 			require.Contains(t, list[0].History[0].ResponseExcerpt, "ok")
 		})
 	}
+}
+
+func TestRegisterNormalizesEvents(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	ep, err := w.hooks.Register(ctx, "http://127.0.0.1:1/hook", []string{"payment.failed", "payment.failed", "product.created"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"payment.failed", "product.created"}, ep.Events)
+	ep, err = w.hooks.Register(ctx, "http://127.0.0.1:1/hook", []string{"payment.failed", "*"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"*"}, ep.Events)
 }
