@@ -45,6 +45,7 @@ type Config struct {
 	Idempotency  Idempotency `mapstructure:"idempotency"`
 	RateLimit    RateLimit   `mapstructure:"rate_limit"`
 	Webhooks     Webhooks    `mapstructure:"webhooks"`
+	Metrics      Metrics     `mapstructure:"metrics"`
 	Payment      Payment     `mapstructure:"payment"`
 }
 
@@ -111,6 +112,13 @@ type Idempotency struct {
 	// Lease is how long a request holds its key before a retry may take it
 	// over (because the process running it died): longer than any request.
 	Lease time.Duration `mapstructure:"lease"`
+}
+
+// Metrics says where /metrics is served.
+type Metrics struct {
+	// Addr, when set, serves /metrics and /debug/pprof on a listener of
+	// their own (e.g. 127.0.0.1:9090) instead of /metrics on the public port.
+	Addr string `mapstructure:"addr"`
 }
 
 // Webhooks tunes the delivery of events to registered endpoints.
@@ -186,6 +194,7 @@ var defaults = map[string]any{
 	"inventory.low_stock_threshold": 5,
 	"idempotency.ttl":               "24h",
 	"rate_limit.rps":                500,
+	"metrics.addr":                  "",
 	"webhooks.dsn":                  "",
 	"webhooks.allow_private":        false,
 	"webhooks.retry_schedule":       "5s,5m,30m,2h,5h,10h,10h",
@@ -323,6 +332,11 @@ func (c Config) Validate() error {
 	}
 	if c.Inventory.LowStockThreshold < 0 {
 		bad("inventory.low_stock_threshold", "must not be negative, got %d", c.Inventory.LowStockThreshold)
+	}
+	if c.Metrics.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {
+			bad("metrics.addr", "must be host:port or :port, got %q", c.Metrics.Addr)
+		}
 	}
 	if len(c.Webhooks.RetrySchedule) == 0 {
 		bad("webhooks.retry_schedule", "must list at least one wait, such as 5s,5m,30m")

@@ -348,6 +348,7 @@ func envCases() map[string]envCase {
 		"webhooks.retry_schedule":       {"1s, 2s", []time.Duration{time.Second, 2 * time.Second}, func(c config.Config) any { return c.Webhooks.RetrySchedule }, nil},
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},
 		"webhooks.poll_interval":        {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Webhooks.PollInterval }, nil},
+		"metrics.addr":                  {"127.0.0.1:9090", "127.0.0.1:9090", func(c config.Config) any { return c.Metrics.Addr }, nil},
 		"idempotency.ttl":               {"48h", 48 * time.Hour, func(c config.Config) any { return c.Idempotency.TTL }, nil},
 		"idempotency.lease":             {"90s", 90 * time.Second, func(c config.Config) any { return c.Idempotency.Lease }, nil},
 		"inventory.reservation_ttl":     {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }, nil},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -151,4 +152,25 @@ func TestMetrics(t *testing.T) {
 	} {
 		require.Contains(t, metrics, series)
 	}
+}
+
+// TestMetricsApart: with metrics.addr set, /metrics and the profiles leave
+// the public port for a listener of their own.
+func TestMetricsApart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	base, _ := startShop(t, testdb.Engines()[0], map[string]string{"BAZAAR_METRICS_ADDR": addr})
+
+	status := func(url string) int {
+		resp, err := http.Get(url)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusNotFound, status(base+"/metrics"), "not on the public port")
+	require.Equal(t, http.StatusNotFound, status(base+"/debug/pprof/"))
+	require.Equal(t, http.StatusOK, status("http://"+addr+"/metrics"))
+	require.Equal(t, http.StatusOK, status("http://"+addr+"/debug/pprof/"))
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,7 +30,9 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.readyz)
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openapiJSON) })
-	r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
+	if a.cfg.Metrics.Addr == "" {
+		r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
+	}
 
 	web.Mount(r, a.keys.Routes(), a.keys, web.Own)
 	web.Mount(r, a.hooks.Routes(), a.keys, web.Own)
@@ -89,4 +92,17 @@ func (a *App) readyz(c *gin.Context) {
 
 func (a *App) topology(c *gin.Context) {
 	c.JSON(http.StatusOK, a.Topology(c.Request.Context()))
+}
+
+// AdminHandler serves /metrics and the pprof profiles, for the separate
+// listener of metrics.addr: neither belongs on the public port.
+func (a *App) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", a.metrics.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

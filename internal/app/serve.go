@@ -48,8 +48,20 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	servers := []*http.Server{srv}
+	if cfg.Metrics.Addr != "" {
+		adminLn, err := net.Listen("tcp", cfg.Metrics.Addr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s (metrics.addr): %w", cfg.Metrics.Addr, err)
+		}
+		admin := &http.Server{Handler: a.AdminHandler(), ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout}
+		servers = append(servers, admin)
+		go func() { served <- admin.Serve(adminLn) }()
+		log.Info("metrics and profiles are served apart", "addr", adminLn.Addr().String())
+	}
 	log.Info("bazaar is serving", "addr", ln.Addr().String(), "modules", cfg.Modules.Serve)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -63,11 +75,15 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready func(
 	log.Info("shutting down", "grace", cfg.HTTP.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }
