@@ -699,3 +699,24 @@ func (s *checkouts) stop() []checkoutResult {
 	s.wg.Wait()
 	return s.results()
 }
+
+// TestOneTraceAcrossProcesses: one checkout in the split is one trace: the
+// gateway, payment, inventory and catalogue all record spans with the trace
+// id the client sent, and log it with their request lines.
+func TestOneTraceAcrossProcesses(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", []string{"BAZAAR_TRACING_EXPORTER=stdout"})
+	prod := createProduct(t, l, 5)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1),
+		"traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	require.Equal(t, http.StatusCreated, status, "%s", out)
+
+	for _, name := range []string{"gateway", "payment", "inventory", "catalogue"} {
+		p := l.procs[name]
+		eventually(t, 10*time.Second, func() bool {
+			log := p.Log()
+			return strings.Contains(log, `"TraceID":"`+traceID+`"`) && strings.Contains(log, "trace_id="+traceID)
+		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(p.Log()))
+	}
+	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
+}

@@ -154,9 +154,10 @@ func start(t *testing.T, dir string, env ...string) *process {
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "BAZAAR_HTTP_ADDR=127.0.0.1:0"}, env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
+	p := &process{cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	cmd.Stdout = lockedWriter{p} // spans, when tracing exports to stdout
 	require.NoError(t, cmd.Start())
 
-	p := &process{cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
 	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -286,4 +287,13 @@ func migrationFiles(t *testing.T, module string) []string {
 	names, err := fs.Glob(fsys, "*.sql")
 	require.NoError(t, err)
 	return names
+}
+
+// lockedWriter appends to a process's log from another goroutine.
+type lockedWriter struct{ p *process }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.log.Write(b)
 }

@@ -46,6 +46,7 @@ type Config struct {
 	RateLimit    RateLimit   `mapstructure:"rate_limit"`
 	Webhooks     Webhooks    `mapstructure:"webhooks"`
 	Metrics      Metrics     `mapstructure:"metrics"`
+	Tracing      Tracing     `mapstructure:"tracing"`
 	Payment      Payment     `mapstructure:"payment"`
 }
 
@@ -112,6 +113,15 @@ type Idempotency struct {
 	// Lease is how long a request holds its key before a retry may take it
 	// over (because the process running it died): longer than any request.
 	Lease time.Duration `mapstructure:"lease"`
+}
+
+// Tracing says where OpenTelemetry spans go.
+type Tracing struct {
+	// Exporter is none (ids still cross the wire and appear in logs),
+	// stdout (one JSON document per span) or otlp (OTLP over HTTP).
+	Exporter string `mapstructure:"exporter"`
+	// Endpoint is the collector URL for otlp, e.g. http://collector:4318.
+	Endpoint string `mapstructure:"endpoint"`
 }
 
 // Metrics says where /metrics is served.
@@ -195,6 +205,8 @@ var defaults = map[string]any{
 	"idempotency.ttl":               "24h",
 	"rate_limit.rps":                500,
 	"metrics.addr":                  "",
+	"tracing.exporter":              "none",
+	"tracing.endpoint":              "",
 	"webhooks.dsn":                  "",
 	"webhooks.allow_private":        false,
 	"webhooks.retry_schedule":       "5s,5m,30m,2h,5h,10h,10h",
@@ -332,6 +344,14 @@ func (c Config) Validate() error {
 	}
 	if c.Inventory.LowStockThreshold < 0 {
 		bad("inventory.low_stock_threshold", "must not be negative, got %d", c.Inventory.LowStockThreshold)
+	}
+	if !slices.Contains([]string{"none", "stdout", "otlp"}, c.Tracing.Exporter) {
+		bad("tracing.exporter", "must be none, stdout or otlp, got %q", c.Tracing.Exporter)
+	}
+	if c.Tracing.Exporter == "otlp" {
+		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			bad("tracing.endpoint", "otlp needs the collector's http(s) URL, got %q", c.Tracing.Endpoint)
+		}
 	}
 	if c.Metrics.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {

@@ -68,6 +68,7 @@ func wantDefaults() config.Config {
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
 		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000},
+		Tracing:     config.Tracing{Exporter: "none"},
 		Webhooks: config.Webhooks{
 			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 				2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
@@ -349,6 +350,8 @@ func envCases() map[string]envCase {
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},
 		"webhooks.poll_interval":        {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Webhooks.PollInterval }, nil},
 		"metrics.addr":                  {"127.0.0.1:9090", "127.0.0.1:9090", func(c config.Config) any { return c.Metrics.Addr }, nil},
+		"tracing.exporter":              {"stdout", "stdout", func(c config.Config) any { return c.Tracing.Exporter }, nil},
+		"tracing.endpoint":              {"http://collector:4318", "http://collector:4318", func(c config.Config) any { return c.Tracing.Endpoint }, nil},
 		"idempotency.ttl":               {"48h", 48 * time.Hour, func(c config.Config) any { return c.Idempotency.TTL }, nil},
 		"idempotency.lease":             {"90s", 90 * time.Second, func(c config.Config) any { return c.Idempotency.Lease }, nil},
 		"inventory.reservation_ttl":     {"7m", 7 * time.Minute, func(c config.Config) any { return c.Inventory.ReservationTTL }, nil},

@@ -10,10 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/config"
@@ -21,6 +25,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/webhooks"
 	"github.com/bazaar-shop/bazaar/migrations"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
@@ -44,6 +49,8 @@ type App struct {
 	keys    *auth.Keys
 	hooks   *webhooks.Service
 	metrics *metrics.Metrics
+	traces  *sdktrace.TracerProvider
+	tracer  trace.Tracer
 
 	// Each module as the others see it: the local service or a client.
 	catalogue catalogue.Service
@@ -66,11 +73,16 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[string]*remote.Module{},
 		metrics: metrics.New()}
+	traces, err := tracing.New(ctx, cfg.Tracing.Exporter, cfg.Tracing.Endpoint, "bazaar "+serviceName(cfg), os.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	a.traces, a.tracer = traces, traces.Tracer("github.com/bazaar-shop/bazaar")
 	client := remote.NewHTTPClient()
 	opts := remote.Options{
 		Timeout: cfg.Remote.Timeout, Retries: cfg.Remote.Retries,
 		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
-		ServiceToken: cfg.ServiceToken,
+		ServiceToken: cfg.ServiceToken, Tracer: a.tracer,
 	}
 	for _, name := range append([]string{"auth", "webhooks"}, config.Modules...) {
 		if slices.Contains(config.Modules, name) && !cfg.Hosts(name) {
@@ -127,6 +139,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.gauges()
 	return a, nil
+}
+
+// serviceName names the process in traces by the modules it hosts.
+func serviceName(cfg config.Config) string {
+	if len(cfg.Modules.Serve) == 0 {
+		return "gateway"
+	}
+	return strings.Join(cfg.Modules.Serve, "+")
 }
 
 // openMigrated opens a module's database and applies its migrations.
@@ -217,6 +237,11 @@ func (a *App) Ready(ctx context.Context, localOnly bool) map[string]error {
 func (a *App) Close() error {
 	a.workers.Wait()
 	var errList []error
+	if a.traces != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errList = append(errList, a.traces.Shutdown(ctx)) // flush buffered spans
+		cancel()
+	}
 	for name, db := range a.dbs {
 		if err := db.Close(); err != nil {
 			errList = append(errList, fmt.Errorf("close %s database: %w", name, err))

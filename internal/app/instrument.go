@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
@@ -19,18 +23,27 @@ import (
 
 type call struct {
 	m            *metrics.Metrics
+	tracer       trace.Tracer
 	caller, mode string
 }
 
-func observe[T any](c call, callee, method string, f func() (T, error)) (T, error) {
+// observe runs one module call in a span of its own and records it.
+func observe[T any](ctx context.Context, c call, callee, method string, f func(context.Context) (T, error)) (T, error) {
+	ctx, span := c.tracer.Start(ctx, c.caller+" → "+callee+"."+method, trace.WithAttributes(
+		attribute.String("bazaar.caller", c.caller), attribute.String("bazaar.callee", callee),
+		attribute.String("bazaar.mode", c.mode)))
+	defer span.End()
 	start := time.Now()
-	v, err := f()
+	v, err := f(ctx)
 	c.m.Call(c.caller, callee, method, c.mode, start, err)
+	if err != nil {
+		span.SetStatus(codes.Error, errs.Code(err))
+	}
 	return v, err
 }
 
-func observeErr(c call, callee, method string, f func() error) error {
-	_, err := observe(c, callee, method, func() (struct{}, error) { return struct{}{}, f() })
+func observeErr(ctx context.Context, c call, callee, method string, f func(context.Context) error) error {
+	_, err := observe(ctx, c, callee, method, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
 	return err
 }
 
@@ -40,23 +53,23 @@ type catalogueCalls struct {
 }
 
 func (c catalogueCalls) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
-	return observe(c.call, "catalogue", "Create", func() (catalogue.Product, error) { return c.next.Create(ctx, in) })
+	return observe(ctx, c.call, "catalogue", "Create", func(ctx context.Context) (catalogue.Product, error) { return c.next.Create(ctx, in) })
 }
 
 func (c catalogueCalls) Get(ctx context.Context, id string) (catalogue.Product, error) {
-	return observe(c.call, "catalogue", "Get", func() (catalogue.Product, error) { return c.next.Get(ctx, id) })
+	return observe(ctx, c.call, "catalogue", "Get", func(ctx context.Context) (catalogue.Product, error) { return c.next.Get(ctx, id) })
 }
 
 func (c catalogueCalls) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
-	return observe(c.call, "catalogue", "List", func() (catalogue.Page, error) { return c.next.List(ctx, q) })
+	return observe(ctx, c.call, "catalogue", "List", func(ctx context.Context) (catalogue.Page, error) { return c.next.List(ctx, q) })
 }
 
 func (c catalogueCalls) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
-	return observe(c.call, "catalogue", "Update", func() (catalogue.Product, error) { return c.next.Update(ctx, id, in) })
+	return observe(ctx, c.call, "catalogue", "Update", func(ctx context.Context) (catalogue.Product, error) { return c.next.Update(ctx, id, in) })
 }
 
 func (c catalogueCalls) Delete(ctx context.Context, id string) error {
-	return observeErr(c.call, "catalogue", "Delete", func() error { return c.next.Delete(ctx, id) })
+	return observeErr(ctx, c.call, "catalogue", "Delete", func(ctx context.Context) error { return c.next.Delete(ctx, id) })
 }
 
 type inventoryCalls struct {
@@ -65,33 +78,33 @@ type inventoryCalls struct {
 }
 
 func (c inventoryCalls) Get(ctx context.Context, productID string) (inventory.Level, error) {
-	return observe(c.call, "inventory", "Get", func() (inventory.Level, error) { return c.next.Get(ctx, productID) })
+	return observe(ctx, c.call, "inventory", "Get", func(ctx context.Context) (inventory.Level, error) { return c.next.Get(ctx, productID) })
 }
 
 func (c inventoryCalls) Set(ctx context.Context, productID string, onHand int64) (inventory.Level, error) {
-	return observe(c.call, "inventory", "Set", func() (inventory.Level, error) { return c.next.Set(ctx, productID, onHand) })
+	return observe(ctx, c.call, "inventory", "Set", func(ctx context.Context) (inventory.Level, error) { return c.next.Set(ctx, productID, onHand) })
 }
 
 func (c inventoryCalls) Adjust(ctx context.Context, productID string, delta int64, reason string) (inventory.Level, error) {
-	return observe(c.call, "inventory", "Adjust", func() (inventory.Level, error) {
+	return observe(ctx, c.call, "inventory", "Adjust", func(ctx context.Context) (inventory.Level, error) {
 		return c.next.Adjust(ctx, productID, delta, reason)
 	})
 }
 
 func (c inventoryCalls) Reserve(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
-	return observe(c.call, "inventory", "Reserve", func() (inventory.Reservation, error) { return c.next.Reserve(ctx, id, lines) })
+	return observe(ctx, c.call, "inventory", "Reserve", func(ctx context.Context) (inventory.Reservation, error) { return c.next.Reserve(ctx, id, lines) })
 }
 
 func (c inventoryCalls) Commit(ctx context.Context, id string) error {
-	return observeErr(c.call, "inventory", "Commit", func() error { return c.next.Commit(ctx, id) })
+	return observeErr(ctx, c.call, "inventory", "Commit", func(ctx context.Context) error { return c.next.Commit(ctx, id) })
 }
 
 func (c inventoryCalls) Release(ctx context.Context, id string) error {
-	return observeErr(c.call, "inventory", "Release", func() error { return c.next.Release(ctx, id) })
+	return observeErr(ctx, c.call, "inventory", "Release", func(ctx context.Context) error { return c.next.Release(ctx, id) })
 }
 
 func (c inventoryCalls) Restock(ctx context.Context, id string) error {
-	return observeErr(c.call, "inventory", "Restock", func() error { return c.next.Restock(ctx, id) })
+	return observeErr(ctx, c.call, "inventory", "Restock", func(ctx context.Context) error { return c.next.Restock(ctx, id) })
 }
 
 // countedCheckouts counts the checkouts this process serves, by outcome.
@@ -144,11 +157,11 @@ func (a *App) gauges() {
 // catalogueFor and inventoryFor are the modules as a caller sees them:
 // measured, and labelled with where they run.
 func (a *App) catalogueFor(caller string) catalogue.Service {
-	return catalogueCalls{call{a.metrics, caller, a.mode("catalogue")}, a.catalogue}
+	return catalogueCalls{call{a.metrics, a.tracer, caller, a.mode("catalogue")}, a.catalogue}
 }
 
 func (a *App) inventoryFor(caller string) inventory.Service {
-	return inventoryCalls{call{a.metrics, caller, a.mode("inventory")}, a.inventory}
+	return inventoryCalls{call{a.metrics, a.tracer, caller, a.mode("inventory")}, a.inventory}
 }
 
 func (a *App) mode(module string) string {

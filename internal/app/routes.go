@@ -8,6 +8,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/idempotency"
+	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
@@ -25,7 +26,7 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.ContextWithFallback = true
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
-	r.Use(web.RequestLog(a.log), a.metrics.HTTP(), web.Recover())
+	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log), a.metrics.HTTP(), web.Recover())
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.readyz)

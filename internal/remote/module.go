@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
@@ -25,6 +28,7 @@ type Options struct {
 	BreakerFailures int           // consecutive failures that open the breaker
 	BreakerCooldown time.Duration // how long an open breaker fails fast
 	ServiceToken    string        // presented to the module's internal routes
+	Tracer          trace.Tracer  // nil: no spans
 }
 
 // ServiceTokenHeader carries the service token; it matches auth's.
@@ -42,6 +46,9 @@ type Module struct {
 // New returns the remote module name at urls. client is shared by every
 // module of a process, so connections are pooled and reused.
 func New(name string, urls []string, client *http.Client, opts Options) *Module {
+	if opts.Tracer == nil {
+		opts.Tracer = tracing.Noop()
+	}
 	m := &Module{name: name, replicas: newReplicas(urls), http: client, opts: opts}
 	m.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        name,
@@ -178,6 +185,9 @@ func retryable(status int) bool {
 // answers, even with an error, is up.
 func (m *Module) try(ctx context.Context, rep *replica, r Request) (*http.Response, error) {
 	return m.breaker.Execute(func() (*http.Response, error) {
+		ctx, span := m.opts.Tracer.Start(ctx, m.name+" "+r.Method, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("bazaar.module", m.name), attribute.String("url.full", rep.url+r.Path)))
+		defer span.End()
 		actx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 		req, err := http.NewRequestWithContext(actx, r.Method, rep.url+r.Path, bytes.NewReader(r.Body))
 		if err != nil {
@@ -210,7 +220,7 @@ func (m *Module) stamp(ctx context.Context, req *http.Request, asService bool) {
 	if id := web.RequestID(ctx); id != "" {
 		req.Header.Set(web.RequestIDHeader, id)
 	}
-	req.Header.Set(web.TraceParentHeader, web.TraceParent(ctx))
+	tracing.Inject(ctx, req.Header)
 	if deadline, ok := ctx.Deadline(); ok {
 		ms := time.Until(deadline).Milliseconds()
 		req.Header.Set(web.TimeoutHeader, strconv.FormatInt(max(ms, 1), 10))

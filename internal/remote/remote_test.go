@@ -19,9 +19,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
@@ -82,6 +84,9 @@ func serveAt(t *testing.T, addr string, h http.Handler) *httptest.Server {
 // newModule is a remote module "things" at urls. Zero options get sane
 // test values: a zero Timeout would expire every attempt at once, and zero
 // BreakerFailures would open the breaker on the first failure.
+// tracer records spans without exporting them: enough for ids to cross the wire.
+var tracer = sdktrace.NewTracerProvider().Tracer("remote_test")
+
 func newModule(t *testing.T, urls []string, opts remote.Options) *remote.Module {
 	t.Helper()
 	if opts.Timeout == 0 {
@@ -95,6 +100,9 @@ func newModule(t *testing.T, urls []string, opts remote.Options) *remote.Module 
 	}
 	if opts.ServiceToken == "" {
 		opts.ServiceToken = token
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = tracer
 	}
 	client := remote.NewHTTPClient()
 	t.Cleanup(client.CloseIdleConnections)
@@ -157,7 +165,7 @@ func TestStampedHeaders(t *testing.T) {
 			})
 			m := newModule(t, []string{down.URL}, remote.Options{})
 			edge := gin.New()
-			edge.Use(web.RequestLog(discard))
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 			edge.GET("/call", func(c *gin.Context) {
 				var out struct {
 					OK bool `json:"ok"`
@@ -620,7 +628,7 @@ func TestDeadline(t *testing.T) {
 		down := serve(t, slow)
 		m := newModule(t, []string{down.URL}, remote.Options{})
 		edge := gin.New()
-		edge.Use(web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 		edge.GET("/v1/things/:id", m.Forward)
 		req := httptest.NewRequest(http.MethodGet, "/v1/things/1", nil)
 		req.Header.Set(web.TimeoutHeader, strconv.Itoa(int(deadline.Milliseconds())))
@@ -718,7 +726,7 @@ func TestForward(t *testing.T) {
 			})
 			m := newModule(t, []string{down.URL}, remote.Options{Retries: 1})
 			edge := gin.New()
-			edge.Use(web.RequestLog(discard))
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 			edge.GET("/v1/things/:id", m.Forward)
 			edge.POST("/v1/things", m.Forward)
 
@@ -765,7 +773,7 @@ func TestForwardFailures(t *testing.T) {
 		t.Parallel()
 		m := newModule(t, []string{"http://" + freeAddr(t)}, remote.Options{})
 		edge := gin.New()
-		edge.Use(web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 		edge.POST("/v1/things", m.Forward)
 		rec := httptest.NewRecorder()
 		edge.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/things", strings.NewReader(`{}`)))
@@ -783,7 +791,7 @@ func TestForwardFailures(t *testing.T) {
 		down := serve(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); ok(w, r) })
 		m := newModule(t, []string{down.URL}, remote.Options{})
 		edge := gin.New()
-		edge.Use(web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 		edge.POST("/v1/things", m.Forward)
 		rec := httptest.NewRecorder()
 		big := bytes.Repeat([]byte("x"), web.MaxBodyBytes+1)
@@ -810,7 +818,7 @@ func TestBreakerIgnoresCallersThatGiveUp(t *testing.T) {
 		}},
 		{"public client sends X-Request-Timeout: 1 through Forward", func(t *testing.T, m *remote.Module) {
 			edge := gin.New()
-			edge.Use(web.RequestLog(discard))
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 			edge.GET("/slow", m.Forward)
 			req := httptest.NewRequest(http.MethodGet, "/slow", nil)
 			req.Header.Set(web.TimeoutHeader, "1")

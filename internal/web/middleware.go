@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
@@ -35,9 +36,11 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 		c.Set(requestIDKey, id)
 		c.Header(RequestIDHeader, id)
 		reqLog := log.With("request_id", id)
+		if sc := trace.SpanContextFromContext(c.Request.Context()); sc.HasTraceID() {
+			reqLog = reqLog.With("trace_id", sc.TraceID().String())
+		}
 		c.Set(loggerKey, reqLog)
 		ctx := context.WithValue(c.Request.Context(), requestIDCtxKey{}, id)
-		ctx = context.WithValue(ctx, traceCtxKey{}, traceOf(c.GetHeader(TraceParentHeader)))
 		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
 			// The caller's deadline, carried over the wire: work it can no
 			// longer use is not started.
