@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/bazaar-shop/bazaar/internal/remote/remotetest"
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
+	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
+	inventorysvc "github.com/bazaar-shop/bazaar/modules/inventory/service"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
+	paymentsvc "github.com/bazaar-shop/bazaar/modules/payment/service"
+)
+
+// What does crossing the network cost? The same call, through the same
+// interface, in-process and over loopback HTTP, on SQLite. Compare the two
+// figures of one run (the machines are shared and noisy):
+//
+//	go test -run '^$' -bench . -benchtime 2s ./internal/app
+
+var benchNow = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// benchShop is the catalogue and inventory of a benchmark, local and remote.
+type benchShop struct {
+	catalogue, catalogueClient catalogue.Service
+	inventory, inventoryClient inventory.Service
+	product                    string
+}
+
+func newBenchShop(b *testing.B) benchShop {
+	engine := testdb.Engines()[0]
+	cat := cataloguesvc.New(engine.Open(b, "catalogue").DB, benchNow)
+	inv := inventorysvc.New(engine.Open(b, "inventory").DB, cat, time.Minute, 0, benchNow)
+	p, err := cat.Create(context.Background(), catalogue.ProductInput{SKU: "BENCH", Name: "Bench", Price: 100, Currency: "EUR"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := inv.Set(context.Background(), p.ID, 1_000_000_000); err != nil {
+		b.Fatal(err)
+	}
+	return benchShop{
+		catalogue:       cat,
+		catalogueClient: cataloguehttp.NewClient(remotetest.Serve(b, "catalogue", cataloguehttp.Routes(cat))),
+		inventory:       inv,
+		inventoryClient: inventoryhttp.NewClient(remotetest.Serve(b, "inventory", inventoryhttp.Routes(inv), inventoryhttp.InternalRoutes(inv))),
+		product:         p.ID,
+	}
+}
+
+// BenchmarkModuleCall is one catalogue.Get, as payment makes it.
+func BenchmarkModuleCall(b *testing.B) {
+	shop := newBenchShop(b)
+	for _, mode := range []struct {
+		name string
+		svc  catalogue.Service
+	}{{"local", shop.catalogue}, {"remote", shop.catalogueClient}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := mode.svc.Get(context.Background(), shop.product); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheckout is a whole checkout, with catalogue and inventory
+// in-process or behind HTTP.
+func BenchmarkCheckout(b *testing.B) {
+	shop := newBenchShop(b)
+	req := payment.CheckoutRequest{
+		Items: []payment.Item{{ProductID: shop.product, Quantity: 1}},
+		Card:  payment.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2099, CVC: "123"},
+		Email: "bench@example.com",
+	}
+	for _, mode := range []struct {
+		name string
+		cat  catalogue.Service
+		inv  inventory.Service
+	}{{"local", shop.catalogue, shop.inventory}, {"remote", shop.catalogueClient, shop.inventoryClient}} {
+		b.Run(mode.name, func(b *testing.B) {
+			pay := paymentsvc.New(testdb.Engines()[0].Open(b, "payment").DB, mode.cat, mode.inv, sandbox.New(), benchNow,
+				slog.New(slog.DiscardHandler))
+			for b.Loop() {
+				if _, err := pay.Checkout(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
