@@ -23,12 +23,6 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// WithRequestID returns ctx carrying a request id, for work that starts
-// outside an HTTP request.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDCtxKey{}, id)
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
