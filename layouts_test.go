@@ -369,31 +369,7 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 		"the crash must have been noticed by some checkouts")
 
 	// Recovery and expiry settle everything left in flight.
-	var payments []payment.Payment
-	var level inventory.Level
-	eventually(t, 30*time.Second, func() bool {
-		var err error
-		if payments, err = tryListPayments(l); err != nil {
-			return false
-		}
-		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
-		level = inventory.Level{}
-		_ = json.Unmarshal(out, &level)
-		for _, p := range payments {
-			if p.Status == payment.Pending {
-				return false
-			}
-		}
-		return level.Reserved == 0
-	}, "payments stayed pending or stock stayed reserved past the TTL")
-
-	sold := 0
-	for _, p := range payments {
-		if p.Status == payment.Succeeded {
-			sold += int(p.Items[0].Quantity)
-		}
-	}
-	require.Equal(t, stock-sold, int(level.OnHand), "every succeeded payment, and only those, took stock")
+	payments, _ := settled(t, l, prod, stock, func(payment.Payment) bool { return true })
 	for _, r := range results {
 		if r.status == http.StatusCreated {
 			var p payment.Payment
@@ -609,34 +585,12 @@ func TestPaymentCrashLoop(t *testing.T) {
 	}
 	stream.stop()
 
-	var payments []payment.Payment
-	var level inventory.Level
-	eventually(t, 30*time.Second, func() bool {
-		var err error
-		if payments, err = tryListPayments(l); err != nil {
-			return false
-		}
-		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
-		level = inventory.Level{}
-		_ = json.Unmarshal(out, &level)
+	payments, sold := settled(t, l, prod, stock, func(p payment.Payment) bool {
 		mu.Lock()
 		defer mu.Unlock()
-		for _, p := range payments {
-			if p.Status == payment.Pending || events[p.ID] != "payment."+string(p.Status) {
-				return false
-			}
-		}
-		return level.Reserved == 0
-	}, "payments stayed pending, stock stayed reserved, or events were not delivered")
-
-	sold := 0
-	for _, p := range payments {
-		if p.Status == payment.Succeeded {
-			sold++
-		}
-	}
+		return events[p.ID] == "payment."+string(p.Status) // its event was delivered
+	})
 	require.Positive(t, sold)
-	require.Equal(t, int64(stock-sold), level.OnHand, "stock committed for every succeeded payment and no other")
 	t.Logf("%d payments, %d succeeded", len(payments), sold)
 }
 
@@ -719,4 +673,37 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(p.Log()))
 	}
 	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
+}
+
+// settled waits until recovery and expiry have settled every checkout of a
+// product: no payment pending, nothing reserved, and done true for each
+// payment. It checks that on-hand stock went down by exactly the units of
+// the succeeded payments, and returns the payments and those units.
+func settled(t *testing.T, l *cluster, prod string, stock int, done func(payment.Payment) bool) ([]payment.Payment, int) {
+	t.Helper()
+	var payments []payment.Payment
+	var level inventory.Level
+	eventually(t, 30*time.Second, func() bool {
+		var err error
+		if payments, err = tryListPayments(l); err != nil {
+			return false
+		}
+		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
+		level = inventory.Level{}
+		_ = json.Unmarshal(out, &level)
+		for _, p := range payments {
+			if p.Status == payment.Pending || !done(p) {
+				return false
+			}
+		}
+		return level.Reserved == 0
+	}, "payments stayed pending, stock stayed reserved past the TTL, or a payment was not done")
+	sold := 0
+	for _, p := range payments {
+		if p.Status == payment.Succeeded {
+			sold += int(p.Items[0].Quantity)
+		}
+	}
+	require.Equal(t, int64(stock-sold), level.OnHand, "every succeeded payment, and only those, took stock")
+	return payments, sold
 }
