@@ -99,8 +99,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.dbs[name] = db
 	}
 	for name, db := range a.dbs {
-		if sqlDB, err := db.DB.DB(); err == nil {
-			a.metrics.Database(name, sqlDB)
+		for role, pool := range db.Pools() {
+			if role == "write" {
+				a.metrics.Database(name, pool) // the pool that does both on PostgreSQL
+			} else {
+				a.metrics.Database(name+"_"+role, pool)
+			}
 		}
 	}
 	for name, m := range a.remotes {

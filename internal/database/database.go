@@ -5,11 +5,13 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
 )
 
 // Kind is the database engine behind a DSN.
@@ -32,11 +35,12 @@ const (
 // transaction begins (so two writers never deadlock upgrading a read lock),
 // and the busy timeout makes a writer wait for the lock instead of failing.
 var sqliteParams = map[string]string{
-	"_journal_mode": "WAL",
-	"_busy_timeout": "10000",
-	"_txlock":       "immediate",
-	"_foreign_keys": "on",
-	"_synchronous":  "NORMAL",
+	"_journal_mode":    "WAL",
+	"_busy_timeout":    "10000",
+	"_txlock":          "immediate",
+	"_foreign_keys":    "on",
+	"_synchronous":     "NORMAL",
+	"_stmt_cache_size": "64",
 }
 
 // Parse tells which engine a DSN names and returns the DSN its driver wants.
@@ -99,7 +103,13 @@ func redact(dsn string) string {
 type DB struct {
 	*gorm.DB
 	Kind Kind
+	// readers is SQLite's pool of read-only connections; nil on PostgreSQL.
+	readers *sql.DB
 }
+
+// readPoolSize is the number of SQLite read connections: WAL lets them read
+// beside the one writer, and more than the CPUs buys nothing.
+func readPoolSize() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 // Open connects to dsn, creating the SQLite file's directory when needed.
 func Open(ctx context.Context, dsn string) (*DB, error) {
@@ -131,11 +141,27 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db := &DB{DB: gdb, Kind: kind}
 	if kind == SQLite {
 		// SQLite has one writer at a time. One connection makes the pool the
 		// queue: callers wait their turn (bounded by their context) instead
 		// of racing for the file lock and getting "database is locked".
 		sqlDB.SetMaxOpenConns(1)
+		// Reads must not queue behind writes: plain SELECTs outside a
+		// transaction go to a pool of read-only connections (dbresolver
+		// routes them); everything else stays on the writer.
+		if db.readers, err = sql.Open("sqlite3", driverDSN+"&_query_only=true"); err != nil {
+			return nil, fmt.Errorf("open SQLite readers: %w", err)
+		}
+		db.readers.SetMaxOpenConns(readPoolSize())
+		db.readers.SetMaxIdleConns(readPoolSize())
+		err = gdb.Use(dbresolver.Register(dbresolver.Config{
+			Replicas: []gorm.Dialector{sqlite.Dialector{DriverName: "sqlite3", Conn: db.readers}},
+		}))
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("route SQLite reads: %w", err)
+		}
 	} else {
 		// Every module of every replica has its own pool, and PostgreSQL
 		// allows 100 connections by default: keep each pool modest.
@@ -144,10 +170,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		_ = sqlDB.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", kind, redact(dsn), err)
 	}
-	return &DB{DB: gdb, Kind: kind}, nil
+	return db, nil
 }
 
 // Ping reports whether the database answers.
@@ -159,11 +185,28 @@ func (d *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close closes the connection pool.
-func (d *DB) Close() error {
-	sqlDB, err := d.DB.DB()
-	if err != nil {
-		return err
+// Pools returns the connection pools, by role ("write", "read"), for the
+// metrics. On PostgreSQL one pool does both.
+func (d *DB) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{}
+	if sqlDB, err := d.DB.DB(); err == nil {
+		pools["write"] = sqlDB
 	}
-	return sqlDB.Close()
+	if d.readers != nil {
+		pools["read"] = d.readers
+	}
+	return pools
+}
+
+// Close closes the connection pools.
+func (d *DB) Close() error {
+	var errList []error
+	if d.readers != nil {
+		errList = append(errList, d.readers.Close())
+	}
+	sqlDB, err := d.DB.DB()
+	if err == nil {
+		err = sqlDB.Close()
+	}
+	return errors.Join(append(errList, err)...)
 }

@@ -82,13 +82,13 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 	var decline *payment.Decline
 	switch {
 	case errors.As(err, &decline):
-		s.fail(ctx, p.ID, failedDeclined, decline.Code)
+		s.fail(ctx, p, failedDeclined, decline.Code)
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, DeclineCode: decline.Code, Err: err}
 	case err != nil:
 		// Whether the card was charged is unknown: recovery asks the processor.
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("charge: %w", err)}
 	}
-	return s.complete(ctx, p.ID, charge.ID)
+	return s.complete(ctx, p, charge.ID)
 }
 
 // again answers a checkout whose idempotency key an earlier checkout used:
@@ -122,41 +122,51 @@ func (s *Service) again(ctx context.Context, key string) (payment.Payment, error
 // failReserve ends a checkout whose reservation did not happen.
 func (s *Service) failReserve(ctx context.Context, p payment.Payment, err error) (payment.Payment, error) {
 	if errors.Is(err, inventory.ErrOutOfStock) {
-		s.fail(ctx, p.ID, failedOutOfStock, "")
+		s.fail(ctx, p, failedOutOfStock, "")
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: err}
 	}
 	// The reservation may or may not exist; fail releases it either way.
-	s.fail(ctx, p.ID, failedInventory, "")
+	s.fail(ctx, p, failedInventory, "")
 	return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("reserve stock: %w", err)}
 }
 
-// complete commits the stock of a charged payment and marks it succeeded.
-// If the reservation is gone (it expired while the card was charged) the
-// money goes back: the customer never pays for goods they do not get.
-func (s *Service) complete(ctx context.Context, id, chargeID string) (payment.Payment, error) {
-	ok, err := s.store.SetCharge(ctx, id, chargeID, s.now())
-	if err != nil {
-		return payment.Payment{}, fmt.Errorf("record charge of payment %s: %w", id, err)
-	}
-	if !ok {
-		// Recovery already failed this payment while we were charging.
-		return s.refundLate(ctx, id, chargeID, failedAbandoned)
-	}
-	err = s.inventory.Commit(ctx, id)
+// complete commits the stock of pending payment p, charged by chargeID, and
+// marks it succeeded. If the reservation is gone (it expired while the card
+// was charged) the money goes back: the customer never pays for goods they
+// do not get. Until the payment is marked, the charge is known only to the
+// processor: recovery finds it there by the payment's id.
+func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID string) (payment.Payment, error) {
+	err := s.inventory.Commit(ctx, p.ID)
 	if errors.Is(err, inventory.ErrReservationClosed) || errors.Is(err, inventory.ErrReservationNotFound) {
-		if _, err := s.store.Finish(ctx, id, payment.Pending, store.Outcome{Status: payment.Failed, FailureCode: failedExpired}, s.now()); err != nil {
+		expired := p
+		expired.Status, expired.FailureCode = payment.Failed, failedExpired
+		if _, _, err := s.finish(ctx, expired, payment.Pending, chargeID); err != nil {
 			return payment.Payment{}, err
 		}
-		return s.refundLate(ctx, id, chargeID, failedExpired)
+		return s.refundLate(ctx, p.ID, chargeID, failedExpired)
 	}
 	if err != nil {
 		// Charged, stock still held: recovery commits it later.
-		return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: fmt.Errorf("commit stock: %w", err)}
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("commit stock: %w", err)}
 	}
-	if _, err := s.store.Finish(ctx, id, payment.Pending, store.Outcome{Status: payment.Succeeded}, s.now()); err != nil {
-		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", id, err)
+	p.Status = payment.Succeeded
+	p, moved, err := s.finish(ctx, p, payment.Pending, chargeID)
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", p.ID, err)
 	}
-	return s.Get(ctx, id)
+	if !moved {
+		return s.Get(ctx, p.ID) // recovery finished it meanwhile: its outcome stands
+	}
+	return p, nil
+}
+
+// finish moves payment p from status from to the status p now has, and
+// returns it as stored. It reports false, and changes nothing, when the
+// payment was no longer in status from.
+func (s *Service) finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (payment.Payment, bool, error) {
+	p.UpdatedAt = s.now()
+	moved, err := s.store.Finish(ctx, p, from, chargeID)
+	return p, moved, err
 }
 
 // refundLate gives back a charge whose payment has already failed.
@@ -168,16 +178,16 @@ func (s *Service) refundLate(ctx context.Context, id, chargeID, reason string) (
 	return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: inventory.ErrReservationClosed}
 }
 
-// fail marks a pending payment failed and releases its stock. Both steps
+// fail marks pending payment p failed and releases its stock. Both steps
 // are idempotent; a failure here leaves the payment pending for recovery.
-func (s *Service) fail(ctx context.Context, id, code, declineCode string) {
-	if err := s.inventory.Release(ctx, id); err != nil {
-		s.log.Error("release stock of failed payment", "payment_id", id, "err", err)
+func (s *Service) fail(ctx context.Context, p payment.Payment, code, declineCode string) {
+	if err := s.inventory.Release(ctx, p.ID); err != nil {
+		s.log.Error("release stock of failed payment", "payment_id", p.ID, "err", err)
 		return
 	}
-	outcome := store.Outcome{Status: payment.Failed, FailureCode: code, DeclineCode: declineCode}
-	if _, err := s.store.Finish(ctx, id, payment.Pending, outcome, s.now()); err != nil {
-		s.log.Error("mark payment failed", "payment_id", id, "err", err)
+	p.Status, p.FailureCode, p.DeclineCode = payment.Failed, code, declineCode
+	if _, _, err := s.finish(ctx, p, payment.Pending, ""); err != nil {
+		s.log.Error("mark payment failed", "payment_id", p.ID, "err", err)
 	}
 }
 
@@ -283,8 +293,14 @@ func (s *Service) Refund(ctx context.Context, id string) (payment.Payment, error
 	if err := s.inventory.Restock(ctx, id); err != nil {
 		return payment.Payment{}, fmt.Errorf("restock payment %s: %w", id, err)
 	}
-	if _, err := s.store.Finish(ctx, id, payment.Succeeded, store.Outcome{Status: payment.Refunded}, s.now()); err != nil {
+	p := r.Payment
+	p.Status = payment.Refunded
+	p, moved, err := s.finish(ctx, p, payment.Succeeded, "")
+	if err != nil {
 		return payment.Payment{}, fmt.Errorf("mark payment %s refunded: %w", id, err)
 	}
-	return s.Get(ctx, id)
+	if !moved {
+		return s.Get(ctx, id) // refunded by a concurrent call
+	}
+	return p, nil
 }

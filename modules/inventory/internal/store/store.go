@@ -209,18 +209,16 @@ func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, 
 		if err := tx.Create(&r).Error; err != nil {
 			return err
 		}
-		for _, l := range lines {
+		items := make([]reservationItem, len(lines))
+		for i, l := range lines {
 			res := tx.Exec(`UPDATE stock SET reserved = reserved + ?, updated_at = ?
 				WHERE product_id = ? AND on_hand - reserved >= ?`, l.Quantity, now, l.ProductID, l.Quantity)
 			if err := oneRow(res, inventory.ErrOutOfStock); err != nil {
 				return fmt.Errorf("reserve %d of %s: %w", l.Quantity, l.ProductID, err)
 			}
-			item := reservationItem{ReservationID: id, ProductID: l.ProductID, Quantity: l.Quantity}
-			if err := tx.Create(&item).Error; err != nil {
-				return err
-			}
+			items[i] = reservationItem{ReservationID: id, ProductID: l.ProductID, Quantity: l.Quantity}
 		}
-		return nil
+		return tx.Create(&items).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return s.existing(ctx, id, lines)
@@ -282,7 +280,7 @@ func (s *Store) Reservation(ctx context.Context, id string) (inventory.Reservati
 // stock change that move means, in one transaction. It reports whether this
 // call made the move; false means the reservation was not in status from.
 func (s *Store) Transition(ctx context.Context, id string, from, to inventory.ReservationStatus, now time.Time) (bool, error) {
-	stockChange, ok := stockChanges[[2]inventory.ReservationStatus{from, to}]
+	change, ok := stockChanges[[2]inventory.ReservationStatus{from, to}]
 	if !ok {
 		return false, fmt.Errorf("no transition from %s to %s", from, to)
 	}
@@ -297,16 +295,20 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 			return err
 		}
 		for _, it := range items {
-			before, err := level(tx, it.ProductID)
+			var after stock
+			err := tx.Raw(`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
+				WHERE product_id = ? RETURNING on_hand, reserved`,
+				change.onHand*it.Quantity, change.reserved*it.Quantity, now, it.ProductID).Scan(&after).Error
 			if err != nil {
-				return err
-			}
-			args := map[string]any{"qty": it.Quantity, "now": now, "product": it.ProductID}
-			if err := tx.Exec(stockChange, args).Error; err != nil {
 				return fmt.Errorf("%s reservation %s: %w", to, id, err)
 			}
-			if err := s.stockEvents(tx, it.ProductID, before, to, now); err != nil {
-				return err
+			if change.onHand != 0 {
+				lvl := inventory.Level{ProductID: it.ProductID, OnHand: after.OnHand, Reserved: after.Reserved,
+					Available: after.OnHand - after.Reserved}
+				before := after.OnHand - change.onHand*it.Quantity
+				if err := s.changed(tx, lvl, before, "restock after a refund", to == inventory.Restocked, now); err != nil {
+					return err
+				}
 			}
 		}
 		moved = true
@@ -315,25 +317,14 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	return moved, err
 }
 
-// stockEvents records what a reservation move did to on hand: a sale may
-// bring stock low, a restock is an adjustment.
-func (s *Store) stockEvents(tx *gorm.DB, productID string, before inventory.Level, to inventory.ReservationStatus, now time.Time) error {
-	if to != inventory.Committed && to != inventory.Restocked {
-		return nil
-	}
-	after, err := level(tx, productID)
-	if err != nil {
-		return err
-	}
-	return s.changed(tx, after, before.OnHand, "restock after a refund", to == inventory.Restocked, now)
-}
-
-// stockChanges is what each reservation move does to the stock of its lines.
-var stockChanges = map[[2]inventory.ReservationStatus]string{
-	{inventory.Held, inventory.Committed}:      `UPDATE stock SET on_hand = on_hand - @qty, reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
-	{inventory.Held, inventory.Released}:       `UPDATE stock SET reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
-	{inventory.Held, inventory.Expired}:        `UPDATE stock SET reserved = reserved - @qty, updated_at = @now WHERE product_id = @product`,
-	{inventory.Committed, inventory.Restocked}: `UPDATE stock SET on_hand = on_hand + @qty, updated_at = @now WHERE product_id = @product`,
+// stockChanges is what each reservation move does to the stock of its
+// lines: on hand and reserved change by these multiples of the quantity.
+// A sale may bring stock low; a restock is an adjustment.
+var stockChanges = map[[2]inventory.ReservationStatus]struct{ onHand, reserved int64 }{
+	{inventory.Held, inventory.Committed}:      {onHand: -1, reserved: -1},
+	{inventory.Held, inventory.Released}:       {onHand: 0, reserved: -1},
+	{inventory.Held, inventory.Expired}:        {onHand: 0, reserved: -1},
+	{inventory.Committed, inventory.Restocked}: {onHand: +1, reserved: 0},
 }
 
 // ReservedUnits is the number of units held by reservations right now.

@@ -154,38 +154,21 @@ func (s *Store) List(ctx context.Context, before string, status payment.Status, 
 	return out, nil
 }
 
-// SetCharge records the charge of a pending payment. It reports false when
-// the payment is no longer pending (recovery resolved it meanwhile).
-func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		chargeID, now, id, payment.Pending)
-	return res.RowsAffected == 1, res.Error
-}
-
-// Outcome is how a payment ends.
-type Outcome struct {
-	Status      payment.Status
-	FailureCode string
-	DeclineCode string
-}
-
-// Finish moves a payment from status from to its outcome, records the
-// payment.<status> event in the same transaction, and reports whether this
-// call made the move.
-func (s *Store) Finish(ctx context.Context, id string, from payment.Status, o Outcome, now time.Time) (bool, error) {
+// Finish moves payment p.ID from status from to p.Status, with p's failure
+// and decline codes, the charge (when chargeID is not empty) and
+// p.UpdatedAt, and records the payment.<status> event with p as its data, in
+// one transaction. It reports whether this call made the move.
+func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (bool, error) {
 	moved := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
-			WHERE id = ? AND status = ?`, o.Status, ptr(o.FailureCode), ptr(o.DeclineCode), now, id, from)
+		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?,
+			charge_id = COALESCE(?, charge_id), updated_at = ? WHERE id = ? AND status = ?`,
+			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), ptr(chargeID), p.UpdatedAt, p.ID, from)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		var row paymentRow
-		if err := tx.Preload("Items", orderByPosition).Where("id = ?", id).Take(&row).Error; err != nil {
-			return err
-		}
 		moved = true
-		return outbox.Record(tx, "payment."+string(o.Status), toRecord(row).Payment, now)
+		return outbox.Record(tx, "payment."+string(p.Status), p, p.UpdatedAt)
 	})
 	return moved, err
 }

@@ -1,0 +1,64 @@
+package database_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
+)
+
+// A read outside a transaction must not wait for SQLite's one writer.
+func TestSQLiteReadsDoNotQueueBehindTheWriter(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)`).Error)
+	require.NoError(t, db.Exec(`INSERT INTO things (id, name) VALUES (1, 'before')`).Error)
+	require.ElementsMatch(t, []string{"read", "write"}, keys(db.Pools()))
+
+	writing, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`UPDATE things SET name = 'during' WHERE id = 1`).Error; err != nil {
+				return err
+			}
+			close(writing)
+			<-release
+			return nil
+		})
+	}()
+	<-writing
+
+	// The writer's only connection is taken; a read still answers, with
+	// the last committed value.
+	readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var name string
+	require.NoError(t, db.WithContext(readCtx).Raw(`SELECT name FROM things WHERE id = 1`).Scan(&name).Error)
+	require.Equal(t, "before", name)
+
+	close(release)
+	require.NoError(t, <-done)
+	require.NoError(t, db.Raw(`SELECT name FROM things WHERE id = 1`).Scan(&name).Error)
+	require.Equal(t, "during", name, "a read after the commit sees it")
+
+	// The read pool refuses writes, so nothing can bypass the writer's queue.
+	var readers = db.Pools()["read"]
+	_, err = readers.ExecContext(ctx, `UPDATE things SET name = 'sneaky'`)
+	require.Error(t, err)
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
