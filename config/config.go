@@ -48,6 +48,8 @@ type Config struct {
 	Metrics      Metrics     `mapstructure:"metrics"`
 	Tracing      Tracing     `mapstructure:"tracing"`
 	Payment      Payment     `mapstructure:"payment"`
+	Catalogue    Catalogue   `mapstructure:"catalogue"`
+	SQLite       SQLite      `mapstructure:"sqlite"`
 }
 
 // HTTP is the public listener.
@@ -164,6 +166,24 @@ type Inventory struct {
 	ExpiryInterval time.Duration `mapstructure:"expiry_interval"`
 }
 
+// Catalogue tunes the catalogue's read cache.
+type Catalogue struct {
+	// CacheTTL is how long the catalogue answers a read from memory. Its
+	// own writes clear the cache at once; it bounds how long a catalogue
+	// replica may serve a product changed through another replica. 0 turns
+	// the cache off.
+	CacheTTL time.Duration `mapstructure:"cache_ttl"`
+}
+
+// SQLite tunes the SQLite databases.
+type SQLite struct {
+	// Synchronous is SQLite's synchronous setting: normal (a commit
+	// survives a crash of the process; the last ones may be lost if the
+	// machine loses power) or full (they survive that too, for an fsync
+	// per commit). A DSN's own _synchronous parameter wins.
+	Synchronous string `mapstructure:"synchronous"`
+}
+
 // Payment tunes the recovery of payments left pending.
 type Payment struct {
 	// RecoveryInterval is how often pending payments are looked for.
@@ -217,6 +237,8 @@ var defaults = map[string]any{
 	"inventory.expiry_interval":     "30s",
 	"payment.recovery_interval":     "1m",
 	"payment.recover_after":         "2m",
+	"catalogue.cache_ttl":           "5s",
+	"sqlite.synchronous":            "normal",
 }
 
 // Keys returns every configuration key, sorted.
@@ -335,6 +357,12 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if !slices.Contains([]string{"normal", "full"}, c.SQLite.Synchronous) {
+		bad("sqlite.synchronous", "must be normal or full, got %q", c.SQLite.Synchronous)
+	}
+	if c.Catalogue.CacheTTL < 0 {
+		bad("catalogue.cache_ttl", "must not be negative (0 turns the cache off), got %s", c.Catalogue.CacheTTL)
 	}
 	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)

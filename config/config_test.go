@@ -84,6 +84,8 @@ func wantDefaults() config.Config {
 			RecoveryInterval: time.Minute,
 			RecoverAfter:     2 * time.Minute,
 		},
+		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second},
+		SQLite:    config.SQLite{Synchronous: "normal"},
 	}
 }
 
@@ -358,6 +360,8 @@ func envCases() map[string]envCase {
 		"inventory.expiry_interval":     {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }, nil},
 		"payment.recovery_interval":     {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }, nil},
 		"payment.recover_after":         {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }, nil},
+		"catalogue.cache_ttl":           {"0s", time.Duration(0), func(c config.Config) any { return c.Catalogue.CacheTTL }, nil},
+		"sqlite.synchronous":            {"full", "full", func(c config.Config) any { return c.SQLite.Synchronous }, nil},
 	}
 }
 
@@ -419,6 +423,8 @@ func TestValidation(t *testing.T) {
 		{"bad addr", map[string]string{"BAZAAR_HTTP_ADDR": "8080"}, []string{"http.addr"}},
 		{"bad log level", map[string]string{"BAZAAR_LOG_LEVEL": "verbose"}, []string{"log.level"}},
 		{"bad log format", map[string]string{"BAZAAR_LOG_FORMAT": "xml"}, []string{"log.format"}},
+		{"bad synchronous", map[string]string{"BAZAAR_SQLITE_SYNCHRONOUS": "off"}, []string{"sqlite.synchronous"}},
+		{"negative cache ttl", map[string]string{"BAZAAR_CATALOGUE_CACHE_TTL": "-1s"}, []string{"catalogue.cache_ttl"}},
 		{
 			"several at once",
 			map[string]string{

@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			}
 			continue
 		}
-		db, err := openMigrated(ctx, name, cfg.DSN(name))
+		db, err := openMigrated(ctx, name, cfg.DSN(name), database.Synchronous(cfg.SQLite.Synchronous))
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// validation made sure no hosted module needs it.
 	switch {
 	case cfg.Hosts("catalogue"):
-		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now)
+		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now).WithCache(cfg.Catalogue.CacheTTL)
 	case a.remotes["catalogue"] != nil:
 		a.catalogue = cataloguehttp.NewClient(a.remotes["catalogue"])
 	}
@@ -154,8 +154,8 @@ func serviceName(cfg config.Config) string {
 }
 
 // openMigrated opens a module's database and applies its migrations.
-func openMigrated(ctx context.Context, module, dsn string) (*database.DB, error) {
-	db, err := database.Open(ctx, dsn)
+func openMigrated(ctx context.Context, module, dsn string, opts ...database.Option) (*database.DB, error) {
+	db, err := database.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s database: %w", module, err)
 	}

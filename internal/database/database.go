@@ -46,7 +46,7 @@ var sqliteParams = map[string]string{
 // Parse tells which engine a DSN names and returns the DSN its driver wants.
 // Accepted: postgres://… or postgresql://…, sqlite://path, file:path, or a
 // plain file path.
-func Parse(dsn string) (Kind, string, error) {
+func Parse(dsn string, opts ...Option) (Kind, string, error) {
 	switch {
 	case dsn == "":
 		return "", "", errors.New("the DSN is empty")
@@ -57,17 +57,17 @@ func Parse(dsn string) (Kind, string, error) {
 		}
 		return Postgres, dsn, nil
 	case strings.HasPrefix(dsn, "sqlite://"):
-		return sqliteDSN(strings.TrimPrefix(dsn, "sqlite://"))
+		return sqliteDSN(strings.TrimPrefix(dsn, "sqlite://"), opts)
 	case strings.HasPrefix(dsn, "file:"):
-		return sqliteDSN(strings.TrimPrefix(dsn, "file:"))
+		return sqliteDSN(strings.TrimPrefix(dsn, "file:"), opts)
 	case strings.Contains(dsn, "://"):
 		return "", "", fmt.Errorf("unsupported DSN scheme in %q: use postgres://, sqlite:// or a file path", redact(dsn))
 	default:
-		return sqliteDSN(dsn)
+		return sqliteDSN(dsn, opts)
 	}
 }
 
-func sqliteDSN(pathAndQuery string) (Kind, string, error) {
+func sqliteDSN(pathAndQuery string, opts []Option) (Kind, string, error) {
 	path, rawQuery, _ := strings.Cut(pathAndQuery, "?")
 	if path == "" {
 		return "", "", errors.New("the SQLite DSN names no file")
@@ -78,6 +78,9 @@ func sqliteDSN(pathAndQuery string) (Kind, string, error) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return "", "", fmt.Errorf("invalid SQLite DSN parameters: %w", err)
+	}
+	for _, opt := range opts {
+		opt(q)
 	}
 	for k, v := range sqliteParams {
 		if !q.Has(k) {
@@ -111,9 +114,22 @@ type DB struct {
 // beside the one writer, and more than the CPUs buys nothing.
 func readPoolSize() int { return max(4, runtime.GOMAXPROCS(0)) }
 
+// Option tunes how Open connects.
+type Option func(q url.Values)
+
+// Synchronous sets SQLite's synchronous mode ("normal" or "full") unless
+// the DSN sets _synchronous itself. PostgreSQL ignores it.
+func Synchronous(mode string) Option {
+	return func(q url.Values) {
+		if mode != "" && !q.Has("_synchronous") {
+			q.Set("_synchronous", strings.ToUpper(mode))
+		}
+	}
+}
+
 // Open connects to dsn, creating the SQLite file's directory when needed.
-func Open(ctx context.Context, dsn string) (*DB, error) {
-	kind, driverDSN, err := Parse(dsn)
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	kind, driverDSN, err := Parse(dsn, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -62,3 +62,26 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// synchronous is NORMAL unless configured, and a DSN's own setting wins.
+func TestSQLiteSynchronous(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, query string
+		opts        []database.Option
+		want        int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{
+		{"default", "", nil, 1},
+		{"configured", "", []database.Option{database.Synchronous("full")}, 2},
+		{"the DSN wins", "?_synchronous=NORMAL", []database.Option{database.Synchronous("full")}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db")+tc.query, tc.opts...)
+			require.NoError(t, err)
+			defer db.Close()
+			var mode int
+			require.NoError(t, db.Raw(`PRAGMA synchronous`).Scan(&mode).Error)
+			require.Equal(t, tc.want, mode)
+		})
+	}
+}

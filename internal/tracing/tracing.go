@@ -41,6 +41,9 @@ func New(ctx context.Context, exporter, endpoint, service string, stdout io.Writ
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	switch exporter {
 	case None, "":
+		// Nothing is exported, so nothing is recorded; spans still get
+		// trace ids, which the logs carry and the wire propagates.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	case Stdout:
 		exp, err := stdouttrace.New(stdouttrace.WithWriter(stdout))
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
@@ -35,11 +34,7 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		c.Set(requestIDKey, id)
 		c.Header(RequestIDHeader, id)
-		reqLog := log.With("request_id", id)
-		if sc := trace.SpanContextFromContext(c.Request.Context()); sc.HasTraceID() {
-			reqLog = reqLog.With("trace_id", sc.TraceID().String())
-		}
-		c.Set(loggerKey, reqLog)
+		c.Set(loggerKey, log) // Logger adds the request's ids when a line is written
 		ctx := context.WithValue(c.Request.Context(), requestIDCtxKey{}, id)
 		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
 			// The caller's deadline, carried over the wire: work it can no
@@ -52,13 +47,15 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 
 		start := time.Now()
 		c.Next()
-		reqLog.Info("http request",
-			"method", c.Request.Method,
-			"route", c.FullPath(),
-			"path", c.Request.URL.Path,
-			"status", c.Writer.Status(),
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
-		)
+		if log.Enabled(ctx, slog.LevelInfo) {
+			Logger(c).Info("http request",
+				"method", c.Request.Method,
+				"route", c.FullPath(),
+				"path", c.Request.URL.Path,
+				"status", c.Writer.Status(),
+				"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			)
+		}
 	}
 }
 

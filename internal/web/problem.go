@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
@@ -118,10 +119,17 @@ func Error(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(p.Status, p)
 }
 
-// Logger returns the request-scoped logger set by the Logging middleware.
+// Logger returns the logger of a request: the one RequestLog was given,
+// with the request id and trace id on every line. It is built when asked
+// for, so requests that log nothing pay nothing for it.
 func Logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey); ok {
-		return l.(*slog.Logger)
+	l, ok := c.Get(loggerKey)
+	if !ok {
+		return slog.Default()
 	}
-	return slog.Default()
+	attrs := []any{"request_id", c.GetString(requestIDKey)}
+	if sc := trace.SpanContextFromContext(c.Request.Context()); sc.HasTraceID() {
+		attrs = append(attrs, "trace_id", sc.TraceID().String())
+	}
+	return l.(*slog.Logger).With(attrs...)
 }

@@ -22,7 +22,7 @@ func TestEvents(t *testing.T) {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
 			db := engine.Open(t, "catalogue")
-			svc := service.New(db.DB, func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) })
+			svc := service.New(db.DB, now)
 			in := catalogue.ProductInput{SKU: "EV-1", Name: "Kettle", Price: 100, Currency: "EUR"}
 			p, err := svc.Create(ctx, in)
 			require.NoError(t, err)

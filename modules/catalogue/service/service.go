@@ -5,6 +5,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,6 +27,7 @@ const MaxPrice = 1_000_000_000_000
 type Service struct {
 	store *store.Store
 	now   func() time.Time
+	cache *reads // nil: every read goes to the database
 }
 
 var _ catalogue.Service = (*Service)(nil)
@@ -33,6 +35,13 @@ var _ catalogue.Service = (*Service)(nil)
 // New returns the catalogue service on db, the catalogue's own database.
 func New(db *gorm.DB, now func() time.Time) *Service {
 	return &Service{store: store.New(db), now: now}
+}
+
+// WithCache makes the service answer reads from memory for up to ttl; see
+// reads for what that means with several catalogue replicas. 0 turns it off.
+func (s *Service) WithCache(ttl time.Duration) *Service {
+	s.cache = newReads(ttl, s.now)
+	return s
 }
 
 // Create adds a product.
@@ -49,15 +58,21 @@ func (s *Service) Create(ctx context.Context, in catalogue.ProductInput) (catalo
 	if err := s.store.Insert(ctx, p); err != nil {
 		return catalogue.Product{}, fmt.Errorf("create product %s: %w", in.SKU, err)
 	}
+	s.cache.forget(p.ID)
 	return p, nil
 }
 
 // Get returns a live product.
 func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error) {
+	if p, ok := s.cache.product(id); ok {
+		return p, nil
+	}
+	version := s.cache.begin()
 	p, err := s.store.Get(ctx, id)
 	if err != nil {
 		return catalogue.Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
+	s.cache.rememberProduct(version, p)
 	return p, nil
 }
 
@@ -70,20 +85,26 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 	if err := v.Err(); err != nil {
 		return catalogue.Page{}, err
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = catalogue.DefaultLimit
+	if q.Limit == 0 {
+		q.Limit = catalogue.DefaultLimit
 	}
+	q.Q = strings.TrimSpace(q.Q)
+	if page, ok := s.cache.page(q); ok {
+		page.Data = slices.Clone(page.Data) // the caller's to change
+		return page, nil
+	}
+	version := s.cache.begin()
 	// One extra row tells whether another page follows.
-	rows, err := s.store.List(ctx, after, strings.TrimSpace(q.Q), limit+1)
+	rows, err := s.store.List(ctx, after, q.Q, q.Limit+1)
 	if err != nil {
 		return catalogue.Page{}, fmt.Errorf("list products: %w", err)
 	}
 	page := catalogue.Page{Data: rows}
-	if len(rows) > limit {
-		page.Data = rows[:limit]
-		page.NextCursor = ids.Cursor(rows[limit-1].ID)
+	if len(rows) > q.Limit {
+		page.Data = rows[:q.Limit]
+		page.NextCursor = ids.Cursor(rows[q.Limit-1].ID)
 	}
+	s.cache.rememberPage(version, q, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
 	return page, nil
 }
 
@@ -94,6 +115,7 @@ func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInp
 		return catalogue.Product{}, err
 	}
 	p, err := s.store.Update(ctx, id, in, s.now())
+	s.cache.forget(id) // even after an error: whether the write happened is not always known
 	if err != nil {
 		return catalogue.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -102,7 +124,9 @@ func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInp
 
 // Delete removes a product from sale.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	if err := s.store.Delete(ctx, id, s.now()); err != nil {
+	err := s.store.Delete(ctx, id, s.now())
+	s.cache.forget(id) // even after an error: whether the write happened is not always known
+	if err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}
 	return nil
