@@ -18,17 +18,19 @@ func (s *Service) Resolve(ctx context.Context, id string) error {
 	if err != nil || r.Status != payment.Pending {
 		return err
 	}
-	// A pending payment's charge is recorded only with its outcome: ask
-	// the processor, which knows it by the payment's id.
-	ch, err := s.processor.Lookup(ctx, id)
-	if errors.Is(err, payment.ErrChargeNotFound) {
-		s.fail(ctx, r.Payment, failedAbandoned, "")
-		return nil
+	chargeID := r.ChargeID
+	if chargeID == "" {
+		ch, err := s.processor.Lookup(ctx, id)
+		if errors.Is(err, payment.ErrChargeNotFound) {
+			s.fail(ctx, r.Payment, failedAbandoned, "")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("look up charge of payment %s: %w", id, err)
+		}
+		chargeID = ch.ID
 	}
-	if err != nil {
-		return fmt.Errorf("look up charge of payment %s: %w", id, err)
-	}
-	_, err = s.complete(ctx, r.Payment, ch.ID)
+	_, err = s.complete(ctx, r.Payment, chargeID)
 	var failed *payment.CheckoutError
 	if errors.As(err, &failed) && errors.Is(err, inventory.ErrReservationClosed) {
 		return nil // resolved: failed, and the charge given back

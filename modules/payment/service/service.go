@@ -133,14 +133,24 @@ func (s *Service) failReserve(ctx context.Context, p payment.Payment, err error)
 // complete commits the stock of pending payment p, charged by chargeID, and
 // marks it succeeded. If the reservation is gone (it expired while the card
 // was charged) the money goes back: the customer never pays for goods they
-// do not get. Until the payment is marked, the charge is known only to the
-// processor: recovery finds it there by the payment's id.
+// do not get.
 func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID string) (payment.Payment, error) {
-	err := s.inventory.Commit(ctx, p.ID)
+	// The charge is written down before the stock is sold: once stock is
+	// committed, recovery must know the charge even if the processor
+	// cannot be asked again.
+	ok, err := s.store.SetCharge(ctx, p.ID, chargeID, s.now())
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("record charge of payment %s: %w", p.ID, err)
+	}
+	if !ok {
+		// Recovery already failed this payment while we were charging.
+		return s.refundLate(ctx, p.ID, chargeID, failedAbandoned)
+	}
+	err = s.inventory.Commit(ctx, p.ID)
 	if errors.Is(err, inventory.ErrReservationClosed) || errors.Is(err, inventory.ErrReservationNotFound) {
 		expired := p
 		expired.Status, expired.FailureCode = payment.Failed, failedExpired
-		if _, _, err := s.finish(ctx, expired, payment.Pending, chargeID); err != nil {
+		if _, _, err := s.finish(ctx, expired, payment.Pending); err != nil {
 			return payment.Payment{}, err
 		}
 		return s.refundLate(ctx, p.ID, chargeID, failedExpired)
@@ -150,7 +160,7 @@ func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID stri
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("commit stock: %w", err)}
 	}
 	p.Status = payment.Succeeded
-	p, moved, err := s.finish(ctx, p, payment.Pending, chargeID)
+	p, moved, err := s.finish(ctx, p, payment.Pending)
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", p.ID, err)
 	}
@@ -163,9 +173,9 @@ func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID stri
 // finish moves payment p from status from to the status p now has, and
 // returns it as stored. It reports false, and changes nothing, when the
 // payment was no longer in status from.
-func (s *Service) finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (payment.Payment, bool, error) {
+func (s *Service) finish(ctx context.Context, p payment.Payment, from payment.Status) (payment.Payment, bool, error) {
 	p.UpdatedAt = s.now()
-	moved, err := s.store.Finish(ctx, p, from, chargeID)
+	moved, err := s.store.Finish(ctx, p, from)
 	return p, moved, err
 }
 
@@ -186,7 +196,7 @@ func (s *Service) fail(ctx context.Context, p payment.Payment, code, declineCode
 		return
 	}
 	p.Status, p.FailureCode, p.DeclineCode = payment.Failed, code, declineCode
-	if _, _, err := s.finish(ctx, p, payment.Pending, ""); err != nil {
+	if _, _, err := s.finish(ctx, p, payment.Pending); err != nil {
 		s.log.Error("mark payment failed", "payment_id", p.ID, "err", err)
 	}
 }
@@ -295,7 +305,7 @@ func (s *Service) Refund(ctx context.Context, id string) (payment.Payment, error
 	}
 	p := r.Payment
 	p.Status = payment.Refunded
-	p, moved, err := s.finish(ctx, p, payment.Succeeded, "")
+	p, moved, err := s.finish(ctx, p, payment.Succeeded)
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("mark payment %s refunded: %w", id, err)
 	}

@@ -154,16 +154,24 @@ func (s *Store) List(ctx context.Context, before string, status payment.Status, 
 	return out, nil
 }
 
+// SetCharge records the charge of a pending payment. It reports false when
+// the payment is no longer pending (recovery resolved it meanwhile).
+func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		chargeID, now, id, payment.Pending)
+	return res.RowsAffected == 1, res.Error
+}
+
 // Finish moves payment p.ID from status from to p.Status, with p's failure
-// and decline codes, the charge (when chargeID is not empty) and
-// p.UpdatedAt, and records the payment.<status> event with p as its data, in
-// one transaction. It reports whether this call made the move.
-func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (bool, error) {
+// and decline codes and p.UpdatedAt, and records the payment.<status> event
+// with p as its data, in one transaction. It reports whether this call made
+// the move.
+func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status) (bool, error) {
 	moved := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?,
-			charge_id = COALESCE(?, charge_id), updated_at = ? WHERE id = ? AND status = ?`,
-			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), ptr(chargeID), p.UpdatedAt, p.ID, from)
+		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
+			WHERE id = ? AND status = ?`,
+			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
