@@ -66,7 +66,7 @@ func newRootCommand(ctx context.Context, getenv func(string) string, stdout, std
 	config.AddFlags(root.Flags())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serve, gateway, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout))
+	root.AddCommand(serve, gateway, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout), benchCommand(stdout, stderr))
 	return root
 }
 

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bazaar-shop/bazaar/internal/bench"
+)
+
+const benchLong = `Measure layouts of Bazaar side by side under the same load.
+
+By default the bench starts the monolith (one process) and then the split
+(catalogue, inventory and payment in a process each, each with its own
+SQLite database, behind a gateway) from this very binary, on free loopback
+ports with a fresh data directory each; it seeds --products products with
+--stock units each, sends the --mix of requests, checks the invariants and
+stops the layout, then goes on to the next.
+
+The mix weighs four operations:
+  list      GET /v1/products?limit=20, half of them searching q=<a word>
+  get       GET /v1/products/{id}
+  stock     GET /v1/inventory/{id}
+  checkout  POST /v1/payments of 1-3 products, 1-2 each, with an
+            Idempotency-Key; --declined of them pay with a card the
+            sandbox declines (402 card_declined is an expected answer)
+
+The load is a closed loop of --clients clients, each sending its next
+request when the last is answered, or with --rate an open loop sending on a
+fixed schedule (latency counts from when a request was due, so a slow
+server cannot hide its queue). It runs --warmup unmeasured, then --duration
+(or --requests) measured.
+
+The report shows, per layout and per operation, throughput, p50/p90/p99
+latency and errors by code; CPU seconds and peak RSS of every process the
+bench started; and the split/monolith ratio of each figure. --baseline
+also starts a bare gin handler answering GET /v1/products/{id} with a fixed
+product and measures that request alone against every layout, to tell how
+close the catalogue read comes to the ceiling. --json writes every figure
+(the Report type of internal/bench, whose "version" changes only when a
+field changes meaning); --plot draws the latency percentiles.
+
+After the load the bench checks, for every seeded product, that on hand +
+units sold = units seeded, that the layout's succeeded payments hold
+exactly the units it saw sold, that nothing is still reserved, and that
+every checkout got an answer. A broken invariant makes the bench exit 1.
+
+Started processes get BAZAAR_LOG_LEVEL=warn, BAZAAR_RATE_LIMIT_RPS=0 (all
+requests use one key), BAZAAR_INVENTORY_RESERVATION_TTL=10s and
+BAZAAR_INVENTORY_EXPIRY_INTERVAL=1s; the shell's BAZAAR_* variables are
+not passed on, --env is (and wins).`
+
+const benchExample = `  bazaar bench
+  bazaar bench --layouts monolith --baseline --duration 10s
+  bazaar bench --layouts split --mix checkout=1 --env BAZAAR_REMOTE_RETRIES=0
+  bazaar bench --rate 2000 --duration 30s --json bench.json --plot bench.svg
+  bazaar bench --target http://localhost:8080 --admin-key $ADMIN`
+
+// benchCommand is `bazaar bench`, and its hidden `bench baseline`, the
+// bare handler the bench starts for --baseline.
+func benchCommand(stdout, stderr io.Writer) *cobra.Command {
+	def := bench.Defaults()
+	cmd := &cobra.Command{
+		Use:     "bench",
+		Short:   "Measure layouts (monolith, split) side by side under the same load",
+		Long:    benchLong,
+		Example: benchExample,
+		Args:    cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	layouts := f.StringSlice("layouts", def.Layouts, "layouts to start and measure, one after the other: monolith, split")
+	target := f.String("target", "", "measure the layout already running at this base URL instead of starting any")
+	adminKey := f.String("admin-key", "", "the admin API key of the --target")
+	baseline := f.Bool("baseline", false, "also measure GET /v1/products/{id} alone against a bare gin handler and every layout")
+	env := f.StringArray("env", nil, "KEY=VALUE added to the environment of every process started (repeatable)")
+	products := f.Int("products", def.Products, "products to seed")
+	stock := f.Int64("stock", def.Stock, "units on hand of each product")
+	mix := f.String("mix", bench.DefaultMix, "operations and their weights")
+	declined := f.Float64("declined", def.Declined, "share of checkouts paying with a card the sandbox declines, 0 to 1")
+	clients := f.Int("clients", def.Clients, "concurrent clients (with --rate: the most requests in flight)")
+	rate := f.Float64("rate", 0, "send this many requests per second (open loop) instead of a closed loop")
+	duration := f.Duration("duration", def.Duration, "how long to measure")
+	requests := f.Int64("requests", 0, "measure this many requests instead of a --duration")
+	warmup := f.Duration("warmup", def.Warmup, "load sent before measuring, not counted")
+	timeout := f.Duration("timeout", def.Timeout, "time allowed for one request")
+	settle := f.Duration("settle", def.Settle, "how long to wait after the load for reservations to be released")
+	jsonPath := f.String("json", "", "write every figure to this file as JSON")
+	plotPath := f.String("plot", "", "draw the latency percentiles to this .svg or .png file")
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		opts := def
+		opts.Layouts, opts.Target, opts.AdminKey, opts.Baseline, opts.Env = *layouts, *target, *adminKey, *baseline, *env
+		opts.Products, opts.Stock, opts.Declined = *products, *stock, *declined
+		opts.Clients, opts.Rate, opts.Duration, opts.Requests = *clients, *rate, *duration, *requests
+		opts.Warmup, opts.Timeout, opts.Settle = *warmup, *timeout, *settle
+		if *target != "" && !cmd.Flags().Changed("layouts") {
+			opts.Layouts = nil
+		}
+		var problems []error
+		if cmd.Flags().Changed("duration") && *requests > 0 {
+			problems = append(problems, errors.New("--duration and --requests exclude each other: measure a time or a number of requests"))
+		}
+		m, err := bench.ParseMix(*mix)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("--mix: %w", err))
+		}
+		opts.Mix = m
+		format := ""
+		if *plotPath != "" {
+			if format, err = bench.PlotFormat(*plotPath); err != nil {
+				problems = append(problems, fmt.Errorf("--plot: %w", err))
+			}
+		}
+		if err := opts.Validate(); err != nil {
+			problems = append(problems, err)
+		}
+		if err := errors.Join(problems...); err != nil {
+			return err
+		}
+		binary, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the bazaar binary to start layouts from: %w", err)
+		}
+		report, err := bench.New(opts, binary, stderr, progressWriter(stderr)).Run(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if err := report.WriteTable(stdout); err != nil {
+			return err
+		}
+		if *jsonPath != "" {
+			if err := writeFile(*jsonPath, report.WriteJSON); err != nil {
+				return fmt.Errorf("--json: %w", err)
+			}
+		}
+		if *plotPath != "" {
+			if err := writeFile(*plotPath, func(w io.Writer) error { return report.WritePlot(w, format) }); err != nil {
+				return fmt.Errorf("--plot: %w", err)
+			}
+		}
+		return brokenInvariants(report)
+	}
+	cmd.AddCommand(benchBaselineCommand())
+	return cmd
+}
+
+// benchBaselineCommand serves the bare gin handler that --baseline
+// measures; the bench starts it as a child process, like a layout.
+func benchBaselineCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "baseline --addr HOST:PORT",
+		Short:  "Serve the bare gin handler that bench --baseline measures",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+	}
+	addr := cmd.Flags().String("addr", "127.0.0.1:8090", "listen address")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return bench.ServeBaseline(cmd.Context(), *addr)
+	}
+	return cmd
+}
+
+// progressWriter is where the live progress line goes: stderr when it is
+// a terminal, nowhere otherwise (a log file wants no carriage returns).
+func progressWriter(stderr io.Writer) io.Writer {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return stderr
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func brokenInvariants(r *bench.Report) error {
+	var broken []string
+	for _, l := range r.Layouts {
+		for _, inv := range l.Failed() {
+			broken = append(broken, l.Name+" "+inv.Name)
+		}
+	}
+	if len(broken) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invariants broken: %s", strings.Join(broken, ", "))
+}

@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestBaselineHandler(t *testing.T) {
+	h := BaselineHandler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/products/prod_123", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var p map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	for _, k := range []string{"id", "sku", "name", "description", "price", "currency", "created_at", "updated_at"} {
+		require.Contains(t, p, k, "shaped like a product")
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+}
+
+func TestServeBaselineStops(t *testing.T) {
+	addr, err := freeLoopbackAddr()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeBaseline(ctx, addr) }()
+	p := &process{name: "baseline", addr: addr, output: newTail(100), done: make(chan struct{})}
+	require.NoError(t, p.waitReady(context.Background()))
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the baseline did not stop")
+	}
+}
+
+func TestPlot(t *testing.T) {
+	mono := layoutWith(Monolith, 1000, 2, 4, 100<<20)
+	split := layoutWith(Split, 500, 5, 6, 300<<20)
+	base := LayoutResult{Name: Baseline, GetAlone: &OpResult{Op: "get", Latency: Latency{P50: 0.3, P90: 0.5, P99: 1}}}
+	split.GetAlone = &OpResult{Op: "get", Latency: Latency{P50: 1, P90: 2, P99: 3}}
+	r := &Report{Layouts: []LayoutResult{base, mono, split}}
+	for _, ext := range PlotFormats {
+		format, err := PlotFormat("latency" + strings.ToUpper(ext))
+		require.NoError(t, err)
+		var out bytes.Buffer
+		require.NoError(t, r.WritePlot(&out, format))
+		switch format {
+		case ".svg":
+			require.True(t, bytes.HasPrefix(out.Bytes(), []byte("<?xml")), out.String()[:50])
+			require.Contains(t, out.String(), "<svg")
+		case ".png":
+			require.True(t, bytes.HasPrefix(out.Bytes(), []byte("\x89PNG")))
+		}
+	}
+	_, err := PlotFormat("latency.pdf")
+	require.ErrorContains(t, err, "drawn as .svg or .png")
+	require.ErrorContains(t, (&Report{}).WritePlot(&bytes.Buffer{}, ".svg"), "nothing was measured")
+}
+
+func TestTail(t *testing.T) {
+	tl := newTail(8)
+	_, _ = tl.Write([]byte("hello "))
+	_, _ = tl.Write([]byte("world"))
+	require.Equal(t, "lo world", tl.String(), "the last bytes are kept")
+	require.Equal(t, "    a\n    b\n", indent("a\nb\n"))
+}

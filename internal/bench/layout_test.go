@@ -1,0 +1,40 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLayoutSpecs(t *testing.T) {
+	n := 0
+	addr := func() (string, error) { n++; return fmt.Sprintf("127.0.0.1:%d", 9000+n), nil }
+
+	mono, err := layoutSpecs(Monolith, addr)
+	require.NoError(t, err)
+	require.Len(t, mono, 1)
+	require.Equal(t, []string{"serve"}, mono[0].args)
+	require.Empty(t, mono[0].env, "the monolith hosts every module: no URLs")
+
+	n = 0
+	split, err := layoutSpecs(Split, addr)
+	require.NoError(t, err)
+	names := []string{}
+	for _, s := range split {
+		names = append(names, s.name)
+	}
+	require.Equal(t, []string{"catalogue", "inventory", "payment", "gateway"}, names, "a module starts after those it calls, the front last")
+	require.Equal(t, []string{"BAZAAR_SERVE=catalogue"}, split[0].env)
+	require.Equal(t, []string{"BAZAAR_SERVE=inventory", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9001"}, split[1].env)
+	require.Equal(t, []string{"BAZAAR_SERVE=none", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9001",
+		"BAZAAR_MODULES_INVENTORY_URL=http://127.0.0.1:9002", "BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9003"}, split[3].env)
+	require.Equal(t, "127.0.0.1:9004", split[3].addr)
+
+	base, err := layoutSpecs(Baseline, addr)
+	require.NoError(t, err)
+	require.Equal(t, []string{"bench", "baseline", "--addr", base[0].addr}, base[0].args)
+
+	_, err = layoutSpecs("mesh", addr)
+	require.ErrorContains(t, err, `no layout "mesh"`)
+}

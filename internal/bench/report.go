@@ -1,0 +1,303 @@
+package bench
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// ReportVersion is the version of the JSON format; it changes only when a
+// field changes meaning or goes away.
+const ReportVersion = 1
+
+// OpAll is the pseudo-operation that sums a pass's operations.
+const OpAll = "all"
+
+// Report is every figure of a bench run. --json writes it as it is; the
+// field names are the documented format.
+type Report struct {
+	Version   int            `json:"version"`
+	StartedAt time.Time      `json:"started_at"`
+	Settings  Settings       `json:"settings"`
+	Layouts   []LayoutResult `json:"layouts"`
+	// Ratios compare layouts figure by figure: split/monolith, and
+	// <layout>/baseline for GET /v1/products/{id} alone.
+	Ratios []Ratio `json:"ratios"`
+	// Passed is true when every invariant of every layout held.
+	Passed bool `json:"passed"`
+}
+
+// Settings is what the run did.
+type Settings struct {
+	Layouts         []string       `json:"layouts"`
+	Target          string         `json:"target,omitempty"`
+	Baseline        bool           `json:"baseline"`
+	Clients         int            `json:"clients"`
+	RateRPS         float64        `json:"rate_rps"` // 0: closed loop
+	DurationSeconds float64        `json:"duration_seconds"`
+	Requests        int64          `json:"requests"` // when not 0, measured instead of a duration
+	WarmupSeconds   float64        `json:"warmup_seconds"`
+	Products        int            `json:"products"`
+	Stock           int64          `json:"stock"`
+	Mix             string         `json:"mix"`
+	Weights         map[string]int `json:"weights"`
+	Declined        float64        `json:"declined"`
+	Env             []string       `json:"env,omitempty"`
+	CPUs            int            `json:"cpus"`
+}
+
+// LayoutResult is one layout's figures.
+type LayoutResult struct {
+	Name    string `json:"name"` // monolith, split, baseline or target
+	URL     string `json:"url"`
+	Started bool   `json:"started"` // by the bench; false for --target
+	// SeedSeconds is how long seeding the products and stock took.
+	SeedSeconds float64 `json:"seed_seconds"`
+	// WindowSeconds is the measured window of the mix.
+	WindowSeconds float64 `json:"window_seconds"`
+	// Ops are the mix's figures: one per operation with a weight, in the
+	// order list, get, stock, checkout, then "all". Empty for the baseline.
+	Ops []OpResult `json:"ops"`
+	// GetAlone is GET /v1/products/{id} measured on its own, with
+	// --baseline: the like-for-like comparison with the bare handler.
+	GetAlone *OpResult `json:"get_alone,omitempty"`
+	// Processes are those the bench started, with their CPU during the
+	// measured window of the mix (the baseline: of its get pass) and peak
+	// RSS; CPUSeconds, CPUPerRequestMs and PeakRSSBytes are their sums.
+	Processes       []ProcessStats `json:"processes,omitempty"`
+	CPUSeconds      float64        `json:"cpu_seconds"`
+	CPUPerRequestMs float64        `json:"cpu_ms_per_request"`
+	PeakRSSBytes    uint64         `json:"peak_rss_bytes"`
+	// Invariants are the correctness checks after the load (not for the
+	// baseline, which sells nothing).
+	Invariants []Invariant `json:"invariants,omitempty"`
+}
+
+// OpResult is the measured figures of one operation.
+type OpResult struct {
+	Op string `json:"op"`
+	// Requests were sent in the measured window: those answered without
+	// error plus the errors.
+	Requests int64 `json:"requests"`
+	// ThroughputRPS is requests answered without error per second.
+	ThroughputRPS float64 `json:"throughput_rps"`
+	// Latency is of requests answered without error, from when each was
+	// due to be sent (the open loop's schedule; the closed loop sends at once).
+	Latency Latency `json:"latency_ms"`
+	// Outcomes are answers that are not errors: ok, declined (a declining
+	// card, as expected), out_of_stock.
+	Outcomes map[string]int64 `json:"outcomes"`
+	// Errors counts the rest, ErrorsByCode by the problem document's code,
+	// http_<status> without one, transport, timeout, or good_card_declined
+	// and declining_card_paid for a checkout the sandbox got wrong.
+	Errors       int64            `json:"errors"`
+	ErrorsByCode map[string]int64 `json:"errors_by_code"`
+}
+
+// Latency is a latency distribution in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p99_9"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Ratio is Numerator's figure divided by Denominator's, for each figure
+// both have. 0 means undefined (a figure missing or zero).
+type Ratio struct {
+	Name        string                 `json:"name"` // "split/monolith"
+	Numerator   string                 `json:"numerator"`
+	Denominator string                 `json:"denominator"`
+	Ops         map[string]FigureRatio `json:"ops,omitempty"`
+	GetAlone    *FigureRatio           `json:"get_alone,omitempty"`
+	CPUSeconds  float64                `json:"cpu_seconds,omitempty"`
+	CPUPerReq   float64                `json:"cpu_ms_per_request,omitempty"`
+	PeakRSS     float64                `json:"peak_rss,omitempty"`
+}
+
+// FigureRatio compares one operation's figures.
+type FigureRatio struct {
+	Throughput float64 `json:"throughput"`
+	P50        float64 `json:"p50"`
+	P90        float64 `json:"p90"`
+	P99        float64 `json:"p99"`
+}
+
+// WriteJSON writes the report, indented.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Layout returns the named layout's result, or nil.
+func (r *Report) Layout(name string) *LayoutResult {
+	for i := range r.Layouts {
+		if r.Layouts[i].Name == name {
+			return &r.Layouts[i]
+		}
+	}
+	return nil
+}
+
+// Op returns the named operation's figures of the mix, or nil.
+func (l *LayoutResult) Op(op string) *OpResult {
+	for i := range l.Ops {
+		if l.Ops[i].Op == op {
+			return &l.Ops[i]
+		}
+	}
+	return nil
+}
+
+// Failed lists the invariants that broke.
+func (l *LayoutResult) Failed() []Invariant {
+	var failed []Invariant
+	for _, inv := range l.Invariants {
+		if !inv.Passed {
+			failed = append(failed, inv)
+		}
+	}
+	return failed
+}
+
+// summarize turns a pass's measurement into figures: one per operation,
+// in ops order, then "all" when there is more than one.
+func summarize(m *measurement, ops []Op) []OpResult {
+	window := m.end.Sub(m.start).Seconds()
+	all := newOpRecord()
+	var out []OpResult
+	for _, op := range ops {
+		rec := m.ops[op]
+		out = append(out, figures(string(op), rec, window))
+		all.hist.Merge(rec.hist)
+		addCounts(all.outcomes, rec.outcomes)
+		addCounts(all.errors, rec.errors)
+	}
+	if len(ops) > 1 {
+		out = append(out, figures(OpAll, all, window))
+	}
+	return out
+}
+
+func addCounts(to, from map[string]int64) {
+	for k, n := range from {
+		to[k] += n
+	}
+}
+
+func figures(op string, rec *opRecord, window float64) OpResult {
+	r := OpResult{Op: op, Outcomes: maps.Clone(rec.outcomes), ErrorsByCode: maps.Clone(rec.errors), Latency: latency(rec.hist)}
+	for _, n := range rec.errors {
+		r.Errors += n
+	}
+	ok := rec.hist.TotalCount()
+	r.Requests = ok + r.Errors
+	if window > 0 {
+		r.ThroughputRPS = float64(ok) / window
+	}
+	return r
+}
+
+func latency(h *hdrhistogram.Histogram) Latency {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Latency{
+		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P99: ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()), Mean: h.Mean() / 1000,
+	}
+}
+
+// ratios compares the layouts: split with the monolith on every figure,
+// and each layout with the baseline on GET /v1/products/{id} alone.
+func ratios(layouts []LayoutResult) []Ratio {
+	find := func(name string) *LayoutResult {
+		for i := range layouts {
+			if layouts[i].Name == name {
+				return &layouts[i]
+			}
+		}
+		return nil
+	}
+	var out []Ratio
+	if s, m := find(Split), find(Monolith); s != nil && m != nil {
+		r := Ratio{Name: Split + "/" + Monolith, Numerator: Split, Denominator: Monolith, Ops: map[string]FigureRatio{}}
+		for _, op := range m.Ops {
+			if sop := s.Op(op.Op); sop != nil {
+				r.Ops[op.Op] = compare(*sop, op)
+			}
+		}
+		if s.GetAlone != nil && m.GetAlone != nil {
+			g := compare(*s.GetAlone, *m.GetAlone)
+			r.GetAlone = &g
+		}
+		r.CPUSeconds = ratio(s.CPUSeconds, m.CPUSeconds)
+		r.CPUPerReq = ratio(s.CPUPerRequestMs, m.CPUPerRequestMs)
+		r.PeakRSS = ratio(float64(s.PeakRSSBytes), float64(m.PeakRSSBytes))
+		out = append(out, r)
+	}
+	if b := find(Baseline); b != nil && b.GetAlone != nil {
+		for _, l := range layouts {
+			if l.Name == Baseline || l.Name == Split || l.GetAlone == nil {
+				continue // the split is compared with the monolith
+			}
+			g := compare(*l.GetAlone, *b.GetAlone)
+			out = append(out, Ratio{Name: l.Name + "/" + Baseline, Numerator: l.Name, Denominator: Baseline, GetAlone: &g})
+		}
+	}
+	return out
+}
+
+func compare(a, b OpResult) FigureRatio {
+	return FigureRatio{
+		Throughput: ratio(a.ThroughputRPS, b.ThroughputRPS),
+		P50:        ratio(a.Latency.P50, b.Latency.P50),
+		P90:        ratio(a.Latency.P90, b.Latency.P90),
+		P99:        ratio(a.Latency.P99, b.Latency.P99),
+	}
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// settingsOf records the options of a run.
+func settingsOf(o Options, cpus int) Settings {
+	s := Settings{
+		Layouts: o.measured(), Target: o.Target, Baseline: o.Baseline, Clients: o.Clients, RateRPS: o.Rate,
+		DurationSeconds: o.Duration.Seconds(), Requests: o.Requests, WarmupSeconds: o.Warmup.Seconds(),
+		Products: o.Products, Stock: o.Stock, Mix: o.Mix.String(), Weights: map[string]int{},
+		Declined: o.Declined, Env: o.Env, CPUs: cpus,
+	}
+	if o.Requests > 0 {
+		s.DurationSeconds = 0
+	}
+	for _, w := range o.Mix {
+		s.Weights[string(w.Op)] = w.Weight
+	}
+	return s
+}
+
+// errorSummary is "code n, code n", most frequent first.
+func errorSummary(byCode map[string]int64) string {
+	codes := slices.Collect(maps.Keys(byCode))
+	slices.SortFunc(codes, func(a, b string) int {
+		return cmp.Or(cmp.Compare(byCode[b], byCode[a]), strings.Compare(a, b))
+	})
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s %d", c, byCode[c])
+	}
+	return strings.Join(parts, ", ")
+}
