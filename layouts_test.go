@@ -673,6 +673,8 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(p.Log()))
 	}
 	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
+	require.Contains(t, l.procs["inventory"].Log(), `"Name":"inventory.reserve"`, "so are database transactions")
+	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment.finish"`)
 }
 
 // settled waits until recovery and expiry have settled every checkout of a

@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/internal/database"
@@ -84,4 +88,41 @@ func TestSQLiteSynchronous(t *testing.T) {
 			require.Equal(t, tc.want, mode)
 		})
 	}
+}
+
+// Each transaction is a span, the child of the request's span, marked
+// failed when the transaction fails.
+func TestTransactionSpan(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	spans := tracetest.NewSpanRecorder()
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx, parent := provider.Tracer("test").Start(ctx, "POST /v1/things")
+
+	require.NoError(t, database.Transaction(ctx, db.DB, "things.create", func(tx *gorm.DB) error {
+		return tx.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error
+	}))
+	err = database.Transaction(ctx, db.DB, "things.break", func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO nowhere VALUES (1)`).Error
+	})
+	require.Error(t, err)
+	parent.End()
+
+	ended := spans.Ended()
+	require.Len(t, ended, 3)
+	for i, want := range []string{"things.create", "things.break"} {
+		s := ended[i]
+		require.Equal(t, want, s.Name())
+		require.Equal(t, parent.SpanContext().SpanID(), s.Parent().SpanID())
+		require.Equal(t, parent.SpanContext().TraceID(), s.SpanContext().TraceID())
+		require.Contains(t, s.Attributes(), attribute.String("db.system.name", "sqlite"))
+	}
+	require.Equal(t, codes.Unset, ended[0].Status().Code)
+	require.Equal(t, codes.Error, ended[1].Status().Code)
+
+	// Without a span in ctx there is nothing to record, and nothing is.
+	require.NoError(t, database.Transaction(context.Background(), db.DB, "things.untraced", func(tx *gorm.DB) error { return nil }))
+	require.Len(t, spans.Ended(), 3)
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"gorm.io/gorm/clause"
 
 	"github.com/bazaar-shop/bazaar/internal/ids"
@@ -143,7 +145,7 @@ func (s *Service) attempt(ctx context.Context, client *http.Client, ep endpointR
 	default:
 		update["status"] = failed // the schedule ran out
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return database.Transaction(ctx, s.db, "webhooks.attempt", func(tx *gorm.DB) error {
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}

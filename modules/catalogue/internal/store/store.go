@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
@@ -53,7 +54,7 @@ const (
 func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 	row := product{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		Price: p.Price, Currency: p.Currency, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "catalogue.insert", func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func escapeLike(s string) string {
 // product.updated event and returns the product as it now is.
 func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput, now time.Time) (catalogue.Product, error) {
 	var out catalogue.Product
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "catalogue.update", func(tx *gorm.DB) error {
 		res := tx.Model(&product{}).
 			Where("id = ? AND deleted_at IS NULL", id).
 			Updates(map[string]any{
@@ -139,7 +140,7 @@ type Deleted struct {
 
 // Delete marks a live product deleted and records its product.deleted event.
 func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return database.Transaction(ctx, s.db, "catalogue.delete", func(tx *gorm.DB) error {
 		var row product
 		err := tx.Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {

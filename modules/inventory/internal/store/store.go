@@ -13,6 +13,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -120,7 +121,7 @@ func level(db *gorm.DB, productID string) (inventory.Level, error) {
 // Set sets on hand to onHand unless that is below what is reserved.
 func (s *Store) Set(ctx context.Context, productID string, onHand int64, now time.Time) (inventory.Level, error) {
 	var out inventory.Level
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "inventory.set", func(tx *gorm.DB) error {
 		// Touching the row first locks it (PostgreSQL; SQLite's immediate
 		// transaction already holds the lock), so the old value read next
 		// is the one this update replaces and the audit delta is exact.
@@ -147,7 +148,7 @@ func (s *Store) Set(ctx context.Context, productID string, onHand int64, now tim
 // Adjust adds delta to on hand unless the result is below what is reserved.
 func (s *Store) Adjust(ctx context.Context, productID string, delta int64, reason string, now time.Time) (inventory.Level, error) {
 	var out inventory.Level
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "inventory.adjust", func(tx *gorm.DB) error {
 		if err := lockRow(tx, productID, now); err != nil {
 			return err
 		}
@@ -204,7 +205,7 @@ func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, 
 	lines = append([]inventory.Line(nil), lines...)
 	sort.Slice(lines, func(i, j int) bool { return lines[i].ProductID < lines[j].ProductID })
 
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "inventory.reserve", func(tx *gorm.DB) error {
 		r := reservation{ID: id, Status: string(inventory.Held), ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&r).Error; err != nil {
 			return err
@@ -285,7 +286,7 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 		return false, fmt.Errorf("no transition from %s to %s", from, to)
 	}
 	moved := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "inventory.transition", func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
@@ -96,7 +97,7 @@ func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey st
 		row.Items = append(row.Items, itemRow{PaymentID: p.ID, Position: i, ProductID: it.ProductID,
 			Quantity: it.Quantity, UnitPrice: it.UnitPrice})
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "payment.insert", func(tx *gorm.DB) error {
 		return tx.Create(&row).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) && idempotencyKey != "" {
@@ -168,7 +169,7 @@ func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Tim
 // the move.
 func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status) (bool, error) {
 	moved := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "payment.finish", func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
 			WHERE id = ? AND status = ?`,
 			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)

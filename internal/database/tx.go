@@ -1,0 +1,30 @@
+package database
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"gorm.io/gorm"
+)
+
+const tracerName = "github.com/bazaar-shop/bazaar/internal/database"
+
+// Transaction runs fn in a transaction of db, inside a span called name
+// ("inventory.reserve"), so a trace shows where a request waited for its
+// database. The span's tracer comes from the span in ctx: a request traced
+// by the process's provider gets child spans from it, and work with no span
+// in ctx pays for none.
+func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm.DB) error) error {
+	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, name,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", db.Name())))
+	defer span.End()
+	err := db.WithContext(ctx).Transaction(fn)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "transaction failed")
+	}
+	return err
+}
