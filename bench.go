@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/bazaar-shop/bazaar/internal/bench"
 )
@@ -168,7 +167,7 @@ func benchBaselineCommand() *cobra.Command {
 // progressWriter is where the live progress line goes: stderr when it is
 // a terminal, nowhere otherwise (a log file wants no carriage returns).
 func progressWriter(stderr io.Writer) io.Writer {
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(stderr) {
 		return stderr
 	}
 	return nil

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/app"
@@ -70,14 +72,21 @@ func newRootCommand(ctx context.Context, getenv func(string) string, stdout, std
 	return root
 }
 
+// newLogger writes to w: text for a person at a terminal, JSON lines for
+// whatever collects the logs of a service, unless the config says which.
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
+	if cfg.Format == "json" || (cfg.Format == "auto" && !isTerminal(w)) {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 type loader func(cmd *cobra.Command) (config.Config, *slog.Logger, error)

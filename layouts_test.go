@@ -77,6 +77,7 @@ func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string
 	t.Helper()
 	c := &cluster{admin: layoutAdminKey, procs: map[string]*process{}, specs: map[string]procSpec{}, dir: t.TempDir()}
 	common := []string{
+		"BAZAAR_LOG_FORMAT=text", // read by problems() and the trace test
 		"BAZAAR_DATA_DIR=" + c.dir + "/data",
 		"BAZAAR_ADMIN_KEY=" + layoutAdminKey,
 		"BAZAAR_SERVICE_TOKEN=" + serviceToken,

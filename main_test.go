@@ -139,8 +139,9 @@ type process struct {
 }
 
 var (
-	servingLine = regexp.MustCompile(`msg="bazaar is serving" addr=(\S+)`)
-	adminLine   = regexp.MustCompile(`key=(bzr_\S+)`)
+	// Log lines are text or JSON (the default when stderr is not a terminal).
+	servingLine = regexp.MustCompile(`msg"?[=:]"bazaar is serving"[ ,]"?addr"?[=:]"?([^\s"]+)`)
+	adminLine   = regexp.MustCompile(`key"?[=:]"?(bzr_[^\s"]+)`)
 )
 
 // start runs `bazaar` (no arguments: serve is the default) in dir with env,
@@ -241,9 +242,12 @@ func TestFreshStart(t *testing.T) {
 	}
 	p.stop(t)
 	require.Contains(t, p.Log(), "shutting down")
+	for _, line := range strings.Split(strings.TrimSpace(p.Log()), "\n") {
+		require.True(t, json.Valid([]byte(line)), "logs to a pipe are JSON lines: %s", line)
+	}
 
 	again := start(t, dir)
-	require.NotContains(t, again.Log(), "key=bzr_", "the admin key is printed only once")
+	require.NotRegexp(t, adminLine, again.Log(), "the admin key is printed only once")
 	code, body = again.request(t, "GET", "/v1/products/"+prod.ID, "", "")
 	require.Equal(t, http.StatusOK, code, "data survives a restart: %s", body)
 	code, _ = again.request(t, "PUT", "/v1/inventory/"+prod.ID, admin, `{"on_hand": 4}`)
@@ -267,7 +271,7 @@ func TestKeysCreate(t *testing.T) {
 	require.Equal(t, 1, code, "--role is required")
 
 	p := start(t, dir, "BAZAAR_ADMIN_KEY=bzr_configured_admin")
-	require.NotContains(t, p.Log(), "key=bzr_", "no key is generated when one is configured")
+	require.NotRegexp(t, adminLine, p.Log(), "no key is generated when one is configured")
 	code, _ = p.request(t, "POST", "/v1/products", storefront, `{"sku":"A","name":"A","price":1,"currency":"EUR"}`)
 	require.Equal(t, http.StatusForbidden, code)
 	code, body := p.request(t, "POST", "/v1/products", "bzr_configured_admin", `{"sku":"A","name":"A","price":1,"currency":"EUR"}`)

@@ -67,7 +67,7 @@ type HTTP struct {
 // Log is the structured log output.
 type Log struct {
 	Level  string `mapstructure:"level"`  // debug, info, warn or error
-	Format string `mapstructure:"format"` // text or json
+	Format string `mapstructure:"format"` // auto (text on a terminal, JSON otherwise), text or json
 }
 
 // Auth is where API keys are kept.
@@ -214,7 +214,7 @@ var defaults = map[string]any{
 	"http.idle_timeout":             "120s",
 	"http.shutdown_timeout":         "20s",
 	"log.level":                     "info",
-	"log.format":                    "text",
+	"log.format":                    "auto",
 	"auth.dsn":                      "",
 	"modules.serve":                 Modules,
 	"modules.catalogue.dsn":         "",
@@ -364,8 +364,8 @@ func (c Config) Validate() error {
 	if c.Catalogue.CacheTTL < 0 {
 		bad("catalogue.cache_ttl", "must not be negative (0 turns the cache off), got %s", c.Catalogue.CacheTTL)
 	}
-	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
-		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
+		bad("log.format", "must be auto, text or json, got %q", c.Log.Format)
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")

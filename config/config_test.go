@@ -61,7 +61,7 @@ func wantDefaults() config.Config {
 			BreakerCooldown: 5 * time.Second,
 			HealthInterval:  2 * time.Second,
 		},
-		Log:  config.Log{Level: "info", Format: "text"},
+		Log:  config.Log{Level: "info", Format: "auto"},
 		Auth: config.Auth{DSN: ""},
 		Modules: config.ModuleSet{
 			Serve: []string{"catalogue", "inventory", "payment"},
