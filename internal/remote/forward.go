@@ -56,7 +56,9 @@ func (m *Module) Forward(c *gin.Context) {
 		}
 	}
 	c.Status(resp.StatusCode)
-	if _, err := io.Copy(c.Writer, resp.Body); err != nil && !errors.Is(err, io.EOF) {
+	buf := m.buffers.Get().(*[32 << 10]byte)
+	defer m.buffers.Put(buf)
+	if _, err := io.CopyBuffer(c.Writer, resp.Body, buf[:]); err != nil && !errors.Is(err, io.EOF) {
 		web.Logger(c).Warn("forward: copy the answer", "module", m.name, "err", err)
 	}
 }

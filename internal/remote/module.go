@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -41,6 +42,9 @@ type Module struct {
 	http     *http.Client
 	breaker  *gobreaker.CircuitBreaker[*http.Response]
 	opts     Options
+	// buffers copy forwarded answers: io.Copy would allocate 32 KiB for
+	// each, most of the gateway's garbage.
+	buffers sync.Pool
 }
 
 // New returns the remote module name at urls. client is shared by every
@@ -50,6 +54,7 @@ func New(name string, urls []string, client *http.Client, opts Options) *Module 
 		opts.Tracer = tracing.Noop()
 	}
 	m := &Module{name: name, replicas: newReplicas(urls), http: client, opts: opts}
+	m.buffers.New = func() any { return new([32 << 10]byte) }
 	m.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: 1,
