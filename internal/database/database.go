@@ -108,7 +108,13 @@ type DB struct {
 	Kind Kind
 	// readers is SQLite's pool of read-only connections; nil on PostgreSQL.
 	readers *sql.DB
+	// stopCheckpoints ends SQLite's background checkpoints.
+	stopCheckpoints func()
 }
+
+// checkpointInterval is how often SQLite's write-ahead log is copied back
+// into the database file, in the background.
+const checkpointInterval = 100 * time.Millisecond
 
 // readPoolSize is the number of SQLite read connections: WAL lets them read
 // beside the one writer, and more than the CPUs buys nothing.
@@ -189,6 +195,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", kind, redact(dsn), err)
 	}
+	if kind == SQLite {
+		// Left to itself, SQLite copies the write-ahead log back into the
+		// database file inside a commit, every 1000 pages, while every other
+		// writer waits for it. A read connection does it in the background
+		// instead; a checkpoint does not need the write lock.
+		if err := gdb.Exec(`PRAGMA wal_autocheckpoint = 0`).Error; err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("configure SQLite checkpoints: %w", err)
+		}
+		db.stopCheckpoints = db.checkpoint(checkpointInterval)
+	}
 	return db, nil
 }
 
@@ -214,8 +231,34 @@ func (d *DB) Pools() map[string]*sql.DB {
 	return pools
 }
 
+// checkpoint copies the write-ahead log into the database file every
+// interval until the returned func is called (which waits for it to stop).
+func (d *DB) checkpoint(interval time.Duration) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				// PASSIVE never waits for readers or the writer; what it
+				// cannot copy now, the next round does.
+				_, _ = d.readers.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // Close closes the connection pools.
 func (d *DB) Close() error {
+	if d.stopCheckpoints != nil {
+		d.stopCheckpoints()
+	}
 	var errList []error
 	if d.readers != nil {
 		errList = append(errList, d.readers.Close())

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -125,4 +126,25 @@ func TestTransactionSpan(t *testing.T) {
 	// Without a span in ctx there is nothing to record, and nothing is.
 	require.NoError(t, database.Transaction(context.Background(), db.DB, "things.untraced", func(tx *gorm.DB) error { return nil }))
 	require.Len(t, spans.Ended(), 3)
+}
+
+// The writer never stops to copy the write-ahead log into the database
+// file; a background checkpoint does, soon after.
+func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db, err := database.Open(context.Background(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	var every int
+	require.NoError(t, db.Raw(`PRAGMA wal_autocheckpoint`).Scan(&every).Error)
+	require.Zero(t, every, "the writer does not checkpoint")
+
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY, body BLOB)`).Error)
+	for i := range 200 {
+		require.NoError(t, db.Exec(`INSERT INTO things (id, body) VALUES (?, zeroblob(4000))`, i).Error)
+	}
+	require.Eventually(t, func() bool {
+		info, err := os.Stat(path)
+		return err == nil && info.Size() > 200*4000
+	}, 5*time.Second, 20*time.Millisecond, "the rows reach the database file")
 }
