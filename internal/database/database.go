@@ -112,6 +112,8 @@ type DB struct {
 	readers *sql.DB
 	// stopCheckpoints ends SQLite's background checkpoints.
 	stopCheckpoints func()
+	// batcher runs SQLite's write transactions; nil on PostgreSQL.
+	batcher *batcher
 }
 
 // checkpointInterval is how often SQLite's write-ahead log is copied back
@@ -210,6 +212,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("configure SQLite checkpoints: %w", err)
 		}
 		db.stopCheckpoints = db.checkpoint(checkpointInterval)
+		db.batcher = newBatcher(gdb)
+		if err := gdb.Use(db.batcher); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("batch SQLite writes: %w", err)
+		}
 	}
 	return db, nil
 }
@@ -261,6 +268,9 @@ func (d *DB) checkpoint(interval time.Duration) func() {
 
 // Close closes the connection pools.
 func (d *DB) Close() error {
+	if d.batcher != nil {
+		d.batcher.close()
+	}
 	if d.stopCheckpoints != nil {
 		d.stopCheckpoints()
 	}

@@ -21,7 +21,12 @@ func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("db.system.name", db.Name())))
 	defer span.End()
-	err := db.WithContext(ctx).Transaction(fn)
+	var err error
+	if b := batcherOf(db); b != nil {
+		err = b.do(ctx, fn) // SQLite: in the writer's next batch
+	} else {
+		err = db.WithContext(ctx).Transaction(fn)
+	}
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, "transaction failed")

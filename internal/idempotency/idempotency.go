@@ -27,6 +27,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
@@ -153,8 +154,11 @@ func (s *Store) begin(ctx context.Context, scope, key, hash string) (*record, er
 	db := s.db.WithContext(ctx)
 	for attempt := 0; attempt < 2; attempt++ {
 		now := s.now()
-		err := db.Create(&record{Scope: scope, Key: key, RequestHash: hash, State: running,
-			LockedUntil: now.Add(s.lease), CreatedAt: now, ExpiresAt: now.Add(s.ttl)}).Error
+		claim := record{Scope: scope, Key: key, RequestHash: hash, State: running,
+			LockedUntil: now.Add(s.lease), CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+		err := database.Transaction(ctx, s.db, "idempotency.claim", func(tx *gorm.DB) error {
+			return tx.Create(&claim).Error
+		})
 		if err == nil {
 			return nil, nil
 		}
@@ -200,12 +204,14 @@ func (s *Store) begin(ctx context.Context, scope, key, hash string) (*record, er
 
 // finish stores the answer of the request that holds the key.
 func (s *Store) finish(ctx context.Context, scope, key string, w *capture) error {
-	return s.db.WithContext(ctx).Model(&record{}).
-		Where("scope = ? AND idem_key = ? AND state = ?", scope, key, running).
-		Updates(map[string]any{
-			"state": done, "status": w.Status(), "body": w.body.String(),
-			"content_type": w.Header().Get("Content-Type"), "location": w.Header().Get("Location"),
-		}).Error
+	return database.Transaction(ctx, s.db, "idempotency.finish", func(tx *gorm.DB) error {
+		return tx.Model(&record{}).
+			Where("scope = ? AND idem_key = ? AND state = ?", scope, key, running).
+			Updates(map[string]any{
+				"state": done, "status": w.Status(), "body": w.body.String(),
+				"content_type": w.Header().Get("Content-Type"), "location": w.Header().Get("Location"),
+			}).Error
+	})
 }
 
 func replay(c *gin.Context, rec *record) {

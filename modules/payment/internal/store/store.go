@@ -158,9 +158,14 @@ func (s *Store) List(ctx context.Context, before string, status payment.Status, 
 // SetCharge records the charge of a pending payment. It reports false when
 // the payment is no longer pending (recovery resolved it meanwhile).
 func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		chargeID, now, id, payment.Pending)
-	return res.RowsAffected == 1, res.Error
+	set := false
+	err := database.Transaction(ctx, s.db, "payment.set_charge", func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
+			chargeID, now, id, payment.Pending)
+		set = res.RowsAffected == 1
+		return res.Error
+	})
+	return set, err
 }
 
 // Finish moves payment p.ID from status from to p.Status, with p's failure

@@ -1,0 +1,144 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// batcher runs the write transactions of one SQLite database several at a
+// time. SQLite has one writer; when every transaction takes the writer's
+// connection in turn, each pays its own COMMIT and each hand-over waits for
+// the Go scheduler while the others queue. Here one goroutine works through
+// the queue instead: the transactions waiting together share one BEGIN …
+// COMMIT, each in a savepoint of its own, so one that fails is undone alone
+// and the others commit. A caller hears back only once its work is
+// committed, or has failed.
+type batcher struct {
+	db    *gorm.DB
+	queue chan *job
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+// job is one caller's transaction.
+type job struct {
+	ctx    context.Context // checked before the job starts, not during
+	fn     func(tx *gorm.DB) error
+	result chan error
+}
+
+// maxBatch bounds how many transactions share a COMMIT, and so how long the
+// first of them waits for the last.
+const maxBatch = 64
+
+const batcherName = "bazaar:sqlite-batcher"
+
+// errClosed answers transactions sent after the database was closed.
+var errClosed = errors.New("the database is closed")
+
+func newBatcher(db *gorm.DB) *batcher {
+	// Unbuffered: a caller waits on the send until the batcher takes its
+	// job, and after close no job can slip into a queue nobody reads.
+	b := &batcher{db: db, queue: make(chan *job), stop: make(chan struct{}), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+// Name and Initialize make the batcher a gorm plugin, which is how
+// Transaction finds it from a *gorm.DB.
+func (b *batcher) Name() string                 { return batcherName }
+func (b *batcher) Initialize(db *gorm.DB) error { return nil }
+
+func batcherOf(db *gorm.DB) *batcher {
+	b, _ := db.Config.Plugins[batcherName].(*batcher)
+	return b
+}
+
+// do runs fn in the next batch and returns its outcome. It waits for that
+// outcome even if ctx ends meanwhile: a caller that left early could be
+// told "failed" about work that then commits.
+func (b *batcher) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	j := &job{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case b.queue <- j:
+	case <-b.stop:
+		return errClosed
+	}
+	return <-j.result
+}
+
+func (b *batcher) run() {
+	defer close(b.done)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case first := <-b.queue:
+			batch := []*job{first}
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case j := <-b.queue:
+					batch = append(batch, j)
+				default:
+					break more
+				}
+			}
+			b.commit(batch)
+		}
+	}
+}
+
+// commit runs a batch in one transaction and tells each caller its outcome.
+func (b *batcher) commit(batch []*job) {
+	results := make([]error, len(batch))
+	err := b.db.Transaction(func(tx *gorm.DB) error {
+		for i, j := range batch {
+			if err := j.ctx.Err(); err != nil {
+				results[i] = err // its caller gave up before it began
+				continue
+			}
+			if err := tx.SavePoint("job").Error; err != nil {
+				return err
+			}
+			if results[i] = safely(j.fn, tx); results[i] != nil {
+				// If SQLite already undid the whole transaction (it does
+				// on I/O errors, for one), the savepoint is gone, this
+				// fails, and so does every job of the batch.
+				if err := tx.RollbackTo("job").Error; err != nil {
+					return err
+				}
+			}
+			if err := tx.Exec("RELEASE job").Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, j := range batch {
+		if err != nil && results[i] == nil {
+			results[i] = err // nothing of the batch was committed
+		}
+		j.result <- results[i]
+	}
+}
+
+// safely runs fn, turning a panic into its error: the batcher's goroutine
+// must outlive one bad job.
+func safely(fn func(tx *gorm.DB) error, tx *gorm.DB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("transaction panicked: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// close stops the batcher once the batch in hand is committed.
+func (b *batcher) close() {
+	close(b.stop)
+	<-b.done
+}

@@ -1,0 +1,87 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/bazaar-shop/bazaar/internal/database"
+)
+
+// SQLite's write transactions share commits, yet each keeps its own
+// outcome: one that fails, or panics, is undone alone.
+func TestSQLiteTransactionsKeepTheirOwnOutcome(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY, owner INTEGER)`).Error)
+	require.NoError(t, db.Exec(`INSERT INTO things (id, owner) VALUES (0, 0)`).Error)
+
+	const n = 60
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = database.Transaction(ctx, db.DB, "things.add", func(tx *gorm.DB) error {
+				// Two rows per transaction: all or nothing.
+				if err := tx.Exec(`INSERT INTO things (id, owner) VALUES (?, ?)`, 1000+i, i).Error; err != nil {
+					return err
+				}
+				switch {
+				case i%10 == 3:
+					return tx.Exec(`INSERT INTO things (id, owner) VALUES (0, ?)`, i).Error // duplicate id
+				case i%10 == 7:
+					panic("a bug in one transaction")
+				}
+				return tx.Exec(`INSERT INTO things (id, owner) VALUES (?, ?)`, 2000+i, i).Error
+			})
+		})
+	}
+	wg.Wait()
+
+	var owners []int
+	require.NoError(t, db.Raw(`SELECT owner FROM things WHERE id > 0 ORDER BY id`).Scan(&owners).Error)
+	want := map[int]int{}
+	for i, err := range errs {
+		switch i % 10 {
+		case 3:
+			require.ErrorIs(t, err, gorm.ErrDuplicatedKey, "transaction %d", i)
+		case 7:
+			require.ErrorContains(t, err, "panicked", "transaction %d", i)
+		default:
+			require.NoError(t, err, "transaction %d", i)
+			want[i] = 2
+		}
+	}
+	got := map[int]int{}
+	for _, o := range owners {
+		got[o]++
+	}
+	require.Equal(t, want, got, "the failed transactions left nothing; the others left both rows")
+}
+
+func TestSQLiteTransactionsAfterCloseFail(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	err = database.Transaction(ctx, db.DB, "things.late", func(tx *gorm.DB) error { return nil })
+	require.Error(t, err)
+
+	// A caller that gave up before its transaction began changes nothing.
+	db, err = database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	ran := false
+	err = database.Transaction(gone, db.DB, "things.cancelled", func(tx *gorm.DB) error { ran = true; return nil })
+	require.True(t, errors.Is(err, context.Canceled), "%v", err)
+	require.False(t, ran)
+}
