@@ -94,6 +94,16 @@ func (b *batcher) run() {
 
 // commit runs a batch in one transaction and tells each caller its outcome.
 func (b *batcher) commit(batch []*job) {
+	if len(batch) == 1 {
+		// Alone, a job needs no savepoint: its transaction is its own.
+		j := batch[0]
+		if err := j.ctx.Err(); err != nil {
+			j.result <- err
+			return
+		}
+		j.result <- b.db.Transaction(func(tx *gorm.DB) error { return safely(j.fn, tx) })
+		return
+	}
 	results := make([]error, len(batch))
 	err := b.db.Transaction(func(tx *gorm.DB) error {
 		for i, j := range batch {

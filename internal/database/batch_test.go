@@ -64,6 +64,18 @@ func TestSQLiteTransactionsKeepTheirOwnOutcome(t *testing.T) {
 		got[o]++
 	}
 	require.Equal(t, want, got, "the failed transactions left nothing; the others left both rows")
+
+	// One at a time (a batch of one) the same holds.
+	err = database.Transaction(ctx, db.DB, "things.alone", func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO things (id, owner) VALUES (3000, 99)`).Error; err != nil {
+			return err
+		}
+		panic("a bug")
+	})
+	require.ErrorContains(t, err, "panicked")
+	var left int64
+	require.NoError(t, db.Raw(`SELECT COUNT(*) FROM things WHERE owner = 99`).Scan(&left).Error)
+	require.Zero(t, left)
 }
 
 func TestSQLiteTransactionsAfterCloseFail(t *testing.T) {
