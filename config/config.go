@@ -358,14 +358,14 @@ func (c Config) Validate() error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
+	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
+		bad("log.format", "must be auto, text or json, got %q", c.Log.Format)
+	}
 	if !slices.Contains([]string{"normal", "full"}, c.SQLite.Synchronous) {
 		bad("sqlite.synchronous", "must be normal or full, got %q", c.SQLite.Synchronous)
 	}
 	if c.Catalogue.CacheTTL < 0 {
 		bad("catalogue.cache_ttl", "must not be negative (0 turns the cache off), got %s", c.Catalogue.CacheTTL)
-	}
-	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
-		bad("log.format", "must be auto, text or json, got %q", c.Log.Format)
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"gorm.io/gorm"
 )
@@ -17,10 +18,11 @@ import (
 // and the others commit. A caller hears back only once its work is
 // committed, or has failed.
 type batcher struct {
-	db    *gorm.DB
-	queue chan *job
-	stop  chan struct{}
-	done  chan struct{}
+	db       *gorm.DB
+	queue    chan *job
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 }
 
 // job is one caller's transaction.
@@ -38,6 +40,10 @@ const batcherName = "bazaar:sqlite-batcher"
 
 // errClosed answers transactions sent after the database was closed.
 var errClosed = errors.New("the database is closed")
+
+// errBatcherGone answers transactions whose batcher stopped without an
+// answer for them; it should never happen.
+var errBatcherGone = errors.New("the database's writer stopped")
 
 func newBatcher(db *gorm.DB) *batcher {
 	// Unbuffered: a caller waits on the send until the batcher takes its
@@ -57,17 +63,32 @@ func batcherOf(db *gorm.DB) *batcher {
 	return b
 }
 
-// do runs fn in the next batch and returns its outcome. It waits for that
-// outcome even if ctx ends meanwhile: a caller that left early could be
-// told "failed" about work that then commits.
+// do runs fn in the next batch and returns its outcome. A caller whose ctx
+// ends while it waits for its turn leaves; once the batcher has taken the
+// job, it waits for the outcome even if ctx ends: a caller that left then
+// could be told "failed" about work that commits.
 func (b *batcher) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	j := &job{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
 	case b.queue <- j:
+	case <-ctx.Done():
+		return ctx.Err()
 	case <-b.stop:
 		return errClosed
+	case <-b.done:
+		return errBatcherGone
 	}
-	return <-j.result
+	select {
+	case err := <-j.result:
+		return err
+	case <-b.done:
+		select {
+		case err := <-j.result:
+			return err
+		default:
+			return errBatcherGone
+		}
+	}
 }
 
 func (b *batcher) run() {
@@ -105,12 +126,14 @@ func (b *batcher) commit(batch []*job) {
 		return
 	}
 	results := make([]error, len(batch))
+	ran := make([]bool, len(batch))
 	err := b.db.Transaction(func(tx *gorm.DB) error {
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
 				results[i] = err // its caller gave up before it began
 				continue
 			}
+			ran[i] = true
 			if err := tx.SavePoint("job").Error; err != nil {
 				return err
 			}
@@ -129,8 +152,10 @@ func (b *batcher) commit(batch []*job) {
 		return nil
 	})
 	for i, j := range batch {
-		if err != nil && results[i] == nil {
-			results[i] = err // nothing of the batch was committed
+		if err != nil && ran[i] {
+			// Nothing of the batch was committed, and a job's own failure
+			// may have come from an earlier job's write that is gone too.
+			results[i] = fmt.Errorf("write batch failed: %w", err)
 		}
 		j.result <- results[i]
 	}
@@ -149,6 +174,6 @@ func safely(fn func(tx *gorm.DB) error, tx *gorm.DB) (err error) {
 
 // close stops the batcher once the batch in hand is committed.
 func (b *batcher) close() {
-	close(b.stop)
+	b.stopOnce.Do(func() { close(b.stop) })
 	<-b.done
 }

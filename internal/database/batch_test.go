@@ -3,9 +3,11 @@ package database_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -96,4 +98,63 @@ func TestSQLiteTransactionsAfterCloseFail(t *testing.T) {
 	err = database.Transaction(gone, db.DB, "things.cancelled", func(tx *gorm.DB) error { ran = true; return nil })
 	require.True(t, errors.Is(err, context.Canceled), "%v", err)
 	require.False(t, ran)
+}
+
+// Transactions that wait together share one SQLite transaction; one whose
+// caller gives up while it waits leaves; one started with a transaction's
+// tx runs inside it instead of waiting for itself.
+func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
+
+	// A first transaction holds the writer until released.
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
+			close(started)
+			<-release
+			return tx.Exec(`INSERT INTO things (id) VALUES (0)`).Error
+		})
+	}()
+	<-started
+
+	// A caller with a deadline that passes while it waits gives up.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err = database.Transaction(short, db.DB, "things.impatient", func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO things (id) VALUES (-1)`).Error
+	})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// Ten more queue up behind the first; they run as one batch.
+	const n = 10
+	var mu sync.Mutex
+	txs := map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			require.NoError(t, database.Transaction(ctx, db.DB, "things.add", func(tx *gorm.DB) error {
+				mu.Lock()
+				txs[fmt.Sprintf("%p", tx.Statement.ConnPool)] = true
+				mu.Unlock()
+				// A nested call with tx joins this transaction.
+				return database.Transaction(ctx, tx, "things.nested", func(tx *gorm.DB) error {
+					return tx.Exec(`INSERT INTO things (id) VALUES (?)`, i+1).Error
+				})
+			}))
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // let the ten reach the queue
+	close(release)
+	require.NoError(t, <-first)
+	wg.Wait()
+
+	require.Less(t, len(txs), n, "transactions that waited together shared SQLite transactions")
+	var count int64
+	require.NoError(t, db.Raw(`SELECT COUNT(*) FROM things`).Scan(&count).Error)
+	require.Equal(t, int64(n+1), count, "the impatient caller wrote nothing")
 }

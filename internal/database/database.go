@@ -170,13 +170,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{DB: gdb, Kind: kind}
 	if kind == SQLite {
 		// SQLite has one writer at a time. One connection makes the pool the
-		// queue: callers wait their turn (bounded by their context) instead
-		// of racing for the file lock and getting "database is locked".
+		// queue instead of a race for the file lock ("database is locked");
+		// write transactions queue in the batcher, bounded by their context.
 		sqlDB.SetMaxOpenConns(1)
 		// Reads must not queue behind writes: plain SELECTs outside a
 		// transaction go to a pool of read-only connections (dbresolver
 		// routes them); everything else stays on the writer.
-		if db.readers, err = sql.Open("sqlite3", driverDSN+"&_query_only=true"); err != nil {
+		if db.readers, err = sql.Open("sqlite3", queryOnly(driverDSN)); err != nil {
 			_ = sqlDB.Close()
 			return nil, fmt.Errorf("open SQLite readers: %w", err)
 		}
@@ -228,6 +228,15 @@ func (d *DB) Ping(ctx context.Context) error {
 		return err
 	}
 	return sqlDB.PingContext(ctx)
+}
+
+// queryOnly is a SQLite driver DSN for connections that refuse to write,
+// whatever the DSN it comes from says.
+func queryOnly(driverDSN string) string {
+	path, rawQuery, _ := strings.Cut(driverDSN, "?")
+	q, _ := url.ParseQuery(rawQuery) // built by sqliteDSN: valid
+	q.Set("_query_only", "true")
+	return path + "?" + q.Encode()
 }
 
 // Pools returns the connection pools, by role ("write", "read"), for the

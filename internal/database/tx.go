@@ -16,15 +16,21 @@ const tracerName = "github.com/bazaar-shop/bazaar/internal/database"
 // database. The span's tracer comes from the span in ctx: a request traced
 // by the process's provider gets child spans from it, and work with no span
 // in ctx pays for none.
+//
+// On SQLite, fn runs on the database's writer goroutine, batched with other
+// transactions (see batcher): it must use only tx, never the outer db.
 func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm.DB) error) error {
 	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, name,
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("db.system.name", db.Name())))
 	defer span.End()
 	var err error
-	if b := batcherOf(db); b != nil {
+	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
+	if b := batcherOf(db); b != nil && !inTx {
 		err = b.do(ctx, fn) // SQLite: in the writer's next batch
 	} else {
+		// PostgreSQL, or called with a transaction's tx: gorm nests it
+		// in a savepoint (queueing it would wait for itself).
 		err = db.WithContext(ctx).Transaction(fn)
 	}
 	if err != nil {

@@ -16,10 +16,9 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"github.com/bazaar-shop/bazaar/internal/database"
 	"gorm.io/gorm/clause"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/webhook"

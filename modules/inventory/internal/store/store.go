@@ -297,10 +297,10 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 		}
 		for _, it := range items {
 			var after stock
-			err := tx.Raw(`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
+			res := tx.Raw(`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
 				WHERE product_id = ? RETURNING on_hand, reserved`,
-				change.onHand*it.Quantity, change.reserved*it.Quantity, now, it.ProductID).Scan(&after).Error
-			if err != nil {
+				change.onHand*it.Quantity, change.reserved*it.Quantity, now, it.ProductID).Scan(&after)
+			if err := oneRow(res, fmt.Errorf("no stock row for %s", it.ProductID)); err != nil {
 				return fmt.Errorf("%s reservation %s: %w", to, id, err)
 			}
 			if change.onHand != 0 {
