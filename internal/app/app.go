@@ -99,6 +99,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.dbs[name] = db
 	}
 	for name, db := range a.dbs {
+		if db.Kind == database.SQLite {
+			a.metrics.Writes(name, func() (int64, int64, time.Duration) {
+				w := db.Writes()
+				return w.Batches, w.Transactions, w.Waited
+			})
+		}
 		for role, pool := range db.Pools() {
 			if role == "write" {
 				a.metrics.Database(name, pool) // the pool that does both on PostgreSQL

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -23,6 +25,17 @@ type batcher struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+
+	// For the metrics: batches committed (or failed), transactions run,
+	// and the time callers waited for their turn, in nanoseconds.
+	batches, transactions, waited atomic.Int64
+}
+
+// WriteStats counts an SQLite database's write transactions and batches.
+type WriteStats struct {
+	Batches      int64         // BEGIN … COMMITs
+	Transactions int64         // the transactions they held
+	Waited       time.Duration // summed over transactions: from the call to its batch
 }
 
 // job is one caller's transaction.
@@ -69,8 +82,10 @@ func batcherOf(db *gorm.DB) *batcher {
 // could be told "failed" about work that commits.
 func (b *batcher) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	j := &job{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	start := time.Now()
 	select {
 	case b.queue <- j:
+		b.waited.Add(int64(time.Since(start)))
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-b.stop:
@@ -115,6 +130,8 @@ func (b *batcher) run() {
 
 // commit runs a batch in one transaction and tells each caller its outcome.
 func (b *batcher) commit(batch []*job) {
+	b.batches.Add(1)
+	b.transactions.Add(int64(len(batch)))
 	if len(batch) == 1 {
 		// Alone, a job needs no savepoint: its transaction is its own.
 		j := batch[0]

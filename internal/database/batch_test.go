@@ -157,4 +157,9 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 	var count int64
 	require.NoError(t, db.Raw(`SELECT COUNT(*) FROM things`).Scan(&count).Error)
 	require.Equal(t, int64(n+1), count, "the impatient caller wrote nothing")
+
+	w := db.Writes()
+	require.Equal(t, int64(n+1), w.Transactions, "the metrics count every transaction that ran")
+	require.Less(t, w.Batches, w.Transactions, "and fewer commits")
+	require.Positive(t, w.Waited)
 }

@@ -239,6 +239,16 @@ func queryOnly(driverDSN string) string {
 	return path + "?" + q.Encode()
 }
 
+// Writes counts the write transactions of a SQLite database and the batches
+// they shared; zero on PostgreSQL.
+func (d *DB) Writes() WriteStats {
+	if d.batcher == nil {
+		return WriteStats{}
+	}
+	return WriteStats{Batches: d.batcher.batches.Load(), Transactions: d.batcher.transactions.Load(),
+		Waited: time.Duration(d.batcher.waited.Load())}
+}
+
 // Pools returns the connection pools, by role ("write", "read"), for the
 // metrics. On PostgreSQL one pool does both.
 func (d *DB) Pools() map[string]*sql.DB {

@@ -95,6 +95,23 @@ func (m *Metrics) Database(module string, db *sql.DB) {
 	m.registry.MustRegister(collectors.NewDBStatsCollector(db, module))
 }
 
+// Writes exports how a module's SQLite write transactions shared commits
+// (group commit): read when Prometheus scrapes.
+func (m *Metrics) Writes(module string, read func() (batches, transactions int64, waited time.Duration)) {
+	labels := prometheus.Labels{"db_name": module}
+	counter := func(name, help string, value func() float64) {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: name, Help: help, ConstLabels: labels,
+		}, value))
+	}
+	counter("bazaar_db_write_batches_total", "SQLite write batches: BEGIN … COMMITs shared by write transactions.",
+		func() float64 { b, _, _ := read(); return float64(b) })
+	counter("bazaar_db_write_transactions_total", "SQLite write transactions run in those batches.",
+		func() float64 { _, t, _ := read(); return float64(t) })
+	counter("bazaar_db_write_wait_seconds_total", "Time SQLite write transactions waited for their batch, summed.",
+		func() float64 { _, _, w := read(); return w.Seconds() })
+}
+
 // Checkout counts a checkout by its outcome: ok or the error code.
 func (m *Metrics) Checkout(err error) {
 	outcome := "ok"
