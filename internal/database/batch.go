@@ -2,8 +2,10 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,10 +23,15 @@ import (
 // committed, or has failed.
 type batcher struct {
 	db       *gorm.DB
+	writer   *sql.DB // db's pool: its one connection
 	queue    chan *job
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
+
+	// walFrames is the length of the write-ahead log in pages, as the last
+	// background checkpoint saw it.
+	walFrames atomic.Int64
 
 	// For the metrics: batches committed (or failed), transactions run,
 	// and the time callers waited for their turn, in nanoseconds.
@@ -58,11 +65,13 @@ var errClosed = errors.New("the database is closed")
 // answer for them; it should never happen.
 var errBatcherGone = errors.New("the database's writer stopped")
 
-func newBatcher(db *gorm.DB) *batcher {
+func newBatcher(db *gorm.DB, writer *sql.DB, name string) *batcher {
 	// Unbuffered: a caller waits on the send until the batcher takes its
 	// job, and after close no job can slip into a queue nobody reads.
-	b := &batcher{db: db, queue: make(chan *job), stop: make(chan struct{}), done: make(chan struct{})}
-	go b.run()
+	b := &batcher{db: db, writer: writer, queue: make(chan *job), stop: make(chan struct{}), done: make(chan struct{})}
+	// The label names the database in CPU profiles: the writer goroutine
+	// is where a database's write throughput is spent.
+	go pprof.Do(context.Background(), pprof.Labels("sqlite_writer", name), func(context.Context) { b.run() })
 	return b
 }
 
@@ -124,6 +133,9 @@ func (b *batcher) run() {
 				}
 			}
 			b.commit(batch)
+			if b.walFrames.Load() > walRewindFrames {
+				b.rewindWAL()
+			}
 		}
 	}
 }
@@ -177,6 +189,46 @@ func (b *batcher) commit(batch []*job) {
 		j.result <- results[i]
 	}
 }
+
+// walRewindFrames is how long the write-ahead log may grow, in pages
+// (16 MiB at SQLite's 4 KiB pages), before the writer rewinds it.
+const walRewindFrames = 4096
+
+// rewindWAL makes the next write start the write-ahead log from its
+// beginning. SQLite rewinds the log only when a writer begins while every
+// page of it has been copied into the database and no reader still reads
+// it; under a steady stream of reads and writes that moment never comes by
+// itself, and the log grows without end (each commit appending to new
+// blocks of an ever larger file, which the filesystem must first allocate
+// and zero). A RESTART checkpoint copies the little the background
+// checkpoints have not copied yet, then waits for the readers of the log to
+// move on: the app's readers take a millisecond or less, so the wait is cut
+// short at rewindWait; a longer reader only makes this round fail, and the
+// next round tries again. Writes wait meanwhile, so it runs between batches.
+func (b *batcher) rewindWAL() {
+	b.walFrames.Store(0)
+	// One connection for the three statements, the busy timeout being the
+	// connection's. (database/sql, not gorm: gorm's resolver would take
+	// another connection from the pool, and the writer has only one.)
+	ctx := context.Background()
+	conn, err := b.writer.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	var timeout int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&timeout); err != nil {
+		return
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, rewindWait.Milliseconds())); err != nil {
+		return
+	}
+	_, _ = conn.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`) // busy: the next round tries again
+	_, _ = conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, timeout))
+}
+
+// rewindWait bounds how long a rewind waits for the log's readers.
+const rewindWait = 20 * time.Millisecond
 
 // safely runs fn, turning a panic into its error: the batcher's goroutine
 // must outlive one bad job.

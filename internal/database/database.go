@@ -144,9 +144,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	var dialector gorm.Dialector
+	var path string // SQLite's file
 	switch kind {
 	case SQLite:
-		path := strings.TrimPrefix(strings.SplitN(driverDSN, "?", 2)[0], "file:")
+		path = strings.TrimPrefix(strings.SplitN(driverDSN, "?", 2)[0], "file:")
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
@@ -211,8 +212,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 			_ = db.Close()
 			return nil, fmt.Errorf("configure SQLite checkpoints: %w", err)
 		}
+		db.batcher = newBatcher(gdb, sqlDB, filepath.Base(path))
 		db.stopCheckpoints = db.checkpoint(checkpointInterval)
-		db.batcher = newBatcher(gdb)
 		if err := gdb.Use(db.batcher); err != nil {
 			_ = db.Close()
 			return nil, fmt.Errorf("batch SQLite writes: %w", err)
@@ -277,8 +278,13 @@ func (d *DB) checkpoint(interval time.Duration) func() {
 				return
 			case <-t.C:
 				// PASSIVE never waits for readers or the writer; what it
-				// cannot copy now, the next round does.
-				_, _ = d.readers.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+				// cannot copy now, the next round does. It reports the
+				// log's length, which tells the writer when to rewind it.
+				var busy, frames, copied int64
+				err := d.readers.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+				if err == nil {
+					d.batcher.walFrames.Store(frames)
+				}
 			}
 		}
 	}()
