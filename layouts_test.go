@@ -336,6 +336,9 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 		"BAZAAR_PAYMENT_RECOVER_AFTER=2s",
 		"BAZAAR_REMOTE_TIMEOUT=1s",
 		"BAZAAR_REMOTE_RETRIES=1",
+		// The stream is as fast as the shop answers, and with inventory
+		// down it answers fast: no rate limit, or it would see 429s.
+		"BAZAAR_RATE_LIMIT_RPS=0",
 	})
 	prod := createProduct(t, l, stock)
 

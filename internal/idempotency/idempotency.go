@@ -42,7 +42,8 @@ const ReplayedHeader = "Idempotent-Replayed"
 var (
 	ErrInUse  = errs.New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
 	ErrReused = errs.New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
-	errBadKey = errs.Invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+	// ErrBadKey is a key ValidKey refuses.
+	ErrBadKey = errs.Invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
 )
 
 type record struct {
@@ -90,8 +91,8 @@ func (s *Store) Wrap(h gin.HandlerFunc) gin.HandlerFunc {
 			h(c)
 			return
 		}
-		if !validKey(key) {
-			web.Error(c, errBadKey)
+		if !ValidKey(key) {
+			web.Error(c, ErrBadKey)
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
@@ -126,7 +127,8 @@ func (s *Store) Wrap(h gin.HandlerFunc) gin.HandlerFunc {
 	}
 }
 
-func validKey(k string) bool {
+// ValidKey tells whether k can be an Idempotency-Key.
+func ValidKey(k string) bool {
 	if len(k) > 255 {
 		return false
 	}

@@ -17,43 +17,47 @@ import (
 // turned back into a contract error: known maps codes to the module's
 // sentinels, so inventory.ErrOutOfStock stays itself across the wire.
 func (m *Module) Call(ctx context.Context, method, path string, in, out any, repeatable bool, known map[string]error) error {
-	return m.call(ctx, Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}, in, out, known)
+	_, err := m.call(ctx, Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}, in, out, known)
+	return err
 }
 
 // CallWithKey is Call for a write made safe to repeat by an Idempotency-Key:
-// it is retried like a read.
-func (m *Module) CallWithKey(ctx context.Context, method, path, key string, in, out any, known map[string]error) error {
+// it is retried like a read. It reports whether the answer, success or
+// problem, was the replay of an earlier request's (Idempotent-Replayed).
+func (m *Module) CallWithKey(ctx context.Context, method, path, key string, in, out any, known map[string]error) (replayed bool, err error) {
 	r := Request{Method: method, Path: path, Repeatable: true, AsService: true, Header: http.Header{}}
 	r.Header.Set("Idempotency-Key", key)
-	return m.call(ctx, r, in, out, known)
+	answer, err := m.call(ctx, r, in, out, known)
+	return answer.Get("Idempotent-Replayed") == "true", err
 }
 
-func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) error {
+// call makes the call and returns the answer's header (nil if none came).
+func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (http.Header, error) {
 	method, path := r.Method, r.Path
 	if in != nil {
 		body, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r.Body = body
 		r.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := m.Send(ctx, r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			return nil
+			return resp.Header, nil
 		}
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
+			return resp.Header, fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
 		}
-		return nil
+		return resp.Header, nil
 	}
-	return decodeProblem(resp, known)
+	return resp.Header, decodeProblem(resp, known)
 }
 
 // Problem is a problem document as it arrives from a module.

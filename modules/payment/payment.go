@@ -58,9 +58,11 @@ type CheckoutRequest struct {
 	Card  Card   `json:"card"`
 	Email string `json:"email"`
 	// IdempotencyKey, when set, makes the checkout happen at most once:
-	// another Checkout with the same key returns the first one's outcome.
-	// The HTTP layer sets it from the Idempotency-Key header, scoped to the
-	// caller's API key.
+	// another Checkout with the same key and the same request returns the
+	// first one's outcome, marked Replayed; with another request it is
+	// ErrIdempotencyKeyReused, and while the first still runs
+	// ErrIdempotencyKeyInUse. The HTTP layer sets it from the
+	// Idempotency-Key header, scoped to the caller's API key.
 	IdempotencyKey string `json:"-"`
 }
 
@@ -89,6 +91,10 @@ type Payment struct {
 	DeclineCode string    `json:"decline_code,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Replayed marks the answer to a Checkout that repeated an earlier
+	// one's IdempotencyKey: the payment is the earlier checkout's. It is not
+	// part of the payment: over HTTP it is the Idempotent-Replayed header.
+	Replayed bool `json:"-"`
 }
 
 // ListQuery selects a page of payments, newest first, optionally by status.
@@ -119,6 +125,9 @@ var (
 	ErrCardDeclined     = errs.New("card_declined", "the card was declined")
 	ErrNotRefundable    = errs.New("payment_not_refundable", "only a succeeded payment can be refunded")
 	ErrChargeNotFound   = errs.New(errs.CodeNotFound, "the processor has no charge with this key")
+	// The codes are those every idempotent route of the API answers with.
+	ErrIdempotencyKeyReused = errs.New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	ErrIdempotencyKeyInUse  = errs.New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
 )
 
 // CheckoutError is a checkout that failed after its payment was recorded:
@@ -129,6 +138,9 @@ type CheckoutError struct {
 	PaymentID   string
 	DeclineCode string
 	Err         error
+	// Replayed: this is the outcome of an earlier checkout with the same
+	// IdempotencyKey, as for Payment.Replayed.
+	Replayed bool
 }
 
 func (e *CheckoutError) Error() string {

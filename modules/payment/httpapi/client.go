@@ -34,6 +34,8 @@ var known = map[string]error{
 	"payment_not_refundable": payment.ErrNotRefundable,
 	"out_of_stock":           inventory.ErrOutOfStock,
 	"reservation_closed":     inventory.ErrReservationClosed,
+	"idempotency_key_reused": payment.ErrIdempotencyKeyReused,
+	"idempotency_key_in_use": payment.ErrIdempotencyKeyInUse,
 }
 
 // Checkout runs a purchase. A failure that names a payment comes back as a
@@ -45,7 +47,7 @@ func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (pay
 		// With a key, the checkout may be sent again: it happens once.
 		// Hashed: the caller's key may be longer than a header key may be.
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
-		err = c.m.CallWithKey(ctx, http.MethodPost, "/v1/payments", hex.EncodeToString(sum[:]), req, &p, known)
+		p.Replayed, err = c.m.CallWithKey(ctx, http.MethodPost, "/v1/payments", hex.EncodeToString(sum[:]), req, &p, known)
 	} else {
 		err = c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
 	}
@@ -55,9 +57,13 @@ func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (pay
 		if pe.DeclineCode != "" {
 			cause = &payment.Decline{Code: pe.DeclineCode}
 		}
-		return p, &payment.CheckoutError{PaymentID: pe.PaymentID, DeclineCode: pe.DeclineCode, Err: cause}
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: pe.PaymentID, DeclineCode: pe.DeclineCode, Err: cause,
+			Replayed: p.Replayed}
 	}
-	return p, err
+	if err != nil {
+		return payment.Payment{}, err
+	}
+	return p, nil
 }
 
 // Get returns a payment.

@@ -3,11 +3,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/idempotency"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
@@ -17,25 +19,42 @@ import (
 // forwarding it.
 func Routes(svc payment.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc), Idempotent: true},
+		// The checkout keeps its Idempotency-Key itself (see checkout).
+		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc)},
 		{Method: "GET", Path: "/v1/payments", Access: web.Admin, Handler: list(svc)},
 		{Method: "GET", Path: "/v1/payments/:id", Access: web.Storefront, Handler: get(svc)},
 		{Method: "POST", Path: "/v1/payments/:id/refund", Access: web.Admin, Handler: refund(svc), Idempotent: true},
 	}
 }
 
+// checkout honours an Idempotency-Key as every idempotent route does, but
+// not through the shared idempotency records: the payment is the key's
+// record (payment.CheckoutRequest.IdempotencyKey), so a checkout writes no
+// record of its own and a repeat's answer is rebuilt from the payment.
 func checkout(svc payment.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		key := c.GetHeader(idempotency.Header)
+		if key != "" && !idempotency.ValidKey(key) {
+			web.Error(c, idempotency.ErrBadKey)
+			return
+		}
 		var req payment.CheckoutRequest
 		if err := web.Decode(c, &req); err != nil {
 			web.Error(c, err)
 			return
 		}
-		if key := c.GetHeader("Idempotency-Key"); key != "" {
+		if key != "" {
 			req.IdempotencyKey = web.Principal(c) + " " + key
 		}
 		p, err := svc.Checkout(c.Request.Context(), req)
+		var failed *payment.CheckoutError
+		if p.Replayed || errors.As(err, &failed) && failed.Replayed {
+			c.Header(idempotency.ReplayedHeader, "true")
+		}
 		if err != nil {
+			if errors.Is(err, payment.ErrIdempotencyKeyInUse) {
+				c.Header("Retry-After", "1")
+			}
 			web.Error(c, err)
 			return
 		}

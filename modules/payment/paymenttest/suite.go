@@ -519,10 +519,19 @@ func idempotentCheckout(t *testing.T, h Harness) {
 	req.IdempotencyKey = ids.New("key")
 	first, err := h.Payments.Checkout(ctx, req)
 	require.NoError(t, err)
+	require.False(t, first.Replayed)
 	again, err := h.Payments.Checkout(ctx, req)
 	require.NoError(t, err)
-	require.Equal(t, first.ID, again.ID)
+	require.True(t, again.Replayed, "the answer says it is a replay")
+	again.Replayed = false
+	require.Equal(t, first, again, "the very same payment")
 	require.Equal(t, stock(p, 3), level(t, h, p), "stock was taken once")
+
+	reused := Cart(GoodCard, Item(p, 1))
+	reused.IdempotencyKey = req.IdempotencyKey
+	_, err = h.Payments.Checkout(ctx, reused)
+	require.ErrorIs(t, err, payment.ErrIdempotencyKeyReused, "the same key for another cart")
+	require.Equal(t, stock(p, 3), level(t, h, p))
 
 	other := Cart(GoodCard, Item(p, 1))
 	other.IdempotencyKey = ids.New("key")
@@ -535,10 +544,12 @@ func idempotentCheckout(t *testing.T, h Harness) {
 	_, err = h.Payments.Checkout(ctx, declinedReq)
 	var firstErr *payment.CheckoutError
 	require.ErrorAs(t, err, &firstErr)
+	require.False(t, firstErr.Replayed)
 	_, err = h.Payments.Checkout(ctx, declinedReq)
 	var againErr *payment.CheckoutError
 	require.ErrorAs(t, err, &againErr)
 	require.ErrorIs(t, err, payment.ErrCardDeclined)
 	require.Equal(t, firstErr.PaymentID, againErr.PaymentID)
 	require.Equal(t, "generic_decline", againErr.DeclineCode)
+	require.True(t, againErr.Replayed)
 }

@@ -4,6 +4,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +36,10 @@ const (
 	failedInventory  = "inventory_unavailable"
 )
 
+// errInventoryWasDown replays the failure of a checkout that could not
+// reach the inventory: the 503 its first answer was.
+var errInventoryWasDown = errs.New(errs.CodeUnavailable, "the inventory was unavailable; this payment failed and nothing was charged")
+
 // Service implements payment.Service.
 type Service struct {
 	store     *store.Store
@@ -62,10 +68,15 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 		return payment.Payment{}, err
 	}
 	// The pending record comes first: whatever happens next, recovery can
-	// find this payment and finish or undo it.
-	err = s.store.Insert(ctx, p, req.IdempotencyKey)
+	// find this payment and finish or undo it. With an idempotency key it
+	// is also the key's record: a repeat finds it by the key.
+	hash := ""
+	if req.IdempotencyKey != "" {
+		hash = fingerprint(req)
+	}
+	err = s.store.Insert(ctx, p, req.IdempotencyKey, hash)
 	if errors.Is(err, store.ErrDuplicateKey) {
-		return s.again(ctx, req.IdempotencyKey)
+		return s.again(ctx, req.IdempotencyKey, hash)
 	}
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("record payment: %w", err)
@@ -92,13 +103,22 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 }
 
 // again answers a checkout whose idempotency key an earlier checkout used:
-// with that checkout's outcome, after finishing it if it was cut off.
-func (s *Service) again(ctx context.Context, key string) (payment.Payment, error) {
+// with that checkout's outcome, after finishing it if it was cut off. A
+// checkout still running is not disturbed: its repeat is told to wait.
+func (s *Service) again(ctx context.Context, key, hash string) (payment.Payment, error) {
 	first, err := s.store.ByIdempotencyKey(ctx, key)
 	if err != nil {
 		return payment.Payment{}, err
 	}
+	if first.RequestHash != hash {
+		return payment.Payment{}, payment.ErrIdempotencyKeyReused
+	}
 	if first.Status == payment.Pending {
+		// A live checkout finishes within finishTimeout of recording its
+		// payment; one pending for longer was cut off, and is finished here.
+		if s.now().Before(first.CreatedAt.Add(finishTimeout)) {
+			return payment.Payment{}, payment.ErrIdempotencyKeyInUse
+		}
 		if err := s.Resolve(ctx, first.ID); err != nil {
 			return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: err}
 		}
@@ -108,15 +128,33 @@ func (s *Service) again(ctx context.Context, key string) (payment.Payment, error
 	}
 	switch {
 	case first.Status == payment.Succeeded || first.Status == payment.Refunded:
+		first.Replayed = true
 		return first.Payment, nil
 	case first.FailureCode == failedDeclined:
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, DeclineCode: first.DeclineCode,
-			Err: &payment.Decline{Code: first.DeclineCode}}
+			Err: &payment.Decline{Code: first.DeclineCode}, Replayed: true}
 	case first.FailureCode == failedOutOfStock:
-		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrOutOfStock}
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrOutOfStock, Replayed: true}
+	case first.FailureCode == failedInventory:
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: errInventoryWasDown, Replayed: true}
 	default:
-		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrReservationClosed}
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: first.ID, Err: inventory.ErrReservationClosed, Replayed: true}
 	}
+}
+
+// fingerprint identifies what a checkout asks for, to tell a repeat from
+// another request sent with the same idempotency key. It hashes only what
+// the payment keeps anyway (the cart, the email, the card's brand, last four
+// digits and expiry), never the card number or its code: a hash of a card
+// number is easily reversed.
+func fingerprint(req payment.CheckoutRequest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s %s %02d/%d\n", strings.TrimSpace(req.Email), brand(req.Card.Number),
+		last4(req.Card.Number), req.Card.ExpMonth, req.Card.ExpYear)
+	for _, it := range req.Items {
+		fmt.Fprintf(h, "%s %d\n", it.ProductID, it.Quantity)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // failReserve ends a checkout whose reservation did not happen.
@@ -206,7 +244,7 @@ func (s *Service) price(ctx context.Context, req payment.CheckoutRequest) (payme
 	now := s.now()
 	p := payment.Payment{
 		ID: ids.New("pay"), Status: payment.Pending, Email: strings.TrimSpace(req.Email),
-		Card:      payment.CardSummary{Brand: brand(req.Card.Number), Last4: req.Card.Number[len(req.Card.Number)-4:]},
+		Card:      payment.CardSummary{Brand: brand(req.Card.Number), Last4: last4(req.Card.Number)},
 		CreatedAt: now, UpdatedAt: now,
 	}
 	var v errs.Validator

@@ -270,3 +270,37 @@ func TestCardDataIsNotStored(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 }
+
+// A repeat of a checkout's idempotency key while that checkout may still be
+// running is told to wait, not allowed to finish it under its feet; once
+// the checkout has been cut off for longer than any live one runs, the
+// repeat finishes it and answers with its outcome.
+func TestRepeatOfACheckoutCutOff(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine)
+			p := w.product(t, 250, 5)
+			req := cart(p, 2)
+			req.IdempotencyKey = "storefront " + ids.New("key")
+
+			w.processor.chargeThenLose = true // charged, but the answer is lost
+			_, err := w.payments.Checkout(ctx, req)
+			var cut *payment.CheckoutError
+			require.ErrorAs(t, err, &cut)
+			w.processor.chargeThenLose = false
+			require.Equal(t, payment.Pending, w.get(t, cut.PaymentID).Status)
+
+			_, err = w.payments.Checkout(ctx, req)
+			require.ErrorIs(t, err, payment.ErrIdempotencyKeyInUse)
+			require.Equal(t, payment.Pending, w.get(t, cut.PaymentID).Status, "the repeat left it alone")
+
+			w.clock.Advance(time.Minute)
+			again, err := w.payments.Checkout(ctx, req)
+			require.NoError(t, err)
+			require.True(t, again.Replayed)
+			require.Equal(t, cut.PaymentID, again.ID)
+			require.Equal(t, payment.Succeeded, again.Status, "the charge was found and the stock committed")
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
+		})
+	}
+}

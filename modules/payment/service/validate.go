@@ -87,3 +87,6 @@ func brand(number string) string {
 	}
 	return "unknown"
 }
+
+// last4 is what a payment shows of a card number (validated: long enough).
+func last4(number string) string { return number[len(number)-4:] }

@@ -4,6 +4,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -23,6 +24,7 @@ type paymentRow struct {
 	CardLast4      string `gorm:"column:card_last4"`
 	ChargeID       *string
 	IdempotencyKey *string
+	RequestHash    *string
 	FailureCode    *string
 	DeclineCode    *string
 	CreatedAt      time.Time
@@ -42,11 +44,13 @@ type itemRow struct {
 
 func (itemRow) TableName() string { return "payment_items" }
 
-// Record is a payment as stored, with the processor's charge id that the
-// public Payment does not show.
+// Record is a payment as stored, with what the public Payment does not
+// show: the processor's charge id, and the hash of the request that an
+// idempotency key was first sent with.
 type Record struct {
 	payment.Payment
-	ChargeID string
+	ChargeID    string
+	RequestHash string
 }
 
 func toRecord(r paymentRow) Record {
@@ -60,7 +64,7 @@ func toRecord(r paymentRow) Record {
 	for i, it := range r.Items {
 		p.Items[i] = payment.LineItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice}
 	}
-	return Record{Payment: p, ChargeID: deref(r.ChargeID)}
+	return Record{Payment: p, ChargeID: deref(r.ChargeID), RequestHash: deref(r.RequestHash)}
 }
 
 func deref(s *string) string {
@@ -86,19 +90,28 @@ func New(db *gorm.DB) *Store { return &Store{db: db} }
 // ErrDuplicateKey is an Insert whose idempotency key a payment already has.
 var ErrDuplicateKey = errors.New("a payment with this idempotency key exists")
 
-// Insert stores a new payment with its items, in one transaction.
-func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey string) error {
-	row := paymentRow{
-		ID: p.ID, Status: string(p.Status), Amount: p.Amount, Currency: p.Currency, Email: p.Email,
-		CardBrand: p.Card.Brand, CardLast4: p.Card.Last4, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		IdempotencyKey: ptr(idempotencyKey),
-	}
+// Insert stores a new payment with its items, in one transaction; with an
+// idempotency key, the payment is that key's record, and requestHash tells
+// a repeat of the request from another request sent with the same key.
+func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey, requestHash string) error {
+	// Plain statements: this runs on the writer for every checkout, and
+	// gorm's association saving costs more than the inserts themselves.
+	items := make([]string, len(p.Items))
+	args := make([]any, 0, 5*len(p.Items))
 	for i, it := range p.Items {
-		row.Items = append(row.Items, itemRow{PaymentID: p.ID, Position: i, ProductID: it.ProductID,
-			Quantity: it.Quantity, UnitPrice: it.UnitPrice})
+		items[i] = "(?, ?, ?, ?, ?)"
+		args = append(args, p.ID, i, it.ProductID, it.Quantity, it.UnitPrice)
 	}
 	err := database.Transaction(ctx, s.db, "payment.insert", func(tx *gorm.DB) error {
-		return tx.Create(&row).Error
+		err := tx.Exec(`INSERT INTO payments (id, status, amount, currency, email, card_brand, card_last4,
+			idempotency_key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Status, p.Amount, p.Currency, p.Email, p.Card.Brand, p.Card.Last4,
+			ptr(idempotencyKey), ptr(requestHash), p.CreatedAt, p.UpdatedAt).Error
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		return tx.Exec(`INSERT INTO payment_items (payment_id, position, product_id, quantity, unit_price) VALUES `+
+			strings.Join(items, ", "), args...).Error
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) && idempotencyKey != "" {
 		return ErrDuplicateKey
