@@ -156,6 +156,32 @@ func (s *suite) productList(t *testing.T) {
 		require.LessOrEqual(t, len(page.Data), 20)
 		require.NotNil(t, page.Data)
 	})
+	t.Run("ids answers exactly those products", func(t *testing.T) {
+		var gone catalogue.Product
+		s.c.Do(t, "POST", "/v1/products", s.admin, catalogue.ProductInput{SKU: tag + "-gone", Name: "Gone", Price: 1, Currency: "USD"}).
+			Expect(t, http.StatusCreated, &gone)
+		s.c.Do(t, "DELETE", "/v1/products/"+gone.ID, s.admin, nil).Expect(t, http.StatusNoContent, nil)
+
+		var page catalogue.Page
+		ids := strings.Join([]string{made[3].ID, "prod_missing", made[0].ID, gone.ID, made[3].ID}, ",")
+		s.c.Do(t, "GET", "/v1/products?ids="+ids, "", nil).Expect(t, http.StatusOK, &page)
+		require.Equal(t, []catalogue.Product{made[3], made[0]}, page.Data, "in the order asked, each once, unknown and deleted left out")
+		require.Empty(t, page.NextCursor)
+		s.c.Do(t, "GET", "/v1/products?limit=1&ids="+made[1].ID+","+made[2].ID, "", nil).Expect(t, http.StatusOK, &page)
+		require.Equal(t, []catalogue.Product{made[1], made[2]}, page.Data, "limit does not apply to ids")
+
+		tooMany := strings.TrimSuffix(strings.Repeat(made[0].ID+",", catalogue.MaxLimit+1), ",")
+		prob := s.c.Do(t, "GET", "/v1/products?ids="+tooMany, "", nil).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
+		require.Equal(t, []string{"ids"}, prob.Fields())
+		for q, field := range map[string]string{
+			"ids=":                    "ids[0]",
+			"ids=" + made[0].ID + ",": "ids[1]",
+			"ids=" + made[0].ID + "&q=" + url.QueryEscape(tag): "q",
+		} {
+			prob := s.c.Do(t, "GET", "/v1/products?"+q, "", nil).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
+			require.Equal(t, []string{field}, prob.Fields(), q)
+		}
+	})
 	t.Run("bad list parameters are 422", func(t *testing.T) {
 		for _, q := range []string{"limit=101", "limit=0", "limit=-1", "limit=", "limit=ten", "cursor=not-a-cursor"} {
 			s.c.Do(t, "GET", "/v1/products?"+q, "", nil).Problem(t, http.StatusUnprocessableEntity, "validation_failed")

@@ -33,10 +33,20 @@ type ProductInput struct {
 
 // ListQuery selects a page of products. Cursor is the NextCursor of the
 // previous page; Q matches name or SKU, case-insensitively.
+//
+// A non-empty IDs asks for those products in one call, for a caller that
+// would otherwise Get them one by one: the page holds the live products
+// among IDs, in the order of IDs, each once however often its id is
+// repeated; an id of no live product is left out, not an error. Such a page
+// is never more than one: NextCursor is empty. IDs may list at most
+// MaxLimit ids, none of them empty, and cannot be combined with Cursor or Q;
+// Limit does not apply to it (it is still checked, like any Limit).
 type ListQuery struct {
 	Limit  int
 	Cursor string
 	Q      string
+	// IDs selects exactly these products.
+	IDs []string
 }
 
 // Page is one page of products, oldest first.
@@ -63,7 +73,8 @@ type Service interface {
 	Create(ctx context.Context, in ProductInput) (Product, error)
 	// Get returns a live product, or ErrNotFound (also for deleted products).
 	Get(ctx context.Context, id string) (Product, error)
-	// List returns live products in a stable order, a page at a time.
+	// List returns live products in a stable order, a page at a time, or the
+	// live products among q.IDs in one call.
 	List(ctx context.Context, q ListQuery) (Page, error)
 	// Update replaces the editable fields of a live product.
 	Update(ctx context.Context, id string, in ProductInput) (Product, error)

@@ -16,12 +16,15 @@ import (
 // Run runs the contract suite; newService gives each test an empty catalogue.
 func Run(t *testing.T, newService func(t *testing.T) catalogue.Service) {
 	tests := map[string]func(*testing.T, catalogue.Service){
-		"create and get":        createAndGet,
-		"sku is unique":         uniqueSKU,
-		"update":                update,
-		"delete":                remove,
-		"list pages and search": list,
-		"invalid input":         invalid,
+		"create and get":          createAndGet,
+		"sku is unique":           uniqueSKU,
+		"update":                  update,
+		"delete":                  remove,
+		"list pages and search":   list,
+		"list by ids":             listByIDs,
+		"list by ids refuses":     listByIDsInvalid,
+		"list by ids sees writes": listByIDsSeesWrites,
+		"invalid input":           invalid,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -132,6 +135,96 @@ func list(t *testing.T, svc catalogue.Service) {
 	require.ErrorIs(t, err, errs.ErrInvalid)
 	_, err = svc.List(ctx, catalogue.ListQuery{Cursor: "garbage"})
 	require.ErrorIs(t, err, errs.ErrInvalid)
+}
+
+func listByIDs(t *testing.T, svc catalogue.Service) {
+	a, b, c := create(t, svc, input()), create(t, svc, input()), create(t, svc, input())
+	gone := create(t, svc, input())
+	require.NoError(t, svc.Delete(ctx, gone.ID))
+
+	page, err := svc.List(ctx, catalogue.ListQuery{IDs: []string{c.ID, "prod_missing", a.ID, gone.ID, c.ID, b.ID, a.ID}})
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{c, a, b}, page.Data, "in the order asked, each once, unknown and deleted left out")
+	require.Empty(t, page.NextCursor)
+
+	page, err = svc.List(ctx, catalogue.ListQuery{Limit: 1, IDs: []string{b.ID, a.ID}})
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{b, a}, page.Data, "limit does not apply to ids")
+
+	page, err = svc.List(ctx, catalogue.ListQuery{IDs: []string{"prod_missing", gone.ID, a.ID + "," + b.ID, " " + a.ID}})
+	require.NoError(t, err)
+	require.Empty(t, page.Data, "ids of no product answer an empty page, not an error")
+	require.Empty(t, page.NextCursor)
+
+	most := []string{c.ID}
+	for len(most) < catalogue.MaxLimit {
+		most = append(most, ids.New("prod"))
+	}
+	page, err = svc.List(ctx, catalogue.ListQuery{IDs: most})
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{c}, page.Data, "MaxLimit ids are allowed")
+}
+
+func listByIDsInvalid(t *testing.T, svc catalogue.Service) {
+	for i := 0; i < 2; i++ {
+		create(t, svc, input())
+	}
+	first, err := svc.List(ctx, catalogue.ListQuery{Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, first.NextCursor)
+	id := first.Data[0].ID
+
+	tooMany := make([]string, catalogue.MaxLimit+1)
+	for i := range tooMany {
+		tooMany[i] = id
+	}
+	for name, tc := range map[string]struct {
+		q      catalogue.ListQuery
+		fields []string
+	}{
+		"too many ids":   {catalogue.ListQuery{IDs: tooMany}, []string{"ids"}},
+		"an empty id":    {catalogue.ListQuery{IDs: []string{id, ""}}, []string{"ids[1]"}},
+		"ids and cursor": {catalogue.ListQuery{IDs: []string{id}, Cursor: first.NextCursor}, []string{"cursor"}},
+		"ids and q":      {catalogue.ListQuery{IDs: []string{id}, Q: "Teapot"}, []string{"q"}},
+	} {
+		_, err := svc.List(ctx, tc.q)
+		require.ErrorIs(t, err, errs.ErrInvalid, name)
+		var verr *errs.ValidationError
+		require.ErrorAs(t, err, &verr, name)
+		var fields []string
+		for _, f := range verr.Fields {
+			fields = append(fields, f.Field)
+		}
+		require.Equal(t, tc.fields, fields, name)
+	}
+}
+
+// listByIDsSeesWrites: a product read by ids, and remembered by a cache,
+// is read again once this service changes or deletes it.
+func listByIDsSeesWrites(t *testing.T, svc catalogue.Service) {
+	a, b := create(t, svc, input()), create(t, svc, input())
+	q := catalogue.ListQuery{IDs: []string{a.ID, b.ID}}
+	page, err := svc.List(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{a, b}, page.Data)
+
+	change := input()
+	change.Name = "Teapot, renamed"
+	a, err = svc.Update(ctx, a.ID, change)
+	require.NoError(t, err)
+	page, err = svc.List(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{a, b}, page.Data)
+
+	require.NoError(t, svc.Delete(ctx, b.ID))
+	page, err = svc.List(ctx, q)
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{a}, page.Data)
+	got, err := svc.Get(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, a, got)
+	_, err = svc.Get(ctx, b.ID)
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
 }
 
 func invalid(t *testing.T, svc catalogue.Service) {

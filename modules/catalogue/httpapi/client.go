@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
@@ -58,6 +59,9 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 	if q.Q != "" {
 		v.Set("q", q.Q)
 	}
+	if len(q.IDs) > 0 {
+		v.Set("ids", joinIDs(q.IDs))
+	}
 	var page catalogue.Page
 	err := c.m.Call(ctx, http.MethodGet, "/v1/products?"+v.Encode(), nil, &page, true, known)
 	return page, err
@@ -79,4 +83,18 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 		return catalogue.ErrNotFound
 	}
 	return c.m.Call(ctx, http.MethodDelete, productPath(id), nil, nil, false, known)
+}
+
+// joinIDs puts ids on the wire, separated by commas. No product id holds a
+// comma, so an id that does is sent as another id that names no product:
+// the answer, and any validation error, is the same as the service's.
+func joinIDs(ids []string) string {
+	wire := make([]string, len(ids))
+	for i, id := range ids {
+		wire[i] = id
+		if strings.Contains(id, ",") {
+			wire[i] = "-"
+		}
+	}
+	return strings.Join(wire, ",")
 }

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -71,7 +72,7 @@ func list(svc catalogue.Service) gin.HandlerFunc {
 			return
 		}
 		page, err := svc.List(c.Request.Context(), catalogue.ListQuery{
-			Limit: limit, Cursor: c.Query("cursor"), Q: c.Query("q"),
+			Limit: limit, Cursor: c.Query("cursor"), Q: c.Query("q"), IDs: queryIDs(c),
 		})
 		if err != nil {
 			web.Error(c, err)
@@ -79,6 +80,17 @@ func list(svc catalogue.Service) gin.HandlerFunc {
 		}
 		c.JSON(http.StatusOK, page)
 	}
+}
+
+// queryIDs reads ids=a,b,c; a repeated ids parameter adds its ids. An
+// empty ids= is one empty id, which List refuses, rather than no ids,
+// which would list every product.
+func queryIDs(c *gin.Context) []string {
+	raw, ok := c.GetQueryArray("ids")
+	if !ok {
+		return nil
+	}
+	return strings.Split(strings.Join(raw, ","), ",")
 }
 
 func get(svc catalogue.Service) gin.HandlerFunc {

@@ -24,7 +24,7 @@ type reads struct {
 	ttl      time.Duration
 	now      func() time.Time
 	products *lru.Cache[string, entry[catalogue.Product]]
-	pages    *lru.Cache[catalogue.ListQuery, entry[catalogue.Page]]
+	pages    *lru.Cache[pageKey, entry[catalogue.Page]]
 
 	// A read that raced a write may have fetched the row as it was before
 	// the write. version counts writes; an answer is remembered only if no
@@ -32,6 +32,13 @@ type reads struct {
 	// remembering one step that a write's forget cannot split.
 	mu      sync.Mutex
 	version uint64
+}
+
+// pageKey is the query of a cached page. A query by IDs is not one: it is
+// answered from the products.
+type pageKey struct {
+	limit     int
+	cursor, q string
 }
 
 type entry[V any] struct {
@@ -51,7 +58,7 @@ func newReads(ttl time.Duration, now func() time.Time) *reads {
 		return nil
 	}
 	products, _ := lru.New[string, entry[catalogue.Product]](cachedProducts) // errs only on size <= 0
-	pages, _ := lru.New[catalogue.ListQuery, entry[catalogue.Page]](cachedPages)
+	pages, _ := lru.New[pageKey, entry[catalogue.Page]](cachedPages)
 	return &reads{ttl: ttl, now: now, products: products, pages: pages}
 }
 
@@ -73,7 +80,7 @@ func (r *reads) product(id string) (catalogue.Product, bool) {
 	return fresh(r.products, id, r.now())
 }
 
-func (r *reads) page(q catalogue.ListQuery) (catalogue.Page, bool) {
+func (r *reads) page(q pageKey) (catalogue.Page, bool) {
 	if r == nil {
 		return catalogue.Page{}, false
 	}
@@ -86,7 +93,14 @@ func (r *reads) rememberProduct(version uint64, p catalogue.Product) {
 	}
 }
 
-func (r *reads) rememberPage(version uint64, q catalogue.ListQuery, page catalogue.Page) {
+// rememberProducts is rememberProduct for each product of one read.
+func (r *reads) rememberProducts(version uint64, ps []catalogue.Product) {
+	for _, p := range ps {
+		r.rememberProduct(version, p)
+	}
+}
+
+func (r *reads) rememberPage(version uint64, q pageKey, page catalogue.Page) {
 	if r != nil {
 		remember(r, r.pages, version, q, page)
 	}

@@ -76,10 +76,18 @@ func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error)
 	return p, nil
 }
 
-// List returns a page of live products.
+// List returns a page of live products, or the live products among q.IDs.
 func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
+	q.Q = strings.TrimSpace(q.Q)
 	var v errs.Validator
 	v.Check(q.Limit >= 0 && q.Limit <= catalogue.MaxLimit, "limit", fmt.Sprintf("must be between 1 and %d", catalogue.MaxLimit))
+	if len(q.IDs) > 0 {
+		checkIDs(&v, q)
+		if err := v.Err(); err != nil {
+			return catalogue.Page{}, err
+		}
+		return s.listIDs(ctx, q.IDs)
+	}
 	after, err := ids.FromCursor(q.Cursor, "prod")
 	v.Check(err == nil, "cursor", "is not a cursor this API returned")
 	if err := v.Err(); err != nil {
@@ -88,8 +96,8 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 	if q.Limit == 0 {
 		q.Limit = catalogue.DefaultLimit
 	}
-	q.Q = strings.TrimSpace(q.Q)
-	if page, ok := s.cache.page(q); ok {
+	key := pageKey{limit: q.Limit, cursor: q.Cursor, q: q.Q}
+	if page, ok := s.cache.page(key); ok {
 		page.Data = slices.Clone(page.Data) // the caller's to change
 		return page, nil
 	}
@@ -104,8 +112,68 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 		page.Data = rows[:q.Limit]
 		page.NextCursor = ids.Cursor(rows[q.Limit-1].ID)
 	}
-	s.cache.rememberPage(version, q, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
+	s.cache.rememberPage(version, key, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
 	return page, nil
+}
+
+// checkIDs checks the rest of a query by IDs.
+func checkIDs(v *errs.Validator, q catalogue.ListQuery) {
+	v.Check(q.Cursor == "", "cursor", "cannot be combined with ids")
+	v.Check(q.Q == "", "q", "cannot be combined with ids")
+	if len(q.IDs) > catalogue.MaxLimit {
+		v.Check(false, "ids", fmt.Sprintf("must list at most %d ids", catalogue.MaxLimit))
+		return // rather than one error for each of thousands of ids
+	}
+	for i, id := range q.IDs {
+		v.Checkf(id != "", "must not be empty", "ids[%d]", i)
+	}
+}
+
+// listIDs answers a query by IDs: the products the cache holds from
+// memory, the others in one read of the database, which the cache then
+// remembers as Get would.
+func (s *Service) listIDs(ctx context.Context, want []string) (catalogue.Page, error) {
+	want = unique(want)
+	found := make(map[string]catalogue.Product, len(want))
+	var missing []string
+	for _, id := range want {
+		if p, ok := s.cache.product(id); ok {
+			found[id] = p
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		version := s.cache.begin()
+		rows, err := s.store.GetMany(ctx, missing)
+		if err != nil {
+			return catalogue.Page{}, fmt.Errorf("get %d products: %w", len(missing), err)
+		}
+		s.cache.rememberProducts(version, rows)
+		for _, p := range rows {
+			found[p.ID] = p
+		}
+	}
+	page := catalogue.Page{Data: make([]catalogue.Product, 0, len(found))}
+	for _, id := range want {
+		if p, ok := found[id]; ok {
+			page.Data = append(page.Data, p)
+		}
+	}
+	return page, nil
+}
+
+// unique returns list without repeats, in the order each first appears.
+func unique(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := make([]string, 0, len(list))
+	for _, id := range list {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Update replaces the editable fields of a live product.

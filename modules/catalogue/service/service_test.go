@@ -2,10 +2,12 @@ package service_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/internal/testclock"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
@@ -93,4 +95,130 @@ func TestCacheAcrossReplicas(t *testing.T) {
 	again, err := a.List(ctx, catalogue.ListQuery{})
 	require.NoError(t, err)
 	require.Equal(t, "Coffee", again.Data[0].Name)
+}
+
+// TestListByIDsAcrossReplicas is TestCacheAcrossReplicas for a query by
+// ids: it answers from the products a replica remembers, whether a Get or
+// an earlier query by ids read them, until the TTL or the replica's own
+// write.
+func TestListByIDsAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Engines()[0].Open(t, "catalogue").DB
+	clock := testclock.New(now())
+	a := service.New(db, clock.Now).WithCache(5 * time.Second)
+	b := service.New(db, clock.Now).WithCache(5 * time.Second)
+	tea, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
+	require.NoError(t, err)
+	cake, err := a.Create(ctx, catalogue.ProductInput{SKU: "CAKE", Name: "Cake", Price: 300, Currency: "EUR"})
+	require.NoError(t, err)
+	both := catalogue.ListQuery{IDs: []string{tea.ID, cake.ID}}
+	prices := func(q catalogue.ListQuery) []int64 {
+		t.Helper()
+		page, err := a.List(ctx, q)
+		require.NoError(t, err)
+		var out []int64
+		for _, p := range page.Data {
+			out = append(out, p.Price)
+		}
+		return out
+	}
+	require.Equal(t, []int64{450, 300}, prices(both))
+
+	// b changes tea and deletes cake: a still answers from memory, for
+	// ids and for Get alike.
+	_, err = b.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
+	require.NoError(t, err)
+	require.NoError(t, b.Delete(ctx, cake.ID))
+	require.Equal(t, []int64{450, 300}, prices(both), "within the TTL a replica may answer from memory")
+	got, err := a.Get(ctx, cake.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(300), got.Price, "a query by ids remembers its products as Get does")
+
+	clock.Advance(5 * time.Second)
+	require.Equal(t, []int64{500}, prices(both), "after the TTL it reads again")
+
+	// Part from memory, part from the database: tea is remembered, coffee is new.
+	coffee, err := b.Create(ctx, catalogue.ProductInput{SKU: "COFFEE", Name: "Coffee", Price: 250, Currency: "EUR"})
+	require.NoError(t, err)
+	_, err = b.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 510, Currency: "EUR"})
+	require.NoError(t, err)
+	require.Equal(t, []int64{250, 500}, prices(catalogue.ListQuery{IDs: []string{coffee.ID, tea.ID}}))
+
+	// a's own write shows at once.
+	_, err = a.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 520, Currency: "EUR"})
+	require.NoError(t, err)
+	require.Equal(t, []int64{250, 520}, prices(catalogue.ListQuery{IDs: []string{coffee.ID, tea.ID}}))
+}
+
+// TestListByIDsReadsOnce: a query by ids is one read of the database; with
+// a cache, a read of only the products it does not hold, and none when it
+// holds them all.
+func TestListByIDsReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	for name, ttl := range map[string]time.Duration{"uncached": 0, "cached": time.Minute} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.Engines()[0].Open(t, "catalogue").DB
+			var reads atomic.Int64
+			require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:count", func(*gorm.DB) { reads.Add(1) }))
+			svc := service.New(db, now).WithCache(ttl)
+			var made []string
+			for _, sku := range []string{"A", "B", "C"} {
+				p, err := svc.Create(ctx, catalogue.ProductInput{SKU: sku, Name: sku, Price: 100, Currency: "EUR"})
+				require.NoError(t, err)
+				made = append(made, p.ID)
+			}
+			list := func(ids ...string) int {
+				t.Helper()
+				reads.Store(0)
+				page, err := svc.List(ctx, catalogue.ListQuery{IDs: ids})
+				require.NoError(t, err)
+				require.Len(t, page.Data, len(made))
+				return int(reads.Load())
+			}
+
+			require.Equal(t, 1, list(append(made, "prod_missing")...))
+			if ttl == 0 {
+				require.Equal(t, 1, list(made...))
+				return
+			}
+			require.Equal(t, 0, list(made...), "all remembered")
+			require.NoError(t, svc.Delete(ctx, made[0]))
+			p, err := svc.Create(ctx, catalogue.ProductInput{SKU: "D", Name: "D", Price: 100, Currency: "EUR"})
+			require.NoError(t, err)
+			made[0] = p.ID
+			require.Equal(t, 1, list(made...), "one read for the product not remembered")
+		})
+	}
+}
+
+// TestListByIDsRacingWrite: a write that lands while a query by ids reads
+// the database is not hidden by the cache remembering what that read saw.
+func TestListByIDsRacingWrite(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Engines()[0].Open(t, "catalogue").DB
+	svc := service.New(db, now).WithCache(time.Minute)
+	tea, err := svc.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
+	require.NoError(t, err)
+
+	// The write runs right after the read's query, before it is remembered.
+	var armed atomic.Bool
+	require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:race", func(*gorm.DB) {
+		if armed.CompareAndSwap(true, false) {
+			_, err := svc.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
+			require.NoError(t, err)
+		}
+	}))
+	armed.Store(true)
+	page, err := svc.List(ctx, catalogue.ListQuery{IDs: []string{tea.ID}})
+	require.NoError(t, err)
+	require.Equal(t, int64(450), page.Data[0].Price, "the read saw the row before the write")
+	require.False(t, armed.Load(), "the write ran")
+
+	page, err = svc.List(ctx, catalogue.ListQuery{IDs: []string{tea.ID}})
+	require.NoError(t, err)
+	require.Equal(t, int64(500), page.Data[0].Price, "what the racing read saw was not remembered")
+	got, err := svc.Get(ctx, tea.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(500), got.Price)
 }

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
 // Cart limits. With prices capped by the catalogue, they keep every total
-// far inside int64.
+// far inside int64; and a cart's products fit in one catalogue call.
 const (
-	MaxItems    = 100
+	MaxItems    = catalogue.MaxLimit
 	MaxQuantity = 10_000
 )
 

@@ -76,6 +76,17 @@ func (s *Store) Get(ctx context.Context, id string) (catalogue.Product, error) {
 	return row.toContract(), err
 }
 
+// GetMany returns the live products among ids, in one query and in no
+// particular order; ids of no live product are left out.
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]catalogue.Product, error) {
+	var rows []product
+	err := s.db.WithContext(ctx).Where("id IN ? AND deleted_at IS NULL", ids).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	return toContract(rows), nil
+}
+
 // List returns up to limit live products with id > after, by id.
 func (s *Store) List(ctx context.Context, after, q string, limit int) ([]catalogue.Product, error) {
 	tx := s.db.WithContext(ctx).Where("deleted_at IS NULL")
@@ -91,11 +102,15 @@ func (s *Store) List(ctx context.Context, after, q string, limit int) ([]catalog
 	if err := tx.Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
+	return toContract(rows), nil
+}
+
+func toContract(rows []product) []catalogue.Product {
 	out := make([]catalogue.Product, len(rows))
 	for i, r := range rows {
 		out[i] = r.toContract()
 	}
-	return out, nil
+	return out
 }
 
 func escapeLike(s string) string {
