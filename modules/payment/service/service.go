@@ -226,15 +226,20 @@ func (s *Service) refundLate(ctx context.Context, id, chargeID, reason string) (
 	return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: inventory.ErrReservationClosed}
 }
 
-// fail marks pending payment p failed and releases its stock. Both steps
-// are idempotent; a failure here leaves the payment pending for recovery.
+// fail marks pending payment p, never charged, failed and releases its
+// stock. Both steps are idempotent; a failure here leaves the payment
+// pending for recovery. Should a charge be recorded meanwhile (recovery
+// failing a checkout that is still running), the payment is left to that
+// checkout: if it committed the stock first, the release did nothing and
+// the payment succeeds; if not, its commit finds the reservation released
+// and the charge is refunded.
 func (s *Service) fail(ctx context.Context, p payment.Payment, code, declineCode string) {
 	if err := s.inventory.Release(ctx, p.ID); err != nil {
 		s.log.Error("release stock of failed payment", "payment_id", p.ID, "err", err)
 		return
 	}
-	p.Status, p.FailureCode, p.DeclineCode = payment.Failed, code, declineCode
-	if _, _, err := s.finish(ctx, p, payment.Pending); err != nil {
+	p.Status, p.FailureCode, p.DeclineCode, p.UpdatedAt = payment.Failed, code, declineCode, s.now()
+	if _, err := s.store.FailUncharged(ctx, p); err != nil {
 		s.log.Error("mark payment failed", "payment_id", p.ID, "err", err)
 	}
 }

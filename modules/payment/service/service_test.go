@@ -39,6 +39,15 @@ type processor struct {
 	beforeCharge   func()
 	chargeThenLose bool // charge, then lose the answer
 	failCharge     bool // fail before charging
+	afterLookup    func()
+}
+
+func (p *processor) Lookup(ctx context.Context, key string) (payment.Charge, error) {
+	ch, err := p.Processor.Lookup(ctx, key)
+	if p.afterLookup != nil {
+		p.afterLookup()
+	}
+	return ch, err
 }
 
 func (p *processor) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
@@ -59,6 +68,7 @@ func (p *processor) Charge(ctx context.Context, req payment.ChargeRequest) (paym
 type flakyInventory struct {
 	inventory.Service
 	failCommit, failRestock bool
+	afterCommit             func()
 }
 
 func (f *flakyInventory) Commit(ctx context.Context, id string) error {
@@ -66,7 +76,11 @@ func (f *flakyInventory) Commit(ctx context.Context, id string) error {
 		f.failCommit = false
 		return errLost
 	}
-	return f.Service.Commit(ctx, id)
+	err := f.Service.Commit(ctx, id)
+	if f.afterCommit != nil {
+		f.afterCommit()
+	}
+	return err
 }
 
 func (f *flakyInventory) Restock(ctx context.Context, id string) error {
@@ -303,4 +317,49 @@ func TestRepeatOfACheckoutCutOff(t *testing.T) {
 			require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
 		})
 	}
+}
+
+// Recovery that gives up a payment it finds no charge for, while the
+// checkout is in fact still running, must not fail it once that checkout
+// has charged the card and committed the stock: the steps interleave here
+// in the one order that would otherwise leave a paid, sold, failed payment.
+func TestRecoveryRacingALiveCheckout(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	p := w.product(t, 400, 5)
+	charging, lookedUp, committed, recovered := make(chan string), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	w.processor.beforeCharge = func() {
+		list, err := w.payments.List(ctx, payment.ListQuery{Status: payment.Pending})
+		require.NoError(t, err)
+		charging <- list.Data[0].ID
+		<-lookedUp // recovery found no charge: now charge
+	}
+	w.processor.afterLookup = func() {
+		close(lookedUp)
+		<-committed // the checkout charged the card and committed the stock
+	}
+	w.inventory.afterCommit = func() {
+		close(committed)
+		<-recovered // recovery has released and failed what it could
+	}
+
+	type outcome struct {
+		p   payment.Payment
+		err error
+	}
+	done := make(chan outcome)
+	go func() {
+		paid, err := w.payments.Checkout(ctx, cart(p, 2))
+		done <- outcome{paid, err}
+	}()
+	id := <-charging
+	require.NoError(t, w.payments.Resolve(ctx, id))
+	close(recovered)
+	got := <-done
+
+	require.NoError(t, got.err)
+	require.Equal(t, payment.Succeeded, w.get(t, id).Status, "charged and sold: it succeeded")
+	require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
+	ch, err := w.processor.Processor.Lookup(ctx, id)
+	require.NoError(t, err)
+	require.False(t, w.processor.Refunded(ch.ID), "the charge stands")
 }

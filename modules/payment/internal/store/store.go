@@ -186,10 +186,23 @@ func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Tim
 // with p as its data, in one transaction. It reports whether this call made
 // the move.
 func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status) (bool, error) {
+	return s.move(ctx, p, from, "")
+}
+
+// FailUncharged is Finish from pending, for a payment failed before its
+// card was charged: it changes nothing once a charge is recorded. Recovery
+// gives up a payment it cannot find a charge for while, in a rare race, the
+// checkout may still be running, charge the card and commit the stock; that
+// payment must succeed, not fail with its goods sold.
+func (s *Store) FailUncharged(ctx context.Context, p payment.Payment) (bool, error) {
+	return s.move(ctx, p, payment.Pending, " AND charge_id IS NULL")
+}
+
+func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status, andWhere string) (bool, error) {
 	moved := false
 	err := database.Transaction(ctx, s.db, "payment.finish", func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
-			WHERE id = ? AND status = ?`,
+			WHERE id = ? AND status = ?`+andWhere,
 			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
