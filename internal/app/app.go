@@ -100,10 +100,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	for name, db := range a.dbs {
 		if db.Kind == database.SQLite {
-			a.metrics.Writes(name, func() (int64, int64, time.Duration) {
-				w := db.Writes()
-				return w.Batches, w.Transactions, w.Waited
-			})
+			a.metrics.Writes(name, db.Writes)
 		}
 		for role, pool := range db.Pools() {
 			if role == "write" {

@@ -147,6 +147,8 @@ func TestMetrics(t *testing.T) {
 		`bazaar_db_write_transactions_total{db_name="payment"}`,
 		`bazaar_db_write_batches_total{db_name="inventory"}`,
 		`bazaar_db_write_wait_seconds_total{db_name="payment"}`,
+		`bazaar_db_wal_pages{db_name="payment"}`,
+		`bazaar_db_wal_rewinds_total{db_name="inventory"}`,
 		`bazaar_checkouts_total{outcome="ok"} 1`,
 		`bazaar_checkouts_total{outcome="out_of_stock"} 1`,
 		`bazaar_units_reserved 0`,

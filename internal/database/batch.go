@@ -34,15 +34,21 @@ type batcher struct {
 	walFrames atomic.Int64
 
 	// For the metrics: batches committed (or failed), transactions run,
-	// and the time callers waited for their turn, in nanoseconds.
-	batches, transactions, waited atomic.Int64
+	// the time callers waited for their turn, in nanoseconds, the rewinds
+	// of the log (RESTART checkpoints that completed), and the log's length
+	// as the last background checkpoint saw it (walFrames, but not reset by
+	// a rewind).
+	batches, transactions, waited, rewinds, logPages atomic.Int64
 }
 
-// WriteStats counts an SQLite database's write transactions and batches.
+// WriteStats counts an SQLite database's write transactions and batches,
+// and tells how long its write-ahead log is.
 type WriteStats struct {
 	Batches      int64         // BEGIN … COMMITs
 	Transactions int64         // the transactions they held
 	Waited       time.Duration // summed over transactions: from the call to its batch
+	LogPages     int64         // pages in the write-ahead log, as the last checkpoint saw it
+	Rewinds      int64         // times the writer started the log over
 }
 
 // job is one caller's transaction.
@@ -223,7 +229,11 @@ func (b *batcher) rewindWAL() {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, rewindWait.Milliseconds())); err != nil {
 		return
 	}
-	_, _ = conn.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`) // busy: the next round tries again
+	var busy, frames, copied int64
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &copied)
+	if err == nil && busy == 0 {
+		b.rewinds.Add(1)
+	} // busy: a reader held on, and the next round tries again
 	_, _ = conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, timeout))
 }
 

@@ -241,13 +241,15 @@ func queryOnly(driverDSN string) string {
 }
 
 // Writes counts the write transactions of a SQLite database and the batches
-// they shared; zero on PostgreSQL.
+// they shared, and tells the length of its write-ahead log; zero on
+// PostgreSQL.
 func (d *DB) Writes() WriteStats {
 	if d.batcher == nil {
 		return WriteStats{}
 	}
 	return WriteStats{Batches: d.batcher.batches.Load(), Transactions: d.batcher.transactions.Load(),
-		Waited: time.Duration(d.batcher.waited.Load())}
+		Waited: time.Duration(d.batcher.waited.Load()), LogPages: d.batcher.logPages.Load(),
+		Rewinds: d.batcher.rewinds.Load()}
 }
 
 // Pools returns the connection pools, by role ("write", "read"), for the
@@ -284,6 +286,7 @@ func (d *DB) checkpoint(interval time.Duration) func() {
 				err := d.readers.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
 				if err == nil {
 					d.batcher.walFrames.Store(frames)
+					d.batcher.logPages.Store(frames)
 				}
 			}
 		}

@@ -184,4 +184,5 @@ func TestSQLiteLogStaysBounded(t *testing.T) {
 	info, err := os.Stat(path + "-wal")
 	require.NoError(t, err)
 	require.Less(t, info.Size(), int64(rows*4096/2), "the log was rewound, not only appended to")
+	require.Positive(t, db.Writes().Rewinds, "the metrics count the rewinds")
 }

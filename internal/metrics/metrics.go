@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
 
@@ -96,20 +97,27 @@ func (m *Metrics) Database(module string, db *sql.DB) {
 }
 
 // Writes exports how a module's SQLite write transactions shared commits
-// (group commit): read when Prometheus scrapes.
-func (m *Metrics) Writes(module string, read func() (batches, transactions int64, waited time.Duration)) {
+// (group commit), and the length of its write-ahead log: read when
+// Prometheus scrapes.
+func (m *Metrics) Writes(module string, read func() database.WriteStats) {
 	labels := prometheus.Labels{"db_name": module}
-	counter := func(name, help string, value func() float64) {
+	counter := func(name, help string, value func(w database.WriteStats) float64) {
 		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: name, Help: help, ConstLabels: labels,
-		}, value))
+		}, func() float64 { return value(read()) }))
 	}
 	counter("bazaar_db_write_batches_total", "SQLite write batches: BEGIN … COMMITs shared by write transactions.",
-		func() float64 { b, _, _ := read(); return float64(b) })
+		func(w database.WriteStats) float64 { return float64(w.Batches) })
 	counter("bazaar_db_write_transactions_total", "SQLite write transactions run in those batches.",
-		func() float64 { _, t, _ := read(); return float64(t) })
+		func(w database.WriteStats) float64 { return float64(w.Transactions) })
 	counter("bazaar_db_write_wait_seconds_total", "Time SQLite write transactions waited for their batch, summed.",
-		func() float64 { _, _, w := read(); return w.Seconds() })
+		func(w database.WriteStats) float64 { return w.Waited.Seconds() })
+	counter("bazaar_db_wal_rewinds_total", "Times the SQLite writer started its write-ahead log over.",
+		func(w database.WriteStats) float64 { return float64(w.Rewinds) })
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bazaar_db_wal_pages", ConstLabels: labels,
+		Help: "Pages in the SQLite write-ahead log at the last checkpoint; it should stay in the thousands.",
+	}, func() float64 { return float64(read().LogPages) }))
 }
 
 // Checkout counts a checkout by its outcome: ok or the error code.
