@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -192,33 +193,55 @@ func TestListByIDsReadsOnce(t *testing.T) {
 	}
 }
 
-// TestListByIDsRacingWrite: a write that lands while a query by ids reads
-// the database is not hidden by the cache remembering what that read saw.
-func TestListByIDsRacingWrite(t *testing.T) {
-	ctx := context.Background()
-	db := testdb.Engines()[0].Open(t, "catalogue").DB
-	svc := service.New(db, now).WithCache(time.Minute)
-	tea, err := svc.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
-	require.NoError(t, err)
-
-	// The write runs right after the read's query, before it is remembered.
-	var armed atomic.Bool
-	require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:race", func(*gorm.DB) {
-		if armed.CompareAndSwap(true, false) {
-			_, err := svc.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
+// A read that races a write may fetch the row as it was before the write;
+// the cache must not remember that answer past the write, whichever read
+// it was: Get, List by ids or a page of List.
+func TestReadRacingAWrite(t *testing.T) {
+	reads := map[string]func(svc *service.Service, id string) (int64, error){
+		"get": func(svc *service.Service, id string) (int64, error) {
+			p, err := svc.Get(context.Background(), id)
+			return p.Price, err
+		},
+		"list by ids": func(svc *service.Service, id string) (int64, error) {
+			page, err := svc.List(context.Background(), catalogue.ListQuery{IDs: []string{id}})
+			if err != nil || len(page.Data) != 1 {
+				return 0, fmt.Errorf("%d products: %v", len(page.Data), err)
+			}
+			return page.Data[0].Price, nil
+		},
+		"a page": func(svc *service.Service, id string) (int64, error) {
+			page, err := svc.List(context.Background(), catalogue.ListQuery{Q: "TEA"})
+			if err != nil || len(page.Data) != 1 {
+				return 0, fmt.Errorf("%d products: %v", len(page.Data), err)
+			}
+			return page.Data[0].Price, nil
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := testdb.Engines()[0].Open(t, "catalogue").DB
+			svc := service.New(db, now).WithCache(time.Minute)
+			tea, err := svc.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 			require.NoError(t, err)
-		}
-	}))
-	armed.Store(true)
-	page, err := svc.List(ctx, catalogue.ListQuery{IDs: []string{tea.ID}})
-	require.NoError(t, err)
-	require.Equal(t, int64(450), page.Data[0].Price, "the read saw the row before the write")
-	require.False(t, armed.Load(), "the write ran")
 
-	page, err = svc.List(ctx, catalogue.ListQuery{IDs: []string{tea.ID}})
-	require.NoError(t, err)
-	require.Equal(t, int64(500), page.Data[0].Price, "what the racing read saw was not remembered")
-	got, err := svc.Get(ctx, tea.ID)
-	require.NoError(t, err)
-	require.Equal(t, int64(500), got.Price)
+			// The write runs right after the read's query, before it is remembered.
+			var armed atomic.Bool
+			require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:race", func(*gorm.DB) {
+				if armed.CompareAndSwap(true, false) {
+					_, err := svc.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
+					require.NoError(t, err)
+				}
+			}))
+			armed.Store(true)
+			price, err := read(svc, tea.ID)
+			require.NoError(t, err)
+			require.Equal(t, int64(450), price, "the read saw the row before the write")
+			require.False(t, armed.Load(), "the write ran")
+
+			price, err = read(svc, tea.ID)
+			require.NoError(t, err)
+			require.Equal(t, int64(500), price, "what the racing read saw was not remembered")
+		})
+	}
 }
