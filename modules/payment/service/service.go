@@ -110,7 +110,9 @@ func (s *Service) again(ctx context.Context, key, hash string) (payment.Payment,
 	if err != nil {
 		return payment.Payment{}, err
 	}
-	if first.RequestHash != hash {
+	// A payment recorded before request hashes were kept has none; its
+	// repeats are taken at their word, as they were then.
+	if first.RequestHash != "" && first.RequestHash != hash {
 		return payment.Payment{}, payment.ErrIdempotencyKeyReused
 	}
 	if first.Status == payment.Pending {
@@ -143,10 +145,10 @@ func (s *Service) again(ctx context.Context, key, hash string) (payment.Payment,
 }
 
 // fingerprint identifies what a checkout asks for, to tell a repeat from
-// another request sent with the same idempotency key. It hashes only what
-// the payment keeps anyway (the cart, the email, the card's brand, last four
-// digits and expiry), never the card number or its code: a hash of a card
-// number is easily reversed.
+// another request sent with the same idempotency key. It hashes the cart,
+// the email and what is public about the card (brand, last four digits,
+// expiry), never the card number or its code: a hash of a card number is
+// easily reversed.
 func fingerprint(req payment.CheckoutRequest) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s %s %02d/%d\n", strings.TrimSpace(req.Email), brand(req.Card.Number),

@@ -363,3 +363,23 @@ func TestRecoveryRacingALiveCheckout(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, w.processor.Refunded(ch.ID), "the charge stands")
 }
+
+// A payment recorded before request hashes were kept (migration 00005) has
+// none: a repeat of its key is answered from it, as it was before.
+func TestRepeatOfAPaymentWithoutRequestHash(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	p := w.product(t, 300, 5)
+	req := cart(p, 1)
+	req.IdempotencyKey = "storefront " + ids.New("key")
+	first, err := w.payments.Checkout(ctx, req)
+	require.NoError(t, err)
+	require.NoError(t, w.paymentDB.Exec(`UPDATE payments SET request_hash = NULL WHERE id = ?`, first.ID).Error)
+
+	other := cart(p, 2)
+	other.IdempotencyKey = req.IdempotencyKey
+	again, err := w.payments.Checkout(ctx, other)
+	require.NoError(t, err)
+	require.True(t, again.Replayed)
+	require.Equal(t, first.ID, again.ID)
+	require.Equal(t, int64(4), w.level(t, p).OnHand, "one unit sold, once")
+}
