@@ -45,6 +45,10 @@ var (
 	ErrMalformed    = New(CodeMalformed, "the request body is not valid JSON for this endpoint")
 	ErrUnauthorized = New(CodeUnauthorized, "a valid API key is required")
 	ErrForbidden    = New(CodeForbidden, "this API key may not do that")
+
+	// Answers to an Idempotency-Key, whichever route (and module) keeps it.
+	ErrIdempotencyKeyReused = New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	ErrIdempotencyKeyInUse  = New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
 )
 
 // Code returns the contract code of err, or CodeInternal when err carries none.

@@ -40,8 +40,8 @@ const ReplayedHeader = "Idempotent-Replayed"
 
 // Errors of the idempotency contract.
 var (
-	ErrInUse  = errs.New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
-	ErrReused = errs.New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	ErrInUse  = errs.ErrIdempotencyKeyInUse
+	ErrReused = errs.ErrIdempotencyKeyReused
 	// ErrBadKey is a key ValidKey refuses.
 	ErrBadKey = errs.Invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
 )

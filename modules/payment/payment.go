@@ -125,9 +125,9 @@ var (
 	ErrCardDeclined     = errs.New("card_declined", "the card was declined")
 	ErrNotRefundable    = errs.New("payment_not_refundable", "only a succeeded payment can be refunded")
 	ErrChargeNotFound   = errs.New(errs.CodeNotFound, "the processor has no charge with this key")
-	// The codes are those every idempotent route of the API answers with.
-	ErrIdempotencyKeyReused = errs.New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
-	ErrIdempotencyKeyInUse  = errs.New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
+	// The answers every idempotent route of the API gives.
+	ErrIdempotencyKeyReused = errs.ErrIdempotencyKeyReused
+	ErrIdempotencyKeyInUse  = errs.ErrIdempotencyKeyInUse
 )
 
 // CheckoutError is a checkout that failed after its payment was recorded:

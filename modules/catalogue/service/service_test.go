@@ -39,15 +39,20 @@ func TestContract(t *testing.T) {
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// replicas returns two catalogue services with a 5 s cache on one
+// database, and the clock they both read.
+func replicas(t *testing.T) (*testclock.Clock, *service.Service, *service.Service) {
+	db := testdb.Engines()[0].Open(t, "catalogue").DB
+	clock := testclock.New(now())
+	return clock, service.New(db, clock.Now).WithCache(5 * time.Second), service.New(db, clock.Now).WithCache(5 * time.Second)
+}
+
 // TestCacheAcrossReplicas: two catalogue replicas on one database. Each
 // sees its own writes at once; a write through the other shows once the
 // cached answer is older than the TTL.
 func TestCacheAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Engines()[0].Open(t, "catalogue").DB
-	clock := testclock.New(now())
-	a := service.New(db, clock.Now).WithCache(5 * time.Second)
-	b := service.New(db, clock.Now).WithCache(5 * time.Second)
+	clock, a, b := replicas(t)
 
 	p, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 	require.NoError(t, err)
@@ -104,10 +109,7 @@ func TestCacheAcrossReplicas(t *testing.T) {
 // write.
 func TestListByIDsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Engines()[0].Open(t, "catalogue").DB
-	clock := testclock.New(now())
-	a := service.New(db, clock.Now).WithCache(5 * time.Second)
-	b := service.New(db, clock.Now).WithCache(5 * time.Second)
+	clock, a, b := replicas(t)
 	tea, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 	require.NoError(t, err)
 	cake, err := a.Create(ctx, catalogue.ProductInput{SKU: "CAKE", Name: "Cake", Price: 300, Currency: "EUR"})
