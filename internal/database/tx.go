@@ -20,9 +20,7 @@ const tracerName = "github.com/bazaar-shop/bazaar/internal/database"
 // On SQLite, fn runs on the database's writer goroutine, batched with other
 // transactions (see batcher): it must use only tx, never the outer db.
 func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm.DB) error) error {
-	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, name,
-		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("db.system.name", db.Name())))
+	ctx, span := startSpan(ctx, db, name)
 	defer span.End()
 	var err error
 	_, inTx := db.Statement.ConnPool.(gorm.TxCommitter)
@@ -38,4 +36,11 @@ func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm
 		span.SetStatus(codes.Error, "transaction failed")
 	}
 	return err
+}
+
+// startSpan starts the span of a transaction of db called name.
+func startSpan(ctx context.Context, db *gorm.DB, name string) (context.Context, trace.Span) {
+	return trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, name,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("db.system.name", db.Name())))
 }

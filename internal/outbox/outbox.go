@@ -13,6 +13,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 )
 
@@ -45,6 +46,18 @@ func Record(tx *gorm.DB, eventType string, data any, now time.Time) error {
 	if err := tx.Create(&r).Error; err != nil {
 		return fmt.Errorf("record %s event: %w", eventType, err)
 	}
+	return nil
+}
+
+// Queue adds an event to the outbox as a statement of pipeline p, the
+// transaction that makes the change the event reports.
+func Queue(p *database.Pipeline, eventType string, data any, now time.Time) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", eventType, err)
+	}
+	p.Exec(nil, `INSERT INTO outbox (id, type, payload, created_at) VALUES (?, ?, ?, ?)`,
+		ids.New("evt"), eventType, string(payload), now)
 	return nil
 }
 

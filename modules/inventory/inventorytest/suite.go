@@ -36,6 +36,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		"stock changes respect reserved":         respectReserved,
 		"invalid reservations":                   invalidReservations,
 		"concurrent reservations never oversell": concurrentReservations,
+		"concurrent moves change stock once":     concurrentMoves,
 	}
 	for name, test := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -236,4 +237,46 @@ func concurrentReservations(t *testing.T, h Harness) {
 	require.Equal(t, stock, won)
 	require.Equal(t, buyers-stock, lost)
 	require.Equal(t, want(a, stock, stock), level(t, h, a))
+}
+
+// Commits and releases racing on the same reservations (as recovery may
+// race a checkout) move each reservation once and its stock once.
+func concurrentMoves(t *testing.T, h Harness) {
+	const reservations, racers = 8, 6
+	a, b := Product(t, h, 100), Product(t, h, 100)
+	for i := range reservations {
+		_, err := h.Inventory.Reserve(ctx, fmt.Sprintf("move-%d", i),
+			[]inventory.Line{{ProductID: a, Quantity: 1}, {ProductID: b, Quantity: 2}})
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for i := range reservations {
+		for r := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("move-%d", i)
+				move := h.Inventory.Commit
+				if r%2 == 1 {
+					move = h.Inventory.Release
+				}
+				if err := move(ctx, id); err != nil && !errors.Is(err, inventory.ErrReservationClosed) {
+					t.Errorf("%s: unexpected error %v", id, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	committed := int64(0)
+	for i := range reservations {
+		// Commit is a no-op on a committed reservation, refused on a released one.
+		switch err := h.Inventory.Commit(ctx, fmt.Sprintf("move-%d", i)); {
+		case err == nil:
+			committed++
+		case !errors.Is(err, inventory.ErrReservationClosed):
+			t.Fatalf("move-%d: %v", i, err)
+		}
+	}
+	require.Equal(t, want(a, 100-committed, 0), level(t, h, a))
+	require.Equal(t, want(b, 100-2*committed, 0), level(t, h, b))
 }

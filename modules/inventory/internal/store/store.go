@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -85,17 +86,32 @@ type LowStock struct {
 	Threshold int64 `json:"threshold"`
 }
 
-// changed records the events of a change of on hand from before to the
-// level now: inventory.adjusted when asked, and inventory.low_stock when on
-// hand crossed the threshold on its way down.
-func (s *Store) changed(tx *gorm.DB, now inventory.Level, before int64, reason string, adjusted bool, at time.Time) error {
+// event is one outbox event of a change of stock.
+type event struct {
+	typ  string
+	data any
+}
+
+// events are the events of a change of on hand from before to the level
+// now: inventory.adjusted when asked, and inventory.low_stock when on hand
+// crossed the threshold on its way down.
+func (s *Store) events(now inventory.Level, before int64, reason string, adjusted bool) []event {
+	var out []event
 	if adjusted {
-		if err := outbox.Record(tx, EventAdjusted, Adjusted{Level: now, Delta: now.OnHand - before, Reason: reason}, at); err != nil {
-			return err
-		}
+		out = append(out, event{EventAdjusted, Adjusted{Level: now, Delta: now.OnHand - before, Reason: reason}})
 	}
 	if before > s.lowStock && now.OnHand <= s.lowStock {
-		return outbox.Record(tx, EventLowStock, LowStock{Level: now, Threshold: s.lowStock}, at)
+		out = append(out, event{EventLowStock, LowStock{Level: now, Threshold: s.lowStock}})
+	}
+	return out
+}
+
+// changed records the events of a change of stock in transaction tx.
+func (s *Store) changed(tx *gorm.DB, now inventory.Level, before int64, reason string, adjusted bool, at time.Time) error {
+	for _, e := range s.events(now, before, reason, adjusted) {
+		if err := outbox.Record(tx, e.typ, e.data, at); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -205,21 +221,29 @@ func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, 
 	lines = append([]inventory.Line(nil), lines...)
 	sort.Slice(lines, func(i, j int) bool { return lines[i].ProductID < lines[j].ProductID })
 
-	err := database.Transaction(ctx, s.db, "inventory.reserve", func(tx *gorm.DB) error {
-		r := reservation{ID: id, Status: string(inventory.Held), ExpiresAt: expires, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&r).Error; err != nil {
-			return err
-		}
-		items := make([]reservationItem, len(lines))
+	// One pipeline: the reservation, a conditional update per line, the
+	// lines; then, if any line found too little stock, all of it undone.
+	var reserve database.Pipeline
+	reserve.Exec(nil, `INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		id, inventory.Held, expires, now, now)
+	reserved := make([]int64, len(lines))
+	items := make([]string, len(lines))
+	args := make([]any, 0, 3*len(lines))
+	for i, l := range lines {
+		reserve.Exec(&reserved[i], `UPDATE stock SET reserved = reserved + ?, updated_at = ?
+			WHERE product_id = ? AND on_hand - reserved >= ?`, l.Quantity, now, l.ProductID, l.Quantity)
+		items[i] = "(?, ?, ?)"
+		args = append(args, id, l.ProductID, l.Quantity)
+	}
+	reserve.Exec(nil, `INSERT INTO reservation_items (reservation_id, product_id, quantity) VALUES `+
+		strings.Join(items, ", "), args...)
+	err := reserve.Run(ctx, s.db, "inventory.reserve", func(*database.Pipeline) error {
 		for i, l := range lines {
-			res := tx.Exec(`UPDATE stock SET reserved = reserved + ?, updated_at = ?
-				WHERE product_id = ? AND on_hand - reserved >= ?`, l.Quantity, now, l.ProductID, l.Quantity)
-			if err := oneRow(res, inventory.ErrOutOfStock); err != nil {
-				return fmt.Errorf("reserve %d of %s: %w", l.Quantity, l.ProductID, err)
+			if reserved[i] == 0 {
+				return fmt.Errorf("reserve %d of %s: %w", l.Quantity, l.ProductID, inventory.ErrOutOfStock)
 			}
-			items[i] = reservationItem{ReservationID: id, ProductID: l.ProductID, Quantity: l.Quantity}
 		}
-		return tx.Create(&items).Error
+		return nil
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return s.existing(ctx, id, lines)
@@ -285,38 +309,63 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	if !ok {
 		return false, fmt.Errorf("no transition from %s to %s", from, to)
 	}
-	moved := false
-	err := database.Transaction(ctx, s.db, "inventory.transition", func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from)
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+	// A reservation's lines never change: read them first, off the writer.
+	var lines []reservationItem
+	if err := s.db.WithContext(ctx).Where("reservation_id = ?", id).Order("product_id").Find(&lines).Error; err != nil {
+		return false, err
+	}
+	if len(lines) == 0 {
+		return false, nil // no such reservation
+	}
+	// Then one pipeline. Taking the reservation's row first makes
+	// concurrent moves of one reservation wait for each other (on
+	// PostgreSQL; SQLite has one writer). The stock of each line changes
+	// only while the reservation is still in status from, so a reservation
+	// moved already changes nothing; then the move itself.
+	var move database.Pipeline
+	move.Exec(nil, `UPDATE reservations SET updated_at = ? WHERE id = ? AND status = ?`, now, id, from)
+	after := make([]inventory.Level, len(lines))
+	for i, l := range lines {
+		move.Query(func(scan func(...any) error) error {
+			after[i].ProductID = l.ProductID
+			return scan(&after[i].OnHand, &after[i].Reserved)
+		}, `UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
+			WHERE product_id = ? AND EXISTS (SELECT 1 FROM reservations WHERE id = ? AND status = ?)
+			RETURNING on_hand, reserved`,
+			change.onHand*l.Quantity, change.reserved*l.Quantity, now, l.ProductID, id, from)
+	}
+	var moved int64
+	move.Exec(&moved, `UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from)
+	err := move.Run(ctx, s.db, "inventory.transition", func(then *database.Pipeline) error {
+		if moved == 0 {
+			return errNotMoved
 		}
-		var items []reservationItem
-		if err := tx.Where("reservation_id = ?", id).Order("product_id").Find(&items).Error; err != nil {
-			return err
-		}
-		for _, it := range items {
-			var after stock
-			res := tx.Raw(`UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
-				WHERE product_id = ? RETURNING on_hand, reserved`,
-				change.onHand*it.Quantity, change.reserved*it.Quantity, now, it.ProductID).Scan(&after)
-			if err := oneRow(res, fmt.Errorf("no stock row for %s", it.ProductID)); err != nil {
-				return fmt.Errorf("%s reservation %s: %w", to, id, err)
+		for i, lvl := range after {
+			if lvl.ProductID == "" {
+				return fmt.Errorf("%s reservation %s: no stock row for %s", to, id, lines[i].ProductID)
 			}
-			if change.onHand != 0 {
-				lvl := inventory.Level{ProductID: it.ProductID, OnHand: after.OnHand, Reserved: after.Reserved,
-					Available: after.OnHand - after.Reserved}
-				before := after.OnHand - change.onHand*it.Quantity
-				if err := s.changed(tx, lvl, before, "restock after a refund", to == inventory.Restocked, now); err != nil {
+			if change.onHand == 0 {
+				continue // on hand unchanged: no event
+			}
+			lvl.Available = lvl.OnHand - lvl.Reserved
+			before := lvl.OnHand - change.onHand*lines[i].Quantity
+			for _, e := range s.events(lvl, before, "restock after a refund", to == inventory.Restocked) {
+				if err := outbox.Queue(then, e.typ, e.data, now); err != nil {
 					return err
 				}
 			}
 		}
-		moved = true
 		return nil
 	})
-	return moved, err
+	if errors.Is(err, errNotMoved) {
+		return false, nil
+	}
+	return err == nil, err
 }
+
+// errNotMoved rolls back a transition that found the reservation in
+// another status.
+var errNotMoved = errors.New("the reservation was not in the status to move from")
 
 // stockChanges is what each reservation move does to the stock of its
 // lines: on hand and reserved change by these multiples of the quantity.

@@ -94,25 +94,24 @@ var ErrDuplicateKey = errors.New("a payment with this idempotency key exists")
 // idempotency key, the payment is that key's record, and requestHash tells
 // a repeat of the request from another request sent with the same key.
 func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey, requestHash string) error {
-	// Plain statements: this runs on the writer for every checkout, and
-	// gorm's association saving costs more than the inserts themselves.
+	// Plain statements, pipelined: this runs for every checkout, and gorm's
+	// association saving costs more than the inserts themselves.
 	items := make([]string, len(p.Items))
 	args := make([]any, 0, 5*len(p.Items))
 	for i, it := range p.Items {
 		items[i] = "(?, ?, ?, ?, ?)"
 		args = append(args, p.ID, i, it.ProductID, it.Quantity, it.UnitPrice)
 	}
-	err := database.Transaction(ctx, s.db, "payment.insert", func(tx *gorm.DB) error {
-		err := tx.Exec(`INSERT INTO payments (id, status, amount, currency, email, card_brand, card_last4,
-			idempotency_key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Status, p.Amount, p.Currency, p.Email, p.Card.Brand, p.Card.Last4,
-			ptr(idempotencyKey), ptr(requestHash), p.CreatedAt, p.UpdatedAt).Error
-		if err != nil || len(items) == 0 {
-			return err
-		}
-		return tx.Exec(`INSERT INTO payment_items (payment_id, position, product_id, quantity, unit_price) VALUES `+
-			strings.Join(items, ", "), args...).Error
-	})
+	var insert database.Pipeline
+	insert.Exec(nil, `INSERT INTO payments (id, status, amount, currency, email, card_brand, card_last4,
+		idempotency_key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Status, p.Amount, p.Currency, p.Email, p.Card.Brand, p.Card.Last4,
+		ptr(idempotencyKey), ptr(requestHash), p.CreatedAt, p.UpdatedAt)
+	if len(items) > 0 {
+		insert.Exec(nil, `INSERT INTO payment_items (payment_id, position, product_id, quantity, unit_price) VALUES `+
+			strings.Join(items, ", "), args...)
+	}
+	err := insert.Run(ctx, s.db, "payment.insert", nil)
 	if errors.Is(err, gorm.ErrDuplicatedKey) && idempotencyKey != "" {
 		return ErrDuplicateKey
 	}
@@ -171,14 +170,12 @@ func (s *Store) List(ctx context.Context, before string, status payment.Status, 
 // SetCharge records the charge of a pending payment. It reports false when
 // the payment is no longer pending (recovery resolved it meanwhile).
 func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
-	set := false
-	err := database.Transaction(ctx, s.db, "payment.set_charge", func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
-			chargeID, now, id, payment.Pending)
-		set = res.RowsAffected == 1
-		return res.Error
-	})
-	return set, err
+	var set database.Pipeline
+	var n int64
+	set.Exec(&n, `UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		chargeID, now, id, payment.Pending)
+	err := set.Run(ctx, s.db, "payment.set_charge", nil)
+	return n == 1, err
 }
 
 // Finish moves payment p.ID from status from to p.Status, with p's failure
@@ -199,19 +196,30 @@ func (s *Store) FailUncharged(ctx context.Context, p payment.Payment) (bool, err
 }
 
 func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status, andWhere string) (bool, error) {
-	moved := false
-	err := database.Transaction(ctx, s.db, "payment.finish", func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
-			WHERE id = ? AND status = ?`+andWhere,
-			p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+	var move database.Pipeline
+	var n int64
+	move.Exec(&n, `UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
+		WHERE id = ? AND status = ?`+andWhere,
+		p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
+	// The event is queued with the update and undone with it when the
+	// payment was no longer in status from.
+	if err := outbox.Queue(&move, "payment."+string(p.Status), p, p.UpdatedAt); err != nil {
+		return false, err
+	}
+	err := move.Run(ctx, s.db, "payment.finish", func(*database.Pipeline) error {
+		if n == 0 {
+			return errNotMoved
 		}
-		moved = true
-		return outbox.Record(tx, "payment."+string(p.Status), p, p.UpdatedAt)
+		return nil
 	})
-	return moved, err
+	if errors.Is(err, errNotMoved) {
+		return false, nil
+	}
+	return err == nil, err
 }
+
+// errNotMoved rolls back a move that found the payment in another status.
+var errNotMoved = errors.New("the payment was not in the status to move from")
 
 // PendingBefore lists pending payments created before t, oldest first.
 func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
