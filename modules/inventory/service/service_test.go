@@ -81,3 +81,39 @@ func TestExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasShareReservations: two replicas of the inventory on one
+// database (as in the split with several replicas) move each other's
+// reservations, and neither moves one the other has moved.
+func TestReplicasShareReservations(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			clk := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, clk.Now)
+			db := engine.Open(t, "inventory").DB
+			a := service.New(db, cat, ttl, 5, clk.Now)
+			b := service.New(db, cat, ttl, 5, clk.Now)
+			p := inventorytest.Product(t, inventorytest.Harness{Inventory: a, Catalogue: cat}, 10)
+			level := func() inventory.Level {
+				lvl, err := a.Get(ctx, p)
+				require.NoError(t, err)
+				return lvl
+			}
+
+			_, err := a.Reserve(ctx, "sold", []inventory.Line{{ProductID: p, Quantity: 2}})
+			require.NoError(t, err)
+			require.NoError(t, b.Commit(ctx, "sold"), "b commits what a reserved")
+			require.NoError(t, a.Commit(ctx, "sold"), "a's repeat of the commit is a no-op")
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 8, Available: 8}, level())
+
+			_, err = a.Reserve(ctx, "dropped", []inventory.Line{{ProductID: p, Quantity: 3}})
+			require.NoError(t, err)
+			require.NoError(t, b.Release(ctx, "dropped"))
+			require.ErrorIs(t, a.Commit(ctx, "dropped"), inventory.ErrReservationClosed,
+				"a does not sell what b released")
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 8, Available: 8}, level())
+		})
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/internal/database"
@@ -62,10 +64,22 @@ func (adjustment) TableName() string { return "adjustments" }
 type Store struct {
 	db       *gorm.DB
 	lowStock int64 // inventory.low_stock fires when on hand falls to this or below
+	// lines remembers the lines of reservations made here, by id, until
+	// they move: a checkout's commit then needs no read. Lines never change,
+	// so a remembered one is never stale; one made by another replica, or
+	// forgotten, is read from the database.
+	lines *lru.Cache[string, []inventory.Line]
 }
 
+// heldLines is how many reservations' lines a Store remembers: more than
+// are held at once in a busy shop, for a few kilobytes each.
+const heldLines = 4096
+
 // New returns a Store on the inventory's database.
-func New(db *gorm.DB, lowStock int64) *Store { return &Store{db: db, lowStock: lowStock} }
+func New(db *gorm.DB, lowStock int64) *Store {
+	lines, _ := lru.New[string, []inventory.Line](heldLines) // errs only on a size <= 0
+	return &Store{db: db, lowStock: lowStock, lines: lines}
+}
 
 // Events the inventory records in its outbox.
 const (
@@ -251,6 +265,7 @@ func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, 
 	if err != nil {
 		return inventory.Reservation{}, err
 	}
+	s.lines.Add(id, slices.Clone(lines)) // the caller may change its copy
 	return inventory.Reservation{ID: id, Status: inventory.Held, Lines: lines, ExpiresAt: expires}, nil
 }
 
@@ -309,13 +324,10 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	if !ok {
 		return false, fmt.Errorf("no transition from %s to %s", from, to)
 	}
-	// A reservation's lines never change: read them first, off the writer.
-	var lines []reservationItem
-	if err := s.db.WithContext(ctx).Where("reservation_id = ?", id).Order("product_id").Find(&lines).Error; err != nil {
-		return false, err
-	}
-	if len(lines) == 0 {
-		return false, nil // no such reservation
+	// A reservation's lines never change: known, or read first, off the writer.
+	lines, err := s.linesOf(ctx, id)
+	if err != nil || len(lines) == 0 {
+		return false, err // no lines: no such reservation
 	}
 	// Then one pipeline. Taking the reservation's row first makes
 	// concurrent moves of one reservation wait for each other (on
@@ -336,7 +348,7 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	}
 	var moved int64
 	move.Exec(&moved, `UPDATE reservations SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, to, now, id, from)
-	err := move.Run(ctx, s.db, "inventory.transition", func(then *database.Pipeline) error {
+	err = move.Run(ctx, s.db, "inventory.transition", func(then *database.Pipeline) error {
 		if moved == 0 {
 			return errNotMoved
 		}
@@ -357,10 +369,31 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 		}
 		return nil
 	})
-	if errors.Is(err, errNotMoved) {
+	switch {
+	case errors.Is(err, errNotMoved):
+		s.lines.Remove(id) // moved on by someone else
 		return false, nil
+	case err != nil:
+		return false, err
 	}
-	return err == nil, err
+	s.lines.Remove(id) // moved on: a restock, if ever, reads them
+	return true, nil
+}
+
+// linesOf returns the lines of reservation id, ordered by product id.
+func (s *Store) linesOf(ctx context.Context, id string) ([]inventory.Line, error) {
+	if lines, ok := s.lines.Get(id); ok {
+		return lines, nil
+	}
+	var items []reservationItem
+	if err := s.db.WithContext(ctx).Where("reservation_id = ?", id).Order("product_id").Find(&items).Error; err != nil {
+		return nil, err
+	}
+	lines := make([]inventory.Line, len(items))
+	for i, it := range items {
+		lines[i] = inventory.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return lines, nil
 }
 
 // errNotMoved rolls back a transition that found the reservation in
