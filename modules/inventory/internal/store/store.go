@@ -369,15 +369,11 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errNotMoved):
-		s.lines.Remove(id) // moved on by someone else
-		return false, nil
-	case err != nil:
+	if err != nil && !errors.Is(err, errNotMoved) {
 		return false, err
 	}
-	s.lines.Remove(id) // moved on: a restock, if ever, reads them
-	return true, nil
+	s.lines.Remove(id) // moved on, by this call or another: a restock, if ever, reads them
+	return err == nil, nil
 }
 
 // linesOf returns the lines of reservation id, ordered by product id.
