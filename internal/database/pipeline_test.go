@@ -85,6 +85,19 @@ func TestPipelineIsOneTransaction(t *testing.T) {
 			require.ErrorIs(t, err, gorm.ErrDuplicatedKey)
 			require.EqualValues(t, 114, count())
 
+			// Inside a transaction, a pipeline is part of it.
+			err = db.Transaction(func(tx *gorm.DB) error {
+				var p database.Pipeline
+				p.Exec(&updated, `UPDATE things SET n = n + ? WHERE id = ?`, 1000, "a")
+				if err := p.Run(ctx, tx, "test.nested", nil); err != nil {
+					return err
+				}
+				require.EqualValues(t, 1, updated)
+				return errNo
+			})
+			require.ErrorIs(t, err, errNo)
+			require.EqualValues(t, 114, count(), "rolled back with the transaction around it")
+
 			// The connection is back in the pool outside any transaction:
 			// a plain statement afterwards commits on its own.
 			require.NoError(t, db.Exec(`UPDATE things SET n = 1`).Error)
