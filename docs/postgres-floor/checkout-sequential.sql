@@ -3,23 +3,23 @@
 \set id random(1, 9000000000000000)
 \set p random(1, 1000)
 BEGIN;
-INSERT INTO payments (id, status, amount, currency, email, card_brand, card_last4, idempotency_key, request_hash, created_at, updated_at) VALUES ('pay' || :id, 'pending', 1000, 'EUR', 'bench@example.com', 'visa', '4242', 'key' || :id, 'hash', now(), now());
-INSERT INTO payment_items (payment_id, position, product_id, quantity, unit_price) VALUES ('pay' || :id, 0, 'p' || :p, 1, 1000);
+INSERT INTO payment.payments (id, status, amount, currency, email, card_brand, card_last4, idempotency_key, request_hash, created_at, updated_at) VALUES ('pay' || :id, 'pending', 1000, 'EUR', 'bench@example.com', 'visa', '4242', 'key' || :id, 'hash', now(), now());
+INSERT INTO payment.payment_items (payment_id, position, product_id, quantity, unit_price) VALUES ('pay' || :id, 0, 'p' || :p, 1, 1000);
 COMMIT;
 BEGIN;
-INSERT INTO reservations (id, status, expires_at, created_at, updated_at) VALUES ('pay' || :id, 'held', now(), now(), now());
-UPDATE stock SET reserved = reserved + 1, updated_at = now() WHERE product_id = 'p' || :p AND on_hand - reserved >= 1;
-INSERT INTO reservation_items (reservation_id, product_id, quantity) VALUES ('pay' || :id, 'p' || :p, 1);
+INSERT INTO inventory.reservations (id, status, expires_at, created_at, updated_at) VALUES ('pay' || :id, 'held', now(), now(), now());
+UPDATE inventory.stock SET reserved = reserved + 1, updated_at = now() WHERE product_id = 'p' || :p AND on_hand - reserved >= 1;
+INSERT INTO inventory.reservation_items (reservation_id, product_id, quantity) VALUES ('pay' || :id, 'p' || :p, 1);
 COMMIT;
 BEGIN;
-UPDATE payments SET charge_id = 'ch' || :id, updated_at = now() WHERE id = 'pay' || :id AND status = 'pending';
+UPDATE payment.payments SET charge_id = 'ch' || :id, updated_at = now() WHERE id = 'pay' || :id AND status = 'pending';
 COMMIT;
 BEGIN;
-UPDATE reservations SET updated_at = now() WHERE id = 'pay' || :id AND status = 'held';
-UPDATE stock SET on_hand = on_hand - 1, reserved = reserved - 1, updated_at = now() WHERE product_id = 'p' || :p AND EXISTS (SELECT 1 FROM reservations WHERE id = 'pay' || :id AND status = 'held') RETURNING on_hand, reserved;
-UPDATE reservations SET status = 'committed', updated_at = now() WHERE id = 'pay' || :id AND status = 'held';
+UPDATE inventory.reservations SET updated_at = now() WHERE id = 'pay' || :id AND status = 'held';
+UPDATE inventory.stock SET on_hand = on_hand - 1, reserved = reserved - 1, updated_at = now() WHERE product_id = 'p' || :p AND EXISTS (SELECT 1 FROM inventory.reservations WHERE id = 'pay' || :id AND status = 'held') RETURNING on_hand, reserved;
+UPDATE inventory.reservations SET status = 'committed', updated_at = now() WHERE id = 'pay' || :id AND status = 'held';
 COMMIT;
 BEGIN;
-UPDATE payments SET status = 'succeeded', failure_code = NULL, decline_code = NULL, updated_at = now() WHERE id = 'pay' || :id AND status = 'pending';
-INSERT INTO outbox (id, type, payload, created_at) VALUES ('evt' || :id, 'payment.succeeded', '{"id":"pay","status":"succeeded","amount":1000,"currency":"EUR","items":[{"product_id":"p1","quantity":1,"unit_price":1000}],"email":"bench@example.com"}', now());
+UPDATE payment.payments SET status = 'succeeded', failure_code = NULL, decline_code = NULL, updated_at = now() WHERE id = 'pay' || :id AND status = 'pending';
+INSERT INTO payment.outbox (id, type, payload, created_at) VALUES ('evt' || :id, 'payment.succeeded', '{"id":"pay","status":"succeeded","amount":1000,"currency":"EUR","items":[{"product_id":"p1","quantity":1,"unit_price":1000}],"email":"bench@example.com"}', now());
 COMMIT;
