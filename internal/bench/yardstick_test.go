@@ -1,4 +1,4 @@
-package database_test
+package bench
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ import (
 // PostgreSQL); run it beside `bazaar bench` to read the shop's figures as
 // the same fractions on yours (docs/performance.md).
 //
-//	go test -run '^$' -bench BareCheckout -benchtime 10s ./internal/database
+//	go test -run '^$' -bench BareCheckout -benchtime 10s ./internal/bench
 func BenchmarkBareCheckout(b *testing.B) {
 	sqliteFile := func(synchronous string) func(b *testing.B) string {
 		return func(b *testing.B) string {
