@@ -22,7 +22,7 @@ import (
 // BenchmarkBareCheckout is the yardstick issue 6 measured its checkout goals
 // against: the bare database work of a checkout — reserve, insert the
 // payment, mark it paid, commit the stock: four short transactions through
-// plain gorm, 32 goroutines, no HTTP, none of this package — on one SQLite
+// plain gorm, 32 goroutines, no HTTP, none of the shop's code — on one SQLite
 // file (synchronous NORMAL and FULL) and on PostgreSQL. It reports
 // checkouts/s. The issue's goals are fractions of it measured on its machine
 // (3,600 of 5,400/s on SQLite, 800 of 1,100/s with FULL, 1,200 of 2,300/s on
