@@ -149,6 +149,7 @@ func TestMetrics(t *testing.T) {
 		`bazaar_db_write_wait_seconds_total{db_name="payment"}`,
 		`bazaar_db_wal_pages{db_name="payment"}`,
 		`bazaar_db_wal_rewinds_total{db_name="inventory"}`,
+		`bazaar_db_checkpoint_errors_total{db_name="catalogue"} 0`,
 		`bazaar_checkouts_total{outcome="ok"} 1`,
 		`bazaar_checkouts_total{outcome="out_of_stock"} 1`,
 		`bazaar_units_reserved 0`,

@@ -39,6 +39,11 @@ type batcher struct {
 	// as the last background checkpoint saw it (walFrames, but not reset by
 	// a rewind).
 	batches, transactions, waited, rewinds, logPages atomic.Int64
+
+	// checkpointErrors counts background checkpoints that failed: a log
+	// that can no longer be copied back grows until the disk is full, and
+	// this is how anyone hears of it.
+	checkpointErrors atomic.Int64
 }
 
 // WriteStats counts an SQLite database's write transactions and batches,
@@ -49,6 +54,8 @@ type WriteStats struct {
 	Waited       time.Duration // summed over transactions: from the call to its batch
 	LogPages     int64         // pages in the write-ahead log, as the last checkpoint saw it
 	Rewinds      int64         // times the writer started the log over
+	// CheckpointErrors counts background checkpoints that failed.
+	CheckpointErrors int64
 }
 
 // job is one caller's transaction.

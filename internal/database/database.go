@@ -249,7 +249,7 @@ func (d *DB) Writes() WriteStats {
 	}
 	return WriteStats{Batches: d.batcher.batches.Load(), Transactions: d.batcher.transactions.Load(),
 		Waited: time.Duration(d.batcher.waited.Load()), LogPages: d.batcher.logPages.Load(),
-		Rewinds: d.batcher.rewinds.Load()}
+		Rewinds: d.batcher.rewinds.Load(), CheckpointErrors: d.batcher.checkpointErrors.Load()}
 }
 
 // Pools returns the connection pools, by role ("write", "read"), for the
@@ -284,9 +284,12 @@ func (d *DB) checkpoint(interval time.Duration) func() {
 				// log's length, which tells the writer when to rewind it.
 				var busy, frames, copied int64
 				err := d.readers.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
-				if err == nil {
+				switch {
+				case err == nil:
 					d.batcher.walFrames.Store(frames)
 					d.batcher.logPages.Store(frames)
+				case ctx.Err() == nil: // not the stop
+					d.batcher.checkpointErrors.Add(1)
 				}
 			}
 		}

@@ -150,6 +150,20 @@ func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "the rows reach the database file")
 }
 
+// A background checkpoint that fails is counted, for the metrics: while
+// checkpoints fail, the log grows, and nobody would know.
+func TestSQLiteCheckpointErrorsAreCounted(t *testing.T) {
+	db, err := database.Open(context.Background(), filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	require.Zero(t, db.Writes().CheckpointErrors)
+
+	// The checkpoints run on the read pool; with it gone, every one fails.
+	require.NoError(t, db.Pools()["read"].Close())
+	require.Eventually(t, func() bool { return db.Writes().CheckpointErrors >= 2 },
+		5*time.Second, 20*time.Millisecond, "failed checkpoints are counted")
+}
+
 // Under a steady stream of writes, with readers reading all along, the
 // write-ahead log is rewound now and then instead of growing with every
 // page ever written (which it does if nothing makes it start over).

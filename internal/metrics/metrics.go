@@ -114,6 +114,8 @@ func (m *Metrics) Writes(module string, read func() database.WriteStats) {
 		func(w database.WriteStats) float64 { return w.Waited.Seconds() })
 	counter("bazaar_db_wal_rewinds_total", "Times the SQLite writer started its write-ahead log over.",
 		func(w database.WriteStats) float64 { return float64(w.Rewinds) })
+	counter("bazaar_db_checkpoint_errors_total", "Background SQLite checkpoints that failed; while they fail, the write-ahead log grows.",
+		func(w database.WriteStats) float64 { return float64(w.CheckpointErrors) })
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bazaar_db_wal_pages", ConstLabels: labels,
 		Help: "Pages in the SQLite write-ahead log at the last checkpoint; it should stay in the thousands.",
