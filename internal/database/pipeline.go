@@ -28,12 +28,14 @@ type Pipeline struct {
 }
 
 // step is one queued statement: an Exec counts the rows it changed into
-// affected (when not nil); a Query hands each row it returns to row.
+// affected (when not nil); a Query hands each row it returns to row; a Lock
+// only takes row locks.
 type step struct {
 	sql      string
 	args     []any
 	affected *int64
 	row      func(scan func(dest ...any) error) error
+	lock     bool
 }
 
 // Exec queues a statement. Once the pipeline has run, *affected (unless nil)
@@ -46,6 +48,13 @@ func (p *Pipeline) Exec(affected *int64, sql string, args ...any) {
 // calls row for each with the function that scans it.
 func (p *Pipeline) Query(row func(scan func(dest ...any) error) error, sql string, args ...any) {
 	p.steps = append(p.steps, step{sql: sql, args: args, row: row})
+}
+
+// Lock queues a statement that only takes row locks (SELECT … FOR UPDATE),
+// so that what follows sees rows no concurrent transaction is changing.
+// SQLite, whose one writer already shuts out every other, skips it.
+func (p *Pipeline) Lock(sql string, args ...any) {
+	p.steps = append(p.steps, step{sql: sql, args: args, lock: true})
 }
 
 // Run runs the queued statements in one transaction of db, in a span named
@@ -77,6 +86,9 @@ func (p *Pipeline) runEach(tx *gorm.DB, decide func(then *Pipeline) error) error
 	conn, ctx := tx.Statement.ConnPool, tx.Statement.Context
 	postgres := tx.Dialector.Name() == "postgres" // a pipeline nested in a gorm transaction
 	for _, s := range p.steps {
+		if s.lock && !postgres {
+			continue
+		}
 		query := s.sql
 		if postgres {
 			query = numbered(query)

@@ -329,13 +329,12 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	if err != nil || len(lines) == 0 {
 		return false, err // no lines: no such reservation
 	}
-	// Then one pipeline. Taking the reservation's row first makes
-	// concurrent moves of one reservation wait for each other (on
-	// PostgreSQL; SQLite has one writer). The stock of each line changes
-	// only while the reservation is still in status from, so a reservation
-	// moved already changes nothing; then the move itself.
+	// Then one pipeline. Locking the reservation's row first makes
+	// concurrent moves of one reservation wait for each other. The stock of
+	// each line changes only while the reservation is still in status from,
+	// so a reservation moved already changes nothing; then the move itself.
 	var move database.Pipeline
-	move.Exec(nil, `UPDATE reservations SET updated_at = ? WHERE id = ? AND status = ?`, now, id, from)
+	move.Lock(`SELECT 1 FROM reservations WHERE id = ? AND status = ? FOR UPDATE`, id, from)
 	after := make([]inventory.Level, len(lines))
 	for i, l := range lines {
 		move.Query(func(scan func(...any) error) error {
