@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,14 @@ func (b *batcher) run() {
 			return
 		case first := <-b.queue:
 			batch := []*job{first}
+			// Before the batch closes, let the goroutines that are about
+			// to queue a write do so. Under load, many are one step away
+			// (a request whose previous write just committed): a yield
+			// lets them join this COMMIT instead of paying their own, and
+			// batches grow from about 2 transactions to about 8. When no
+			// other goroutine is ready to run, it returns at once: no
+			// wait is added to a lone write.
+			runtime.Gosched()
 		more:
 			for len(batch) < maxBatch {
 				select {
