@@ -296,24 +296,20 @@ func sameLines(a, b []inventory.Line) bool {
 
 // Reservation reads a reservation with its lines, ordered by product id.
 func (s *Store) Reservation(ctx context.Context, id string) (inventory.Reservation, error) {
-	db := s.db.WithContext(ctx)
 	var r reservation
-	err := db.Where("id = ?", id).Take(&r).Error
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return inventory.Reservation{}, inventory.ErrReservationNotFound
 	}
 	if err != nil {
 		return inventory.Reservation{}, err
 	}
-	var items []reservationItem
-	if err := db.Where("reservation_id = ?", id).Order("product_id").Find(&items).Error; err != nil {
+	lines, err := s.linesOf(ctx, id)
+	if err != nil {
 		return inventory.Reservation{}, err
 	}
-	out := inventory.Reservation{ID: r.ID, Status: inventory.ReservationStatus(r.Status), ExpiresAt: r.ExpiresAt.UTC()}
-	for _, it := range items {
-		out.Lines = append(out.Lines, inventory.Line{ProductID: it.ProductID, Quantity: it.Quantity})
-	}
-	return out, nil
+	return inventory.Reservation{ID: r.ID, Status: inventory.ReservationStatus(r.Status),
+		Lines: slices.Clone(lines), ExpiresAt: r.ExpiresAt.UTC()}, nil
 }
 
 // Transition moves a reservation from one status to another and applies the
@@ -375,7 +371,8 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 	return err == nil, nil
 }
 
-// linesOf returns the lines of reservation id, ordered by product id.
+// linesOf returns the lines of reservation id, ordered by product id; they
+// may be the remembered ones, not to be changed.
 func (s *Store) linesOf(ctx context.Context, id string) ([]inventory.Line, error) {
 	if lines, ok := s.lines.Get(id); ok {
 		return lines, nil
