@@ -2,7 +2,8 @@
 // writes each domain event into its own database in the same transaction as
 // the change it reports, so there is no event without its change and no
 // change without its event. Whatever delivers events later (webhooks) reads
-// them from here, in order, and marks them published.
+// them from here, in order, and removes them once it has handed them on: the
+// outbox holds only the backlog, however many events a shop has made.
 package outbox
 
 import (
@@ -26,11 +27,10 @@ type Event struct {
 }
 
 type row struct {
-	ID          string `gorm:"primaryKey"`
-	Type        string
-	Payload     string
-	CreatedAt   time.Time
-	PublishedAt *time.Time
+	ID        string `gorm:"primaryKey"`
+	Type      string
+	Payload   string
+	CreatedAt time.Time
 }
 
 func (row) TableName() string { return "outbox" }
@@ -61,10 +61,10 @@ func Queue(p *database.Pipeline, eventType string, data any, now time.Time) erro
 	return nil
 }
 
-// Pending returns up to limit events not yet published, oldest first.
+// Pending returns up to limit events not yet handed on, oldest first.
 func Pending(ctx context.Context, db *gorm.DB, limit int) ([]Event, error) {
 	var rows []row
-	err := db.WithContext(ctx).Where("published_at IS NULL").Order("created_at, id").Limit(limit).Find(&rows).Error
+	err := db.WithContext(ctx).Order("created_at, id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -75,17 +75,19 @@ func Pending(ctx context.Context, db *gorm.DB, limit int) ([]Event, error) {
 	return out, nil
 }
 
-// Backlog is the number of events not yet published.
+// Backlog is the number of events not yet handed on.
 func Backlog(ctx context.Context, db *gorm.DB) (int64, error) {
 	var n int64
-	err := db.WithContext(ctx).Model(&row{}).Where("published_at IS NULL").Count(&n).Error
+	err := db.WithContext(ctx).Model(&row{}).Count(&n).Error
 	return n, err
 }
 
-// MarkPublished records that events have been handed on.
-func MarkPublished(ctx context.Context, db *gorm.DB, eventIDs []string, now time.Time) error {
+// Remove deletes events that have been handed on.
+func Remove(ctx context.Context, db *gorm.DB, eventIDs []string) error {
 	if len(eventIDs) == 0 {
 		return nil
 	}
-	return db.WithContext(ctx).Model(&row{}).Where("id IN ?", eventIDs).Update("published_at", now).Error
+	return database.Transaction(ctx, db, "outbox.remove", func(tx *gorm.DB) error {
+		return tx.Where("id IN ?", eventIDs).Delete(&row{}).Error
+	})
 }

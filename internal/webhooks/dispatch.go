@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -31,12 +33,16 @@ type message struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// Relay moves a module's published-to-be events from its outbox into
-// deliveries, one per subscribed endpoint, and marks them published. A
-// crash between the two steps only repeats the first, which the unique
-// (endpoint, event) pair makes harmless.
+// relayPage is how many events one Relay hands on: one read of the outbox,
+// one transaction of deliveries, one delete.
+const relayPage = 200
+
+// Relay moves up to relayPage of a module's events from its outbox into
+// deliveries, one per subscribed endpoint, and removes them from the
+// outbox; it returns how many it moved. A crash between the two steps only
+// repeats the first, which the unique (endpoint, event) pair makes harmless.
 func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
-	events, err := outbox.Pending(ctx, moduleDB, 100)
+	events, err := outbox.Pending(ctx, moduleDB, relayPage)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
@@ -44,26 +50,34 @@ func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
 	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Find(&endpoints).Error; err != nil {
 		return 0, err
 	}
-	published := make([]string, 0, len(events))
-	for _, e := range events {
-		body, err := json.Marshal(message{Type: e.Type, Timestamp: e.CreatedAt, Data: e.Data})
-		if err != nil {
-			return 0, err
-		}
+	var rows []deliveryRow
+	relayed := make([]string, len(events))
+	for i, e := range events {
+		relayed[i] = e.ID
+		var body []byte // made once, for the first endpoint that wants the event
 		for _, ep := range endpoints {
 			if !ep.wants(e.Type) {
 				continue
 			}
-			now := s.now()
-			row := deliveryRow{ID: ids.New("dlv"), EndpointID: ep.ID, EventID: e.ID, EventType: e.Type,
-				Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now}
-			if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-				return 0, fmt.Errorf("queue %s for %s: %w", e.ID, ep.ID, err)
+			if body == nil {
+				if body, err = json.Marshal(message{Type: e.Type, Timestamp: e.CreatedAt, Data: e.Data}); err != nil {
+					return 0, err
+				}
 			}
+			now := s.now()
+			rows = append(rows, deliveryRow{ID: ids.New("dlv"), EndpointID: ep.ID, EventID: e.ID,
+				EventType: e.Type, Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now})
 		}
-		published = append(published, e.ID)
 	}
-	return len(published), outbox.MarkPublished(ctx, moduleDB, published, s.now())
+	if len(rows) > 0 {
+		err := database.Transaction(ctx, s.db, "webhooks.relay", func(tx *gorm.DB) error {
+			return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 100).Error
+		})
+		if err != nil {
+			return 0, fmt.Errorf("queue deliveries: %w", err)
+		}
+	}
+	return len(events), outbox.Remove(ctx, moduleDB, relayed)
 }
 
 // due returns deliveries whose time has come, at most one per endpoint:
@@ -91,37 +105,50 @@ func (s *Service) claim(ctx context.Context, d deliveryRow) (bool, error) {
 	return res.RowsAffected == 1, res.Error
 }
 
-// Deliver sends every due delivery once and returns how many it tried.
+// deliverAtOnce bounds how many endpoints Deliver sends to at a time: a slow
+// endpoint holds up only its own deliveries.
+const deliverAtOnce = 8
+
+// Deliver sends every due delivery once, to several endpoints at a time,
+// and returns how many it tried.
 func (s *Service) Deliver(ctx context.Context, client *http.Client) (int, error) {
 	rows, err := s.due(ctx)
 	if err != nil {
 		return 0, err
 	}
-	tried := 0
-	for _, d := range rows {
-		ok, err := s.claim(ctx, d)
-		if err != nil {
-			return tried, err
-		}
-		if !ok {
-			continue // another process has it
-		}
-		ep, err := s.endpoint(ctx, d.EndpointID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return tried, err
-		}
-		if err != nil {
-			// Its endpoint was deleted: the event is not sent.
-			s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ?", d.ID).
-				Updates(map[string]any{"status": failed, "locked_until": nil})
-			continue
-		}
-		if err := s.attempt(ctx, client, ep, d); err != nil {
-			return tried, err
-		}
-		tried++
+	var tried atomic.Int64
+	var g errgroup.Group
+	g.SetLimit(deliverAtOnce)
+	for _, d := range rows { // at most one per endpoint: their order holds
+		g.Go(func() error {
+			ok, err := s.deliver(ctx, client, d)
+			if ok {
+				tried.Add(1)
+			}
+			return err
+		})
 	}
-	return tried, nil
+	err = g.Wait()
+	return int(tried.Load()), err
+}
+
+// deliver claims delivery d and makes an attempt at it; it reports whether
+// it did.
+func (s *Service) deliver(ctx context.Context, client *http.Client, d deliveryRow) (bool, error) {
+	ok, err := s.claim(ctx, d)
+	if err != nil || !ok {
+		return false, err // !ok: another process has it
+	}
+	ep, err := s.endpoint(ctx, d.EndpointID)
+	if errors.Is(err, ErrNotFound) {
+		// Its endpoint was deleted: the event is not sent.
+		return false, s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ?", d.ID).
+			Updates(map[string]any{"status": failed, "locked_until": nil}).Error
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, s.attempt(ctx, client, ep, d)
 }
 
 // attempt sends one delivery, records the attempt and schedules the next.
@@ -197,20 +224,32 @@ func (s *Service) Client() *http.Client {
 	}
 }
 
-// Run relays the given module outboxes and sends due deliveries every
-// poll interval until ctx ends.
+// Run relays the given module outboxes and sends due deliveries until ctx
+// ends: every poll interval while there is little to do, and again at once
+// while there is more, so the webhooks keep up with the shop however busy
+// it is.
 func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *slog.Logger) {
 	client := s.Client()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {
+		more := false
 		for module, db := range outboxes {
-			if _, err := s.Relay(ctx, db); err != nil && ctx.Err() == nil {
+			n, err := s.Relay(ctx, db)
+			if err != nil && ctx.Err() == nil {
 				log.Error("relay events to webhooks", "module", module, "err", err)
 			}
+			more = more || n == relayPage
 		}
-		if _, err := s.Deliver(ctx, client); err != nil && ctx.Err() == nil {
+		n, err := s.Deliver(ctx, client)
+		if err != nil && ctx.Err() == nil {
 			log.Error("deliver webhooks", "err", err)
+		}
+		// A delivery that failed waits for its retry, so a round that only
+		// tried failing endpoints finds nothing due next time and waits.
+		more = more || n > 0
+		if more && ctx.Err() == nil {
+			continue
 		}
 		select {
 		case <-ctx.Done():

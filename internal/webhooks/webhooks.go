@@ -129,7 +129,7 @@ type Options struct {
 	AllowPrivate bool            // allow http:// and private addresses (development, tests)
 	Schedule     []time.Duration // the wait before each retry; its length is the number of retries
 	Timeout      time.Duration   // one attempt
-	PollInterval time.Duration   // how often outboxes and due deliveries are looked at
+	PollInterval time.Duration   // how often outboxes and due deliveries are looked at when idle
 }
 
 // Service is the webhooks of one process.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -195,11 +196,63 @@ func TestOrderAndExactlyOnceQueueing(t *testing.T) {
 	require.Equal(t, 5, n)
 	n, err = w.hooks.Relay(ctx, w.module)
 	require.NoError(t, err)
-	require.Zero(t, n, "published events are not relayed again")
+	require.Zero(t, n, "relayed events are not relayed again")
+	backlog, err := outbox.Backlog(ctx, w.module)
+	require.NoError(t, err)
+	require.Zero(t, backlog, "the outbox keeps only what is not yet relayed")
 
 	w.settle(t, w.hooks.Client(), func() bool { return len(rcv.received()) == 5 })
 	for i, d := range rcv.received() {
 		require.JSONEq(t, `{"n":`+string(rune('0'+i))+`}`, string(jsonData(t, d.body)), "event %d arrives in order", i)
+	}
+}
+
+// A backlog of several pages, to two endpoints, is relayed and delivered
+// without waiting for the next poll: a busy shop's webhooks keep up. Each
+// endpoint gets every event, in order.
+func TestRunDrainsABacklog(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine)
+			hooks := webhooks.New(engine.Open(t, "webhooks").DB, webhooks.Options{
+				AllowPrivate: true, Timeout: 5 * time.Second, PollInterval: time.Hour,
+			}, now)
+			a, b := newReceiver(t, 0), newReceiver(t, 0)
+			for _, r := range []*receiver{a, b} {
+				_, err := hooks.Register(ctx, r.URL, []string{"*"})
+				require.NoError(t, err)
+			}
+			const events = 450 // more than two relays' worth
+			require.NoError(t, w.module.Transaction(func(tx *gorm.DB) error {
+				for i := 0; i < events; i++ {
+					if err := outbox.Record(tx, "inventory.adjusted", map[string]any{"n": i}, now()); err != nil {
+						return err
+					}
+				}
+				return nil
+			}))
+
+			ctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				hooks.Run(ctx, map[string]*gorm.DB{"inventory": w.module}, slog.New(slog.DiscardHandler))
+			}()
+			defer func() { cancel(); <-done }()
+
+			require.Eventually(t, func() bool { return len(a.received()) == events && len(b.received()) == events },
+				30*time.Second, 10*time.Millisecond, "every event reaches both endpoints long before the next poll")
+			for _, r := range []*receiver{a, b} {
+				for i, d := range r.received() {
+					var data struct{ N int }
+					require.NoError(t, json.Unmarshal(jsonData(t, d.body), &data))
+					require.Equal(t, i, data.N, "events arrive in order")
+				}
+			}
+			backlog, err := outbox.Backlog(ctx, w.module)
+			require.NoError(t, err)
+			require.Zero(t, backlog)
+		})
 	}
 }
 
