@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,4 +163,67 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 	require.Equal(t, int64(n+1), w.Transactions, "the metrics count every transaction that ran")
 	require.Less(t, w.Batches, w.Transactions, "and fewer commits")
 	require.Positive(t, w.Waited)
+}
+
+// A batch runs its transactions without savepoints; when one fails, the
+// batch is undone and run again with a savepoint each: the others commit
+// once (those before the failed one having run twice), and the one that
+// fails gets its own error.
+func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
+
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+
+	const n, failing = 6, 3
+	errFull := errors.New("no room for this one")
+	var runs [n]atomic.Int64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = database.Transaction(ctx, db.DB, "things.add", func(tx *gorm.DB) error {
+				runs[i].Add(1)
+				if err := tx.Exec(`INSERT INTO things (id) VALUES (?)`, i).Error; err != nil {
+					return err
+				}
+				if i == failing {
+					return errFull // after its write, which must be undone
+				}
+				return nil
+			})
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // let them reach the queue
+	close(release)
+	require.NoError(t, <-first)
+	wg.Wait()
+
+	var ids []int
+	require.NoError(t, db.Raw(`SELECT id FROM things ORDER BY id`).Scan(&ids).Error)
+	require.Equal(t, []int{0, 1, 2, 4, 5}, ids, "each committed once; the failed one left nothing")
+	for i, err := range errs {
+		if i == failing {
+			require.ErrorIs(t, err, errFull, "the failed one hears its own error")
+			require.Equal(t, int64(2), runs[i].Load(), "it failed in both runs of the batch")
+			continue
+		}
+		require.NoError(t, err, "transaction %d", i)
+		require.Contains(t, []int64{1, 2}, runs[i].Load(), "transaction %d", i)
+	}
+	w := db.Writes()
+	require.Equal(t, int64(1), w.Reruns)
+	require.Equal(t, int64(2), w.Batches, "the held one, then the six together")
 }

@@ -249,7 +249,8 @@ func (d *DB) Writes() WriteStats {
 	}
 	return WriteStats{Batches: d.batcher.batches.Load(), Transactions: d.batcher.transactions.Load(),
 		Waited: time.Duration(d.batcher.waited.Load()), LogPages: d.batcher.logPages.Load(),
-		Rewinds: d.batcher.rewinds.Load(), CheckpointErrors: d.batcher.checkpointErrors.Load()}
+		Rewinds: d.batcher.rewinds.Load(), CheckpointErrors: d.batcher.checkpointErrors.Load(),
+		Reruns: d.batcher.reruns.Load()}
 }
 
 // Pools returns the connection pools, by role ("write", "read"), for the

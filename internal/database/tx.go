@@ -18,7 +18,10 @@ const tracerName = "github.com/bazaar-shop/bazaar/internal/database"
 // in ctx pays for none.
 //
 // On SQLite, fn runs on the database's writer goroutine, batched with other
-// transactions (see batcher): it must use only tx, never the outer db.
+// transactions (see batcher): it must use only tx, never the outer db. It
+// may run twice, when another transaction of its batch failed: the first
+// run is rolled back, so fn must leave nothing behind outside tx that a
+// second run does not overwrite.
 func Transaction(ctx context.Context, db *gorm.DB, name string, fn func(tx *gorm.DB) error) error {
 	ctx, span := startSpan(ctx, db, name)
 	defer span.End()

@@ -112,6 +112,8 @@ func (m *Metrics) Writes(module string, read func() database.WriteStats) {
 		func(w database.WriteStats) float64 { return float64(w.Transactions) })
 	counter("bazaar_db_write_wait_seconds_total", "Time SQLite write transactions waited for their batch, summed.",
 		func(w database.WriteStats) float64 { return w.Waited.Seconds() })
+	counter("bazaar_db_write_batch_reruns_total", "SQLite write batches run again, each transaction in a savepoint, because one of their transactions failed.",
+		func(w database.WriteStats) float64 { return float64(w.Reruns) })
 	counter("bazaar_db_wal_rewinds_total", "Times the SQLite writer started its write-ahead log over.",
 		func(w database.WriteStats) float64 { return float64(w.Rewinds) })
 	counter("bazaar_db_checkpoint_errors_total", "Background SQLite checkpoints that failed; while they fail, the write-ahead log grows.",
