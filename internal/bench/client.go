@@ -1,39 +1,49 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
-// client sends the bench's requests to one layout. One http.Client with
-// enough idle connections for every bench client is shared by all of them,
+// client sends the bench's requests to one layout. One fasthttp client
+// with enough connections for every bench client is shared by all of them,
 // so requests reuse keep-alive connections as a real front end's would.
+// fasthttp, not net/http: the load generator runs on the same cores as the
+// layout it measures, and with net/http's client the bench took about
+// 0.13 ms of CPU per checkout here, a sixth of the machine at full load;
+// with fasthttp's, about 0.07 ms, and what is left goes to the shop.
 type client struct {
-	http  *http.Client
-	base  string
-	admin string
+	http    *fasthttp.Client
+	base    string
+	admin   string
+	timeout time.Duration
 }
 
 func newClient(base, admin string, conns int, timeout time.Duration) *client {
-	tr := &http.Transport{
-		Proxy:               nil, // loopback or a URL the user gave: never via a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	return &client{
+		http: &fasthttp.Client{
+			MaxConnsPerHost:          conns,
+			MaxConnWaitTimeout:       timeout, // more requests than connections wait their turn
+			MaxIdleConnDuration:      90 * time.Second,
+			MaxResponseBodySize:      maxBody,
+			NoDefaultUserAgentHeader: true,
+			DisablePathNormalizing:   true, // the paths are ours, already escaped
+		},
+		base: strings.TrimRight(base, "/"), admin: admin, timeout: timeout,
 	}
-	return &client{http: &http.Client{Transport: tr, Timeout: timeout}, base: strings.TrimRight(base, "/"), admin: admin}
 }
+
+// maxBody bounds an answer the bench reads.
+const maxBody = 16 << 20
 
 func (c *client) close() { c.http.CloseIdleConnections() }
 
@@ -61,18 +71,25 @@ type response struct {
 }
 
 // do sends one request. The error is a transport failure or a timeout:
-// no HTTP answer.
+// no HTTP answer. A request is not cut off when ctx ends (fasthttp knows
+// no contexts), but none starts after, and none outlives ctx's deadline or
+// the client's timeout.
 func (c *client) do(ctx context.Context, r request) (response, error) {
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, c.base+r.path, body)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return response{}, err
 	}
+	deadline := time.Now().Add(c.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(c.base + r.path)
+	req.Header.SetMethod(r.method)
 	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.SetContentType("application/json")
+		req.SetBodyRaw(r.body)
 	}
 	if r.auth {
 		req.Header.Set("Authorization", "Bearer "+c.admin)
@@ -80,21 +97,17 @@ func (c *client) do(ctx context.Context, r request) (response, error) {
 	if r.idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", r.idempotencyKey)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
+	if err := c.http.DoDeadline(req, resp, deadline); err != nil {
 		return response{}, err
 	}
-	defer resp.Body.Close()
-	out := response{status: resp.StatusCode}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+	out := response{status: resp.StatusCode()}
+	if s, err := strconv.Atoi(string(resp.Header.Peek("Retry-After"))); err == nil {
 		out.retryAfter = time.Duration(s) * time.Second
 	}
-	if r.keepBody || resp.StatusCode >= 300 {
-		out.body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	} else {
-		_, err = io.Copy(io.Discard, resp.Body) // read to the end: the connection is reused
+	if r.keepBody || out.status >= 300 {
+		out.body = append([]byte(nil), resp.Body()...) // resp goes back to its pool
 	}
-	return out, err
+	return out, nil
 }
 
 // call is do for the bench's own bookkeeping (seeding, checking
@@ -138,7 +151,8 @@ func problemCode(status int, body []byte) string {
 // transportCode names a request that got no HTTP answer.
 func transportCode(err error) string {
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) ||
+		errors.Is(err, fasthttp.ErrDialTimeout) || (errors.As(err, &ne) && ne.Timeout()) {
 		return "timeout"
 	}
 	return "transport"
