@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,19 +79,12 @@ func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
 	return len(events), outbox.Remove(ctx, moduleDB, relayed)
 }
 
-// due returns deliveries whose time has come, at most one per endpoint:
-// the oldest one still pending, so an endpoint gets its events in order.
-func (s *Service) due(ctx context.Context) ([]deliveryRow, error) {
-	now := s.now()
+// queued returns an endpoint's oldest pending deliveries, in the order
+// they must be sent.
+func (s *Service) queued(ctx context.Context, endpointID string, limit int) ([]deliveryRow, error) {
 	var rows []deliveryRow
-	err := s.db.WithContext(ctx).Raw(`
-		SELECT d.* FROM webhook_deliveries d
-		WHERE d.status = ? AND d.next_attempt_at <= ? AND (d.locked_until IS NULL OR d.locked_until < ?)
-		  AND NOT EXISTS (
-		    SELECT 1 FROM webhook_deliveries o
-		    WHERE o.endpoint_id = d.endpoint_id AND o.status = ?
-		      AND (o.created_at < d.created_at OR (o.created_at = d.created_at AND o.id < d.id)))
-		ORDER BY d.created_at, d.id LIMIT 50`, pending, now, now, pending).Scan(&rows).Error
+	err := s.db.WithContext(ctx).Where("endpoint_id = ? AND status = ?", endpointID, pending).
+		Order("created_at, id").Limit(limit).Find(&rows).Error
 	return rows, err
 }
 
@@ -109,50 +101,60 @@ func (s *Service) claim(ctx context.Context, d deliveryRow) (bool, error) {
 // endpoint holds up only its own deliveries.
 const deliverAtOnce = 8
 
-// Deliver sends every due delivery once, to several endpoints at a time,
-// and returns how many it tried.
+// deliverRun bounds how many deliveries one endpoint is sent per round.
+const deliverRun = 50
+
+// Deliver sends every endpoint its due deliveries, oldest first, to several
+// endpoints at a time, and returns how many it tried.
 func (s *Service) Deliver(ctx context.Context, client *http.Client) (int, error) {
-	rows, err := s.due(ctx)
-	if err != nil {
+	var endpoints []endpointRow
+	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Find(&endpoints).Error; err != nil {
 		return 0, err
 	}
 	var tried atomic.Int64
 	var g errgroup.Group
 	g.SetLimit(deliverAtOnce)
-	for _, d := range rows { // at most one per endpoint: their order holds
+	for _, ep := range endpoints {
 		g.Go(func() error {
-			ok, err := s.deliver(ctx, client, d)
-			if ok {
-				tried.Add(1)
-			}
+			n, err := s.deliverTo(ctx, client, ep)
+			tried.Add(int64(n))
 			return err
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	return int(tried.Load()), err
 }
 
-// deliver claims delivery d and makes an attempt at it; it reports whether
-// it did.
-func (s *Service) deliver(ctx context.Context, client *http.Client, d deliveryRow) (bool, error) {
-	ok, err := s.claim(ctx, d)
-	if err != nil || !ok {
-		return false, err // !ok: another process has it
-	}
-	ep, err := s.endpoint(ctx, d.EndpointID)
-	if errors.Is(err, ErrNotFound) {
-		// Its endpoint was deleted: the event is not sent.
-		return false, s.db.WithContext(ctx).Model(&deliveryRow{}).Where("id = ?", d.ID).
-			Updates(map[string]any{"status": failed, "locked_until": nil}).Error
-	}
+// deliverTo sends an endpoint its pending deliveries in order, until one
+// fails or is not due yet: a later event waits while an earlier one is
+// retried. It returns how many it tried.
+func (s *Service) deliverTo(ctx context.Context, client *http.Client, ep endpointRow) (int, error) {
+	rows, err := s.queued(ctx, ep.ID, deliverRun)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	return true, s.attempt(ctx, client, ep, d)
+	tried := 0
+	for _, d := range rows {
+		now := s.now()
+		if d.NextAttemptAt.After(now) || (d.LockedUntil != nil && d.LockedUntil.After(now)) {
+			return tried, nil // waiting for its retry, or another process is sending it
+		}
+		ok, err := s.claim(ctx, d)
+		if err != nil || !ok {
+			return tried, err // !ok: another process took it meanwhile
+		}
+		sent, err := s.attempt(ctx, client, ep, d)
+		tried++
+		if err != nil || !sent {
+			return tried, err
+		}
+	}
+	return tried, nil
 }
 
-// attempt sends one delivery, records the attempt and schedules the next.
-func (s *Service) attempt(ctx context.Context, client *http.Client, ep endpointRow, d deliveryRow) error {
+// attempt sends one delivery, records the attempt and schedules the next;
+// it reports whether the endpoint took it.
+func (s *Service) attempt(ctx context.Context, client *http.Client, ep endpointRow, d deliveryRow) (bool, error) {
 	start := s.now()
 	code, excerpt, sendErr := s.send(ctx, client, ep, d)
 	a := attemptRow{ID: ids.New("att"), DeliveryID: d.ID, AttemptedAt: start, StatusCode: code,
@@ -171,12 +173,13 @@ func (s *Service) attempt(ctx context.Context, client *http.Client, ep endpointR
 	default:
 		update["status"] = failed // the schedule ran out
 	}
-	return database.Transaction(ctx, s.db, "webhooks.attempt", func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, "webhooks.attempt", func(tx *gorm.DB) error {
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}
 		return tx.Model(&deliveryRow{}).Where("id = ?", d.ID).Updates(update).Error
 	})
+	return update["status"] == delivered, err
 }
 
 // send makes the HTTP request of one attempt.
@@ -239,7 +242,7 @@ func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *sl
 			if err != nil && ctx.Err() == nil {
 				log.Error("relay events to webhooks", "module", module, "err", err)
 			}
-			more = more || n == relayPage
+			more = more || (err == nil && n == relayPage)
 		}
 		n, err := s.Deliver(ctx, client)
 		if err != nil && ctx.Err() == nil {
@@ -247,7 +250,7 @@ func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *sl
 		}
 		// A delivery that failed waits for its retry, so a round that only
 		// tried failing endpoints finds nothing due next time and waits.
-		more = more || n > 0
+		more = more || (err == nil && n > 0)
 		if more && ctx.Err() == nil {
 			continue
 		}

@@ -22,6 +22,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/webhook"
@@ -197,16 +198,21 @@ func (s *Service) List(ctx context.Context) ([]Endpoint, error) {
 	return out, nil
 }
 
-// Delete removes an endpoint; its undelivered events are not sent.
+// Delete removes an endpoint; its undelivered events are not sent, and
+// count as failed.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	res := s.db.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND deleted_at IS NULL", id).Update("deleted_at", s.now())
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return database.Transaction(ctx, s.db, "webhooks.delete", func(tx *gorm.DB) error {
+		res := tx.Model(&endpointRow{}).Where("id = ? AND deleted_at IS NULL", id).Update("deleted_at", s.now())
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		// An attempt in flight still records its outcome.
+		return tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND status = ?", id, pending).
+			Update("status", failed).Error
+	})
 }
 
 func (s *Service) endpoint(ctx context.Context, id string) (endpointRow, error) {

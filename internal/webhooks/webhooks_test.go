@@ -181,6 +181,31 @@ func TestGiveUpThenRetry(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrDeliveryNotFound)
 }
 
+// Deleting an endpoint fails what it had not received yet; the other
+// endpoints still get everything.
+func TestDeleteFailsPendingDeliveries(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine, time.Hour) // a failed attempt waits an hour
+			down, up := newReceiver(t, 1000), newReceiver(t, 0)
+			gone, err := w.hooks.Register(ctx, down.URL, []string{"*"})
+			require.NoError(t, err)
+			_, err = w.hooks.Register(ctx, up.URL, []string{"*"})
+			require.NoError(t, err)
+			for i := 0; i < 3; i++ {
+				w.event(t, "inventory.adjusted", map[string]any{"n": i})
+			}
+			w.settle(t, w.hooks.Client(), func() bool { return len(up.received()) == 3 })
+
+			require.NoError(t, w.hooks.Delete(ctx, gone.ID))
+			counts, err := w.hooks.Counts(ctx)
+			require.NoError(t, err)
+			require.Equal(t, map[string]int64{"pending": 0, "delivered": 3, "failed": 3}, counts)
+			require.ErrorIs(t, w.hooks.Delete(ctx, gone.ID), webhooks.ErrNotFound)
+		})
+	}
+}
+
 // Events reach an endpoint in the order they happened, even when the first
 // needs retries; and relaying again queues nothing twice.
 func TestOrderAndExactlyOnceQueueing(t *testing.T) {
