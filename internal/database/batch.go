@@ -48,6 +48,10 @@ type batcher struct {
 	// because one of their transactions failed.
 	reruns atomic.Int64
 
+	// careful is how many batches, after a rerun, go straight to
+	// savepoints (only the batcher's goroutine uses it).
+	careful int
+
 	// checkpointErrors counts background checkpoints that failed: a log
 	// that can no longer be copied back grows until the disk is full, and
 	// this is how anyone hears of it.
@@ -186,14 +190,26 @@ func (b *batcher) commit(batch []*job) {
 		j.result <- b.db.Transaction(func(tx *gorm.DB) error { return safely(j.fn, tx) })
 		return
 	}
+	if b.careful > 0 {
+		b.careful--
+		b.commitEach(batch)
+		return
+	}
 	if b.commitAll(batch) {
 		return
 	}
 	// A job failed, and the whole batch was undone. Run it again with each
 	// job in a savepoint of its own, so the one that fails is undone alone.
+	// Failures come in runs (a product sold out, a flood of repeats), and a
+	// batch run twice costs more than savepoints: the next batches take
+	// savepoints from the start.
 	b.reruns.Add(1)
+	b.careful = carefulBatches
 	b.commitEach(batch)
 }
+
+// carefulBatches is how many batches after a rerun take savepoints at once.
+const carefulBatches = 16
 
 // commitAll runs the batch's jobs one after another in one transaction, as
 // if they were one: nearly every job succeeds, and a savepoint for each

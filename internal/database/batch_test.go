@@ -168,62 +168,82 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 // A batch runs its transactions without savepoints; when one fails, the
 // batch is undone and run again with a savepoint each: the others commit
 // once (those before the failed one having run twice), and the one that
-// fails gets its own error.
+// fails gets its own error. The batches right after take savepoints from
+// the start.
 func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
 	ctx := context.Background()
 	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
-
-	started, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
-
-	const n, failing = 6, 3
 	errFull := errors.New("no room for this one")
-	var runs [n]atomic.Int64
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = database.Transaction(ctx, db.DB, "things.add", func(tx *gorm.DB) error {
-				runs[i].Add(1)
-				if err := tx.Exec(`INSERT INTO things (id) VALUES (?)`, i).Error; err != nil {
-					return err
-				}
-				if i == failing {
-					return errFull // after its write, which must be undone
-				}
+
+	// batch runs n transactions, the one numbered failing failing after
+	// its write, as one batch: a first transaction holds the writer while
+	// they queue. It returns their errors and how often each ran.
+	batch := func(n, failing, firstID int) ([]error, []int64) {
+		started, release := make(chan struct{}), make(chan struct{})
+		held := make(chan error, 1)
+		go func() {
+			held <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
+				close(started)
+				<-release
 				return nil
 			})
-		})
+		}()
+		<-started
+		runs := make([]atomic.Int64, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = database.Transaction(ctx, db.DB, "things.add", func(tx *gorm.DB) error {
+					runs[i].Add(1)
+					if err := tx.Exec(`INSERT INTO things (id) VALUES (?)`, firstID+i).Error; err != nil {
+						return err
+					}
+					if i == failing {
+						return errFull // after its write, which must be undone
+					}
+					return nil
+				})
+			})
+		}
+		time.Sleep(200 * time.Millisecond) // let them reach the queue
+		close(release)
+		require.NoError(t, <-held)
+		wg.Wait()
+		counts := make([]int64, n)
+		for i := range runs {
+			counts[i] = runs[i].Load()
+		}
+		return errs, counts
 	}
-	time.Sleep(200 * time.Millisecond) // let them reach the queue
-	close(release)
-	require.NoError(t, <-first)
-	wg.Wait()
 
+	errs, runs := batch(6, 3, 0)
 	var ids []int
 	require.NoError(t, db.Raw(`SELECT id FROM things ORDER BY id`).Scan(&ids).Error)
 	require.Equal(t, []int{0, 1, 2, 4, 5}, ids, "each committed once; the failed one left nothing")
 	for i, err := range errs {
-		if i == failing {
+		if i == 3 {
 			require.ErrorIs(t, err, errFull, "the failed one hears its own error")
-			require.Equal(t, int64(2), runs[i].Load(), "it failed in both runs of the batch")
+			require.Equal(t, int64(2), runs[i], "it failed in both runs of the batch")
 			continue
 		}
 		require.NoError(t, err, "transaction %d", i)
-		require.Contains(t, []int64{1, 2}, runs[i].Load(), "transaction %d", i)
+		require.Contains(t, []int64{1, 2}, runs[i], "transaction %d", i)
 	}
 	w := db.Writes()
 	require.Equal(t, int64(1), w.Reruns)
 	require.Equal(t, int64(2), w.Batches, "the held one, then the six together")
+
+	// Failures come in runs: the next batch takes savepoints from the
+	// start, and nothing of it runs twice.
+	errs, runs = batch(4, 0, 100)
+	require.ErrorIs(t, errs[0], errFull)
+	for i := 1; i < 4; i++ {
+		require.NoError(t, errs[i])
+	}
+	require.Equal(t, []int64{1, 1, 1, 1}, runs)
+	require.Equal(t, int64(1), db.Writes().Reruns, "no second rerun")
 }
