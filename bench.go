@@ -47,7 +47,9 @@ field changes meaning); --plot draws the latency percentiles.
 After the load the bench checks, for every seeded product, that on hand +
 units sold = units seeded, that the layout's succeeded payments hold
 exactly the units it saw sold, that nothing is still reserved, and that
-every checkout got an answer. A broken invariant makes the bench exit 1.
+every checkout got an answer; and, where the processes serve /metrics,
+that every module's outbox is empty again (bazaar_outbox_backlog): the
+webhooks kept up. A broken invariant makes the bench exit 1.
 
 Started processes get BAZAAR_LOG_LEVEL=warn, BAZAAR_RATE_LIMIT_RPS=0 (all
 requests use one key), BAZAAR_INVENTORY_RESERVATION_TTL=10s and

@@ -126,6 +126,9 @@ func (b *Bench) shop(ctx context.Context, c *client, cl *cluster, res *LayoutRes
 	if err != nil {
 		return fmt.Errorf("%s: invariants: %w", res.Name, err)
 	}
+	if ledger.Backlog, err = backlogOf(ctx, processURLs(res.URL, cl), b.opts.Settle); err != nil {
+		return fmt.Errorf("%s: invariants: outbox backlog: %w", res.Name, err)
+	}
 	res.Invariants = ledger.Check()
 	return nil
 }
@@ -253,4 +256,17 @@ func processNames(cl *cluster) string {
 		return "1 process (" + names[0] + ")"
 	}
 	return fmt.Sprintf("%d processes (%s)", len(names), strings.Join(names, ", "))
+}
+
+// processURLs names the base URL of every process of a layout: those the
+// bench started, or the target alone.
+func processURLs(front string, cl *cluster) map[string]string {
+	if cl == nil {
+		return map[string]string{"target": front}
+	}
+	out := map[string]string{}
+	for _, p := range cl.procs {
+		out[p.name] = "http://" + p.addr
+	}
+	return out
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -35,10 +39,16 @@ const (
 	// InvCheckoutsAnswered: every checkout sent got an HTTP answer, no
 	// transport error or timeout.
 	InvCheckoutsAnswered = "checkouts_answered"
+	// InvEventsRelayed: every event the modules recorded left their
+	// outboxes for the webhooks: bazaar_outbox_backlog is 0 on every
+	// process (after waiting at most --settle). Not checked, and not
+	// reported, when no process shows the gauge on its /metrics.
+	InvEventsRelayed = "events_relayed"
 )
 
 // InvariantNames lists the invariants in the order reports show them.
-var InvariantNames = []string{InvStockConserved, InvSalesRecorded, InvNothingReserved, InvCheckoutsAnswered}
+var InvariantNames = []string{InvStockConserved, InvSalesRecorded, InvNothingReserved, InvCheckoutsAnswered,
+	InvEventsRelayed}
 
 // Ledger is what is known of a layout's stock and sales at the end of its
 // run: what the bench did and saw, and what the layout says.
@@ -50,6 +60,9 @@ type Ledger struct {
 	Reserved   map[string]int64 // product → reserved now
 	Checkouts  int64            // checkouts sent
 	Unanswered int64            // checkouts without an HTTP answer
+	// Backlog is, per process and module ("bazaar/payment"), the events
+	// still in the module's outbox; nil when no process showed it.
+	Backlog map[string]int64
 }
 
 // Check judges a ledger. Every invariant is reported, passed or not.
@@ -74,12 +87,16 @@ func (l Ledger) Check() []Invariant {
 			reserved = append(reserved, fmt.Sprintf("%s: %d reserved", p, l.Reserved[p]))
 		}
 	}
-	return []Invariant{
+	invs := []Invariant{
 		judge(InvStockConserved, conserved, fmt.Sprintf("on hand + %d units sold = the stock seeded, for each of %d products", sold, len(products))),
 		judge(InvSalesRecorded, recorded, fmt.Sprintf("the succeeded payments hold the %d units the bench saw sold", sold)),
 		judge(InvNothingReserved, reserved, "no unit of any product is reserved after the run"),
 		answered(l.Checkouts, l.Unanswered),
 	}
+	if l.Backlog != nil {
+		invs = append(invs, relayed(l.Backlog))
+	}
+	return invs
 }
 
 func judge(name string, broken []string, ok string) Invariant {
@@ -99,6 +116,21 @@ func answered(sent, unanswered int64) Invariant {
 		return Invariant{Name: InvCheckoutsAnswered, Detail: fmt.Sprintf("%d of %d checkouts got no answer (transport error or timeout)", unanswered, sent)}
 	}
 	return Invariant{Name: InvCheckoutsAnswered, Passed: true, Detail: fmt.Sprintf("all %d checkouts were answered", sent)}
+}
+
+func relayed(backlog map[string]int64) Invariant {
+	outboxes := slices.Sorted(maps.Keys(backlog))
+	var left []string
+	for _, o := range outboxes {
+		if backlog[o] != 0 {
+			left = append(left, fmt.Sprintf("%s: %d events", o, backlog[o]))
+		}
+	}
+	if len(left) > 0 {
+		return Invariant{Name: InvEventsRelayed, Detail: "events left in outboxes: " + strings.Join(left, "; ")}
+	}
+	return Invariant{Name: InvEventsRelayed, Passed: true,
+		Detail: fmt.Sprintf("every outbox is empty (%s)", strings.Join(outboxes, ", "))}
 }
 
 // ledgerOf asks a layout for its side of the ledger: the stock of every
@@ -209,4 +241,64 @@ func salesOf(ctx context.Context, c *client, products map[string]int64, since ti
 		}
 		cursor = page.NextCursor
 	}
+}
+
+// backlogOf reads bazaar_outbox_backlog from the /metrics of each process
+// (name → base URL) until every outbox is empty or settle has passed. It
+// returns nil when no process shows the gauge: its metrics are on another
+// address, or it hosts no module (a gateway).
+func backlogOf(ctx context.Context, procs map[string]string, settle time.Duration) (map[string]int64, error) {
+	deadline := time.Now().Add(settle)
+	for {
+		backlog := map[string]int64{}
+		for name, base := range procs {
+			gauge, err := outboxGauge(ctx, base)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			for module, n := range gauge {
+				backlog[name+"/"+module] = n
+			}
+		}
+		if len(backlog) == 0 {
+			return nil, nil
+		}
+		if relayed(backlog).Passed || time.Now().After(deadline) {
+			return backlog, nil
+		}
+		if !sleepUntil(ctx, time.Now().Add(200*time.Millisecond)) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// outboxGauge returns bazaar_outbox_backlog by module from one process's
+// /metrics; none when it has no /metrics there.
+func outboxGauge(ctx context.Context, base string) (map[string]int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read /metrics: %w", err)
+	}
+	out := map[string]int64{}
+	for _, m := range families["bazaar_outbox_backlog"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "module" {
+				out[l.GetValue()] = int64(m.GetGauge().GetValue())
+			}
+		}
+	}
+	return out, nil
 }

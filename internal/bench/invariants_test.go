@@ -1,6 +1,10 @@
 package bench
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,6 +21,7 @@ func kept() Ledger {
 		Reserved:   map[string]int64{"prod_a": 0, "prod_b": 0, "prod_c": 0},
 		Checkouts:  5,
 		Unanswered: 0,
+		Backlog:    map[string]int64{"bazaar/catalogue": 0, "bazaar/payment": 0},
 	}
 }
 
@@ -55,6 +60,8 @@ func TestLedgerBroken(t *testing.T) {
 		"stock left reserved": {func(l *Ledger) { l.Reserved["prod_c"] = 2 }, InvNothingReserved, "prod_c: 2 reserved"},
 		"a checkout unanswered": {func(l *Ledger) { l.Unanswered = 1 }, InvCheckoutsAnswered,
 			"1 of 5 checkouts got no answer"},
+		"events left behind": {func(l *Ledger) { l.Backlog["bazaar/payment"] = 7 }, InvEventsRelayed,
+			"bazaar/payment: 7 events"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			l := kept()
@@ -69,6 +76,37 @@ func TestLedgerBroken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A layout whose processes show no outbox backlog (metrics elsewhere) is
+// not judged on it: the invariant is left out, not passed.
+func TestLedgerWithoutBacklog(t *testing.T) {
+	l := kept()
+	l.Backlog = nil
+	invs := l.Check()
+	require.Len(t, invs, len(InvariantNames)-1)
+	require.NotContains(t, byName(invs), InvEventsRelayed)
+}
+
+// backlogOf reads the gauge off each process's /metrics, and finds none
+// where /metrics is not served.
+func TestBacklogOf(t *testing.T) {
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/metrics", r.URL.Path)
+		fmt.Fprint(w, "# TYPE bazaar_outbox_backlog gauge\n"+
+			"bazaar_outbox_backlog{module=\"catalogue\"} 0\nbazaar_outbox_backlog{module=\"payment\"} 3\n"+
+			"# TYPE other gauge\nother 1\n")
+	}))
+	defer metrics.Close()
+	none := httptest.NewServer(http.NotFoundHandler())
+	defer none.Close()
+
+	got, err := backlogOf(context.Background(), map[string]string{"bazaar": metrics.URL, "gateway": none.URL}, 0)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"bazaar/catalogue": 0, "bazaar/payment": 3}, got)
+	got, err = backlogOf(context.Background(), map[string]string{"gateway": none.URL}, 0)
+	require.NoError(t, err)
+	require.Nil(t, got)
 }
 
 // TestLedgerBrokenEverywhere: a long list of broken products is cut short,
