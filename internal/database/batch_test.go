@@ -106,27 +106,15 @@ func TestSQLiteTransactionsAfterCloseFail(t *testing.T) {
 // tx runs inside it instead of waiting for itself.
 func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
-	require.NoError(t, err)
-	defer db.Close()
-	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
-
-	// A first transaction holds the writer until released.
-	started, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
-			close(started)
-			<-release
-			return tx.Exec(`INSERT INTO things (id) VALUES (0)`).Error
-		})
-	}()
-	<-started
+	db := thingsDB(t)
+	release := holdWriter(db, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO things (id) VALUES (0)`).Error
+	})
 
 	// A caller with a deadline that passes while it waits gives up.
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	err = database.Transaction(short, db.DB, "things.impatient", func(tx *gorm.DB) error {
+	err := database.Transaction(short, db.DB, "things.impatient", func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO things (id) VALUES (-1)`).Error
 	})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -150,8 +138,7 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 		})
 	}
 	time.Sleep(200 * time.Millisecond) // let the ten reach the queue
-	close(release)
-	require.NoError(t, <-first)
+	require.NoError(t, release())
 	wg.Wait()
 
 	require.Less(t, len(txs), n, "transactions that waited together shared SQLite transactions")
@@ -172,26 +159,14 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 // the start.
 func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, filepath.Join(t.TempDir(), "shop.db"))
-	require.NoError(t, err)
-	defer db.Close()
-	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
+	db := thingsDB(t)
 	errFull := errors.New("no room for this one")
 
 	// batch runs n transactions, the one numbered failing failing after
 	// its write, as one batch: a first transaction holds the writer while
 	// they queue. It returns their errors and how often each ran.
 	batch := func(n, failing, firstID int) ([]error, []int64) {
-		started, release := make(chan struct{}), make(chan struct{})
-		held := make(chan error, 1)
-		go func() {
-			held <- database.Transaction(ctx, db.DB, "things.hold", func(tx *gorm.DB) error {
-				close(started)
-				<-release
-				return nil
-			})
-		}()
-		<-started
+		release := holdWriter(db, nil)
 		runs := make([]atomic.Int64, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -210,8 +185,7 @@ func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
 			})
 		}
 		time.Sleep(200 * time.Millisecond) // let them reach the queue
-		close(release)
-		require.NoError(t, <-held)
+		require.NoError(t, release())
 		wg.Wait()
 		counts := make([]int64, n)
 		for i := range runs {
@@ -246,4 +220,37 @@ func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
 	}
 	require.Equal(t, []int64{1, 1, 1, 1}, runs)
 	require.Equal(t, int64(1), db.Writes().Reruns, "no second rerun")
+}
+
+// thingsDB opens an SQLite database with an empty table of things.
+func thingsDB(t *testing.T) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), filepath.Join(t.TempDir(), "shop.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, db.Exec(`CREATE TABLE things (id INTEGER PRIMARY KEY)`).Error)
+	return db
+}
+
+// holdWriter starts a transaction that holds db's writer, so that the
+// transactions sent meanwhile queue up as one batch. release lets it run
+// then (when not nil) and commit, and returns its outcome.
+func holdWriter(db *database.DB, then func(tx *gorm.DB) error) (release func() error) {
+	started, released := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- database.Transaction(context.Background(), db.DB, "things.hold", func(tx *gorm.DB) error {
+			close(started)
+			<-released
+			if then == nil {
+				return nil
+			}
+			return then(tx)
+		})
+	}()
+	<-started
+	return func() error {
+		close(released)
+		return <-held
+	}
 }
