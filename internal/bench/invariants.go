@@ -275,6 +275,8 @@ func backlogOf(ctx context.Context, procs map[string]string, settle time.Duratio
 // outboxGauge returns bazaar_outbox_backlog by module from one process's
 // /metrics; none when it has no /metrics there.
 func outboxGauge(ctx context.Context, base string) (map[string]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/metrics", nil)
 	if err != nil {
 		return nil, err
