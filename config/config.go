@@ -143,6 +143,9 @@ type Webhooks struct {
 	RetrySchedule []time.Duration `mapstructure:"retry_schedule"`
 	Timeout       time.Duration   `mapstructure:"timeout"`
 	PollInterval  time.Duration   `mapstructure:"poll_interval"`
+	// Retention is how long a delivery that ended (delivered or failed) is
+	// kept, with its attempts, before it is pruned.
+	Retention time.Duration `mapstructure:"retention"`
 }
 
 // RateLimit bounds how fast one API key may send requests, per process.
@@ -232,6 +235,7 @@ var defaults = map[string]any{
 	"webhooks.retry_schedule":       "5s,5m,30m,2h,5h,10h,10h",
 	"webhooks.timeout":              "10s",
 	"webhooks.poll_interval":        "1s",
+	"webhooks.retention":            "720h",
 	"rate_limit.burst":              1000,
 	"idempotency.lease":             "1m",
 	"inventory.expiry_interval":     "30s",
@@ -347,6 +351,7 @@ func (c Config) Validate() error {
 		"idempotency.lease":         c.Idempotency.Lease,
 		"webhooks.timeout":          c.Webhooks.Timeout,
 		"webhooks.poll_interval":    c.Webhooks.PollInterval,
+		"webhooks.retention":        c.Webhooks.Retention,
 		"inventory.expiry_interval": c.Inventory.ExpiryInterval,
 		"payment.recovery_interval": c.Payment.RecoveryInterval,
 		"payment.recover_after":     c.Payment.RecoverAfter,

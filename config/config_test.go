@@ -74,6 +74,7 @@ func wantDefaults() config.Config {
 				2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
 			Timeout:      10 * time.Second,
 			PollInterval: time.Second,
+			Retention:    720 * time.Hour,
 		},
 		Inventory: config.Inventory{
 			ReservationTTL:    15 * time.Minute,
@@ -351,6 +352,7 @@ func envCases() map[string]envCase {
 		"webhooks.retry_schedule":       {"1s, 2s", []time.Duration{time.Second, 2 * time.Second}, func(c config.Config) any { return c.Webhooks.RetrySchedule }, nil},
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},
 		"webhooks.poll_interval":        {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Webhooks.PollInterval }, nil},
+		"webhooks.retention":            {"168h", 168 * time.Hour, func(c config.Config) any { return c.Webhooks.Retention }, nil},
 		"metrics.addr":                  {"127.0.0.1:9090", "127.0.0.1:9090", func(c config.Config) any { return c.Metrics.Addr }, nil},
 		"tracing.exporter":              {"stdout", "stdout", func(c config.Config) any { return c.Tracing.Exporter }, nil},
 		"tracing.endpoint":              {"http://collector:4318", "http://collector:4318", func(c config.Config) any { return c.Tracing.Endpoint }, nil},

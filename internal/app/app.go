@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
 	a.hooks = webhooks.New(a.dbs["webhooks"].DB, webhooks.Options{
 		AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
-		Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval,
+		Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval, Retention: cfg.Webhooks.Retention,
 	}, Now)
 
 	// A module that is neither hosted nor reachable stays nil: config

@@ -227,15 +227,65 @@ func (s *Service) Client() *http.Client {
 	}
 }
 
+// pruneRows bounds how many deliveries one transaction of Prune removes, so
+// that the writer is never held for long.
+const pruneRows = 500
+
+// Prune removes the deliveries that ended (delivered or failed) longer
+// than the retention ago, with their attempts, and returns how many.
+func (s *Service) Prune(ctx context.Context) (int, error) {
+	if s.opts.Retention <= 0 {
+		return 0, nil
+	}
+	cutoff := s.now().Add(-s.opts.Retention)
+	pruned := 0
+	for {
+		var old []string
+		err := s.db.WithContext(ctx).Model(&deliveryRow{}).
+			Where("created_at < ? AND status IN ?", cutoff, []string{delivered, failed}).
+			Order("created_at").Limit(pruneRows).Pluck("id", &old).Error
+		if err != nil || len(old) == 0 {
+			return pruned, err
+		}
+		err = database.Transaction(ctx, s.db, "webhooks.prune", func(tx *gorm.DB) error {
+			// A delivery sent again by hand meanwhile is pending, and stays
+			// with its attempts.
+			err := tx.Where("id IN ? AND status IN ?", old, []string{delivered, failed}).Delete(&deliveryRow{}).Error
+			if err != nil {
+				return err
+			}
+			return tx.Where("delivery_id IN ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = delivery_id)", old).
+				Delete(&attemptRow{}).Error
+		})
+		if err != nil {
+			return pruned, err
+		}
+		pruned += len(old)
+		if len(old) < pruneRows {
+			return pruned, nil
+		}
+	}
+}
+
+// pruneEvery is how often Run prunes old deliveries.
+const pruneEvery = time.Minute
+
 // Run relays the given module outboxes and sends due deliveries until ctx
 // ends: every poll interval while there is little to do, and again at once
 // while there is more, so the webhooks keep up with the shop however busy
-// it is.
+// it is. Once a minute it prunes old deliveries.
 func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *slog.Logger) {
 	client := s.Client()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				log.Error("prune webhook deliveries", "err", err)
+			}
+		}
 		more := false
 		for module, db := range outboxes {
 			n, err := s.Relay(ctx, db)

@@ -131,6 +131,7 @@ type Options struct {
 	Schedule     []time.Duration // the wait before each retry; its length is the number of retries
 	Timeout      time.Duration   // one attempt
 	PollInterval time.Duration   // how often outboxes and due deliveries are looked at when idle
+	Retention    time.Duration   // how long an ended delivery is kept; 0 keeps it for ever
 }
 
 // Service is the webhooks of one process.

@@ -181,6 +181,64 @@ func TestGiveUpThenRetry(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrDeliveryNotFound)
 }
 
+// Deliveries that ended are pruned, with their attempts, once older than
+// the retention; those still pending stay, however old.
+func TestPruneForgetsOldDeliveries(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			at := now()
+			clock := func() time.Time { return at }
+			module, db := engine.Open(t, "catalogue").DB, engine.Open(t, "webhooks").DB
+			hooks := webhooks.New(db, webhooks.Options{
+				AllowPrivate: true, Schedule: []time.Duration{time.Hour}, Timeout: 5 * time.Second,
+				PollInterval: time.Hour, Retention: 24 * time.Hour,
+			}, clock)
+			up, down := newReceiver(t, 0), newReceiver(t, 1000)
+			took, err := hooks.Register(ctx, up.URL, []string{"*"})
+			require.NoError(t, err)
+			refused, err := hooks.Register(ctx, down.URL, []string{"*"})
+			require.NoError(t, err)
+			for i := 0; i < 2; i++ {
+				require.NoError(t, module.Transaction(func(tx *gorm.DB) error {
+					return outbox.Record(tx, "inventory.adjusted", map[string]any{"n": i}, at)
+				}))
+			}
+			_, err = hooks.Relay(ctx, module)
+			require.NoError(t, err)
+			_, err = hooks.Deliver(ctx, hooks.Client())
+			require.NoError(t, err)
+			require.Len(t, up.received(), 2)
+
+			n, err := hooks.Prune(ctx)
+			require.NoError(t, err)
+			require.Zero(t, n, "nothing is old yet")
+
+			at = at.Add(25 * time.Hour)
+			n, err = hooks.Prune(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 2, n, "the two delivered ones")
+			list, err := hooks.Deliveries(ctx, took.ID)
+			require.NoError(t, err)
+			require.Empty(t, list)
+			list, err = hooks.Deliveries(ctx, refused.ID)
+			require.NoError(t, err)
+			require.Len(t, list, 2, "pending deliveries stay")
+			attempts := 0
+			for _, d := range list {
+				require.Equal(t, "pending", d.Status)
+				attempts += len(d.History)
+			}
+			require.Equal(t, 1, attempts, "with their attempts (the second waits behind the first)")
+			var left int64
+			require.NoError(t, db.Raw(`SELECT COUNT(*) FROM webhook_attempts`).Scan(&left).Error)
+			require.Equal(t, int64(1), left, "the pruned deliveries' attempts are gone")
+			counts, err := hooks.Counts(ctx)
+			require.NoError(t, err)
+			require.Equal(t, map[string]int64{"pending": 2, "delivered": 0, "failed": 0}, counts)
+		})
+	}
+}
+
 // Deleting an endpoint fails what it had not received yet; the other
 // endpoints still get everything.
 func TestDeleteFailsPendingDeliveries(t *testing.T) {
