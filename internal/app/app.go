@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.traces, a.tracer = traces, traces.Tracer("github.com/bazaar-shop/bazaar")
-	client := remote.NewHTTPClient()
+	client := remote.NewClient()
 	opts := remote.Options{
 		Timeout: cfg.Remote.Timeout, Retries: cfg.Remote.Retries,
 		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/bazaar-shop/bazaar/internal/errs"
-	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
 // Call sends in (if not nil) as JSON with the service token, and decodes a
@@ -17,7 +16,7 @@ import (
 // turned back into a contract error: known maps codes to the module's
 // sentinels, so inventory.ErrOutOfStock stays itself across the wire.
 func (m *Module) Call(ctx context.Context, method, path string, in, out any, repeatable bool, known map[string]error) error {
-	_, err := m.call(ctx, Request{Method: method, Path: path, Repeatable: repeatable, AsService: true, Header: http.Header{}}, in, out, known)
+	_, err := m.call(ctx, Request{Method: method, Path: path, Repeatable: repeatable, AsService: true}, in, out, known)
 	return err
 }
 
@@ -25,39 +24,35 @@ func (m *Module) Call(ctx context.Context, method, path string, in, out any, rep
 // it is retried like a read. It reports whether the answer, success or
 // problem, was the replay of an earlier request's (Idempotent-Replayed).
 func (m *Module) CallWithKey(ctx context.Context, method, path, key string, in, out any, known map[string]error) (replayed bool, err error) {
-	r := Request{Method: method, Path: path, Repeatable: true, AsService: true, Header: http.Header{}}
-	r.Header.Set("Idempotency-Key", key)
-	answer, err := m.call(ctx, r, in, out, known)
-	return answer.Get("Idempotent-Replayed") == "true", err
+	r := Request{Method: method, Path: path, Repeatable: true, AsService: true, Header: []Header{{"Idempotency-Key", key}}}
+	return m.call(ctx, r, in, out, known)
 }
 
-// call makes the call and returns the answer's header (nil if none came).
-func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (http.Header, error) {
-	method, path := r.Method, r.Path
+// call makes the call and reports whether the answer was a replay.
+func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (replayed bool, err error) {
 	if in != nil {
 		body, err := json.Marshal(in)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		r.Body = body
-		r.Header.Set("Content-Type", "application/json")
+		r.Header = append(r.Header, Header{"Content-Type", "application/json"})
 	}
-	resp, err := m.Send(ctx, r)
-	if err != nil {
-		return nil, err
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	if err := m.Send(ctx, r, resp); err != nil {
+		return false, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			return resp.Header, nil
+	replayed = string(resp.Header.Peek("Idempotent-Replayed")) == "true"
+	if status := resp.StatusCode(); status < 200 || status > 299 {
+		return replayed, decodeProblem(status, resp.Body(), known)
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp.Body(), out); err != nil {
+			return replayed, fmt.Errorf("%s %s: decode the answer: %w", r.Method, r.Path, err)
 		}
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.Header, fmt.Errorf("%s %s: decode the answer: %w", method, path, err)
-		}
-		return resp.Header, nil
 	}
-	return resp.Header, decodeProblem(resp, known)
+	return replayed, nil
 }
 
 // Problem is a problem document as it arrives from a module.
@@ -103,11 +98,10 @@ func (e *ProblemError) Extensions() map[string]any {
 	return ext
 }
 
-func decodeProblem(resp *http.Response, known map[string]error) error {
+func decodeProblem(status int, body []byte, known map[string]error) error {
 	var p Problem
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, web.MaxBodyBytes))
 	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" {
-		return fmt.Errorf("%w: the module answered %d without a problem document", ErrUnavailable, resp.StatusCode)
+		return fmt.Errorf("%w: the module answered %d without a problem document", ErrUnavailable, status)
 	}
 	sentinel, ok := known[p.Code]
 	switch {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/valyala/fasthttp"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -22,7 +24,11 @@ var answerHeaders = []string{"Content-Type", "Location", "Retry-After", "WWW-Aut
 // replica and its answer back. Reads may be retried on another replica; a
 // write is sent again only if it never reached one.
 func (m *Module) Forward(c *gin.Context) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
+	var body []byte
+	var err error
+	if c.Request.Body != http.NoBody {
+		body, err = io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
+	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -35,30 +41,31 @@ func (m *Module) Forward(c *gin.Context) {
 	r := Request{
 		Method:     c.Request.Method,
 		Path:       c.Request.URL.RequestURI(),
-		Header:     http.Header{},
 		Body:       body,
 		Repeatable: c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead,
 	}
 	for _, h := range forwardedHeaders {
 		if v := c.GetHeader(h); v != "" {
-			r.Header.Set(h, v)
+			r.Header = append(r.Header, Header{h, v})
 		}
 	}
-	resp, err := m.Send(c.Request.Context(), r)
-	if err != nil {
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	if err := m.Send(c.Request.Context(), r, resp); err != nil {
 		web.Error(c, err)
 		return
 	}
-	defer resp.Body.Close()
 	for _, h := range answerHeaders {
-		if v := resp.Header.Get(h); v != "" {
-			c.Header(h, v)
+		if v := resp.Header.Peek(h); len(v) > 0 {
+			c.Header(h, string(v))
 		}
 	}
-	c.Status(resp.StatusCode)
-	buf := m.buffers.Get().(*[32 << 10]byte)
-	defer m.buffers.Put(buf)
-	if _, err := io.CopyBuffer(c.Writer, resp.Body, buf[:]); err != nil && !errors.Is(err, io.EOF) {
-		web.Logger(c).Warn("forward: copy the answer", "module", m.name, "err", err)
+	// The whole answer is in hand: its length spares both sides chunked
+	// encoding.
+	answer := resp.Body()
+	c.Header("Content-Length", strconv.Itoa(len(answer)))
+	c.Status(resp.StatusCode())
+	if _, err := c.Writer.Write(answer); err != nil {
+		web.Logger(c).Warn("forward: write the answer", "module", m.name, "err", err)
 	}
 }

@@ -104,7 +104,7 @@ func newModule(t *testing.T, urls []string, opts remote.Options) *remote.Module 
 	if opts.Tracer == nil {
 		opts.Tracer = tracer
 	}
-	client := remote.NewHTTPClient()
+	client := remote.NewClient()
 	t.Cleanup(client.CloseIdleConnections)
 	return remote.New("things", urls, client, opts)
 }
@@ -846,4 +846,26 @@ func TestBreakerIgnoresCallersThatGiveUp(t *testing.T) {
 				"a healthy module stays reachable")
 		})
 	}
+}
+
+// A module that restarts closes the connections kept open to it. A write
+// that cannot be repeated must not be lost on one of them: it goes out on a
+// new connection, once.
+func TestRestartedModuleKeepsWrites(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); ok(w, r) })
+	first := serve(t, count)
+	addr := first.Listener.Addr().String()
+	m := newModule(t, []string{first.URL}, remote.Options{})
+	ctx := context.Background()
+	for range 3 {
+		require.NoError(t, m.Call(ctx, http.MethodPost, "/v1/things", nil, nil, false, nil))
+	}
+	first.Close() // closes the connections the module keeps
+	serveAt(t, addr, count)
+	for i := range 3 {
+		require.NoError(t, m.Call(ctx, http.MethodPost, "/v1/things", nil, nil, false, nil), "write %d after the restart", i)
+	}
+	assert.Equal(t, int64(6), hits.Load(), "every write arrived once")
 }

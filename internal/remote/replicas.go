@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // replica is one base URL of a module.
@@ -51,24 +53,23 @@ func (r *replicas) order() []*replica {
 }
 
 // probe asks a replica's /readyz whether it can serve.
-func probe(ctx context.Context, client *http.Client, rep *replica) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rep.url+"/readyz?scope=local", nil)
-	if err != nil {
+func probe(ctx context.Context, client *fasthttp.Client, rep *replica) bool {
+	if ctx.Err() != nil {
 		return false
 	}
-	resp, err := client.Do(req)
-	if err != nil {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(rep.url + "/readyz?scope=local")
+	if err := client.DoTimeout(req, resp, 2*time.Second); err != nil {
 		return false
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode() == http.StatusOK
 }
 
 // watch checks every replica every interval until ctx ends, taking failed
 // replicas out of the rotation and putting recovered ones back.
-func (r *replicas) watch(ctx context.Context, client *http.Client, interval time.Duration) {
+func (r *replicas) watch(ctx context.Context, client *fasthttp.Client, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -87,10 +87,5 @@ func Middleware(tracer trace.Tracer) gin.HandlerFunc {
 	}
 }
 
-// Inject writes the trace context of ctx into outgoing headers.
-func Inject(ctx context.Context, h http.Header) {
-	Propagator.Inject(ctx, propagation.HeaderCarrier(h))
-}
-
 // Noop is a tracer that records nothing, for code built without one.
 func Noop() trace.Tracer { return noop.NewTracerProvider().Tracer("") }

@@ -50,7 +50,7 @@ func Serve(t testing.TB, name string, routes ...[]web.Route) *remote.Module {
 	}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return remote.New(name, []string{srv.URL}, remote.NewHTTPClient(), remote.Options{
+	return remote.New(name, []string{srv.URL}, remote.NewClient(), remote.Options{
 		Timeout: 10 * time.Second, Retries: 1, BreakerFailures: 5, BreakerCooldown: time.Second, ServiceToken: Token,
 	})
 }
