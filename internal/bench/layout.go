@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -140,6 +142,7 @@ func (s starter) start(ctx context.Context, name string) (*cluster, error) {
 		"BAZAAR_DATA_DIR=" + filepath.Join(dir, "data"),
 		"BAZAAR_ADMIN_KEY=" + c.admin,
 		"BAZAAR_SERVICE_TOKEN=" + randomHex(16),
+		"GOMAXPROCS=" + strconv.Itoa(coresEach(runtime.NumCPU(), len(specs))),
 	}, layoutEnv...)
 	for _, spec := range specs {
 		env := append(append(append(inheritedEnv(), common...), spec.env...), "BAZAAR_HTTP_ADDR="+spec.addr)
@@ -158,6 +161,14 @@ func (s starter) start(ctx context.Context, name string) (*cluster, error) {
 	}
 	return c, nil
 }
+
+// coresEach is the GOMAXPROCS of each of n processes sharing cpus cores:
+// its share of them, as a container with a CPU limit gets (Go reads the
+// limit). Without it every process of the split would run as many threads
+// of Go code as the machine has cores, and their schedulers, spinning in
+// search of work, would take turns from each other (the split answered
+// 6-10 % more with it, docs/performance.md). --env GOMAXPROCS=N overrides.
+func coresEach(cpus, n int) int { return max(1, cpus/n) }
 
 // inheritedEnv is this process's environment without BAZAAR_* variables,
 // so a shell's settings cannot change what the bench measures; --env is

@@ -38,3 +38,16 @@ func TestLayoutSpecs(t *testing.T) {
 	_, err = layoutSpecs("mesh", addr)
 	require.ErrorContains(t, err, `no layout "mesh"`)
 }
+
+// Each started process gets its share of the cores, never less than one.
+func TestCoresEach(t *testing.T) {
+	for _, tc := range []struct{ cpus, procs, want int }{
+		{2, 1, 2}, // the monolith: the whole machine
+		{2, 4, 1}, // the split on two cores: one each
+		{8, 4, 2},
+		{16, 4, 4},
+		{1, 4, 1},
+	} {
+		require.Equal(t, tc.want, coresEach(tc.cpus, tc.procs), "%d cores, %d processes", tc.cpus, tc.procs)
+	}
+}
