@@ -52,9 +52,11 @@ that every module's outbox is empty again (bazaar_outbox_backlog): the
 webhooks kept up. A broken invariant makes the bench exit 1.
 
 Started processes get BAZAAR_LOG_LEVEL=warn, BAZAAR_RATE_LIMIT_RPS=0 (all
-requests use one key), BAZAAR_INVENTORY_RESERVATION_TTL=10s and
-BAZAAR_INVENTORY_EXPIRY_INTERVAL=1s; the shell's BAZAAR_* variables are
-not passed on, --env is (and wins).`
+requests use one key), BAZAAR_INVENTORY_RESERVATION_TTL=10s,
+BAZAAR_INVENTORY_EXPIRY_INTERVAL=1s, and GOMAXPROCS set to their share of
+the machine's cores (all of them for the monolith, one each for the split
+on two cores), as containers with CPU limits would; the shell's BAZAAR_*
+variables are not passed on, --env is (and wins).`
 
 const benchExample = `  bazaar bench
   bazaar bench --layouts monolith --baseline --duration 10s
