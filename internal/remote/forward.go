@@ -61,9 +61,11 @@ func (m *Module) Forward(c *gin.Context) {
 		}
 	}
 	// The whole answer is in hand: its length spares both sides chunked
-	// encoding.
+	// encoding. (An empty answer goes without: a 204 must not have one.)
 	answer := resp.Body()
-	c.Header("Content-Length", strconv.Itoa(len(answer)))
+	if len(answer) > 0 {
+		c.Header("Content-Length", strconv.Itoa(len(answer)))
+	}
 	c.Status(resp.StatusCode())
 	if _, err := c.Writer.Write(answer); err != nil {
 		web.Logger(c).Warn("forward: write the answer", "module", m.name, "err", err)

@@ -176,6 +176,7 @@ var ErrUnavailable = errs.New(errs.CodeUnavailable, "a module this request needs
 // ErrUnavailable; a deadline that runs out is the context's error (a 504 at
 // the edge).
 func (m *Module) Send(ctx context.Context, r Request, resp *fasthttp.Response) error {
+	resp.Header.SetNoDefaultContentType(true) // an answer without a type has none, not text/plain
 	var lastErr error
 	attempts := 1 + m.opts.Retries
 	for attempt := 0; attempt < attempts; attempt++ {

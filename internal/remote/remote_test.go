@@ -691,6 +691,11 @@ func TestForward(t *testing.T) {
 			wantCT: "application/json", wantLoc: "/v1/things/7", wantBody: `{"id":"7","name":"lamp"}`,
 		},
 		{
+			name: "DELETE answers 204", method: http.MethodDelete, target: "/v1/things/42",
+			header:  map[string]string{"Authorization": "Bearer key-4"},
+			wantURI: "/v1/things/42", wantStatus: 204,
+		},
+		{
 			name: "problem passes through", method: http.MethodGet, target: "/v1/things/missing",
 			header:  map[string]string{"Authorization": "Bearer key-3"},
 			wantURI: "/v1/things/missing", wantStatus: 404,
@@ -715,6 +720,8 @@ func TestForward(t *testing.T) {
 				got <- s
 				w.Header().Set("X-Internal-Only", "secret")
 				switch {
+				case r.Method == http.MethodDelete:
+					w.WriteHeader(http.StatusNoContent)
 				case r.Method == http.MethodPost:
 					w.Header().Set("Location", "/v1/things/7")
 					writeJSON(w, http.StatusCreated, "application/json", `{"id":"7","name":"lamp"}`)
@@ -729,6 +736,7 @@ func TestForward(t *testing.T) {
 			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
 			edge.GET("/v1/things/:id", m.Forward)
 			edge.POST("/v1/things", m.Forward)
+			edge.DELETE("/v1/things/:id", m.Forward)
 
 			var body io.Reader
 			if tc.body != "" {
@@ -746,6 +754,11 @@ func TestForward(t *testing.T) {
 			assert.Equal(t, tc.wantCT, rec.Header().Get("Content-Type"))
 			assert.Equal(t, tc.wantLoc, rec.Header().Get("Location"))
 			assert.Equal(t, tc.wantBody, rec.Body.String())
+			if tc.wantBody != "" {
+				assert.Equal(t, strconv.Itoa(len(tc.wantBody)), rec.Header().Get("Content-Length"), "sent with its length")
+			} else {
+				assert.Empty(t, rec.Header().Values("Content-Length"), "a 204 has no length")
+			}
 			assert.Empty(t, rec.Header().Get("X-Internal-Only"), "only the listed answer headers come back")
 
 			var s seen
