@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -866,6 +867,9 @@ func TestBreakerIgnoresCallersThatGiveUp(t *testing.T) {
 // new connection, once.
 func TestRestartedModuleKeepsWrites(t *testing.T) {
 	t.Parallel()
+	if runtime.GOOS == "windows" {
+		t.Skip("the check of a kept connection peeks without waiting, which conn_unix.go does on unix only")
+	}
 	var hits atomic.Int64
 	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); ok(w, r) })
 	first := serve(t, count)
