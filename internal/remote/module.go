@@ -82,9 +82,9 @@ func NewClient() *fasthttp.Client {
 		MaxConnWaitTimeout:  5 * time.Second,  // more calls than connections wait, within their deadline
 		MaxIdleConnDuration: 60 * time.Second, // below the servers' idle timeout (120s), so a pooled connection is rarely stale
 		MaxResponseBodySize: MaxAnswerBytes,
-		// Not every error means the request never arrived: only a request
-		// that is safe to send twice is sent again at once (Send retries
-		// the calls that are repeatable by design, after a pause).
+		// A request found a closed connection: sent again at once if it
+		// never went out, or if it may be replayed (retryStale); Send
+		// retries the calls that are repeatable by design, after a pause.
 		RetryIfErr:                retryStale,
 		MaxIdemponentCallAttempts: staleAttempts,
 		DialTimeout:               dialModule,
