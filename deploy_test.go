@@ -40,6 +40,7 @@ const (
 	deployComposePath    = "deploy/compose.yaml"
 	deployInitSQLPath    = "deploy/postgres-init.sql"
 	deployK8sDir         = "deploy/k8s"
+	deployEdgeName       = "gateway"
 )
 
 // TestDeployFiles checks the deployment files as they are.
@@ -53,8 +54,8 @@ func TestDeployFiles(t *testing.T) {
 	// Guard against passing vacuously: the files define the split layout.
 	require.NotNil(t, compose)
 	require.NotNil(t, k8s)
-	require.ElementsMatch(t, []string{"gateway", "catalogue-1", "catalogue-2", "inventory", "payment"}, deployProcNames(compose))
-	require.ElementsMatch(t, []string{"gateway", "catalogue", "inventory", "payment"}, deployProcNames(k8s))
+	require.ElementsMatch(t, []string{"gateway", "catalogue-1", "catalogue-2", "inventory", "payment", "webhooks"}, deployProcNames(compose))
+	require.ElementsMatch(t, []string{"gateway", "catalogue", "inventory", "payment", "webhooks"}, deployProcNames(k8s))
 	for _, s := range []*deploySet{compose, k8s} {
 		for _, p := range s.procs {
 			cfg, err := deployConfig(p)
@@ -122,8 +123,8 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 		{"k8s: a process with its own service token",
 			[]edit{{deployK8sDir + "/21-inventory.yaml", "          env:\n", "          env:\n            - name: BAZAAR_SERVICE_TOKEN\n              value: another\n"}},
 			"the processes do not share one service token"},
-		{"compose: API keys in each container's own SQLite file",
-			[]edit{{deployComposePath, "  BAZAAR_AUTH_DSN: postgres://bazaar:${POSTGRES_PASSWORD:-bazaar}@postgres:5432/auth?sslmode=disable\n", ""}},
+		{"k8s: gateway replicas with the API keys in each pod's own SQLite file",
+			[]edit{{deployK8sDir + "/10-config.yaml", "  BAZAAR_AUTH_DSN: postgres://bazaar:CHANGE-ME@postgres.example.internal:5432/auth?sslmode=require\n", ""}},
 			"auth database is SQLite"},
 		{"compose: catalogue replicas on different databases",
 			[]edit{{deployComposePath, "      BAZAAR_SERVE: catalogue\n      BAZAAR_MODULES_CATALOGUE_DSN: postgres://bazaar:${POSTGRES_PASSWORD:-bazaar}@postgres:5432/catalogue?sslmode=disable\n    depends_on:\n      postgres:\n        condition: service_healthy\n\n  inventory:",
@@ -443,14 +444,15 @@ func deployCheckConfigs(s *deploySet) []string {
 	return out
 }
 
-// deployCheckShared: the processes of a layout share one API-key database
-// and one service token, the replicas of a module share its database, a
-// shared database is not a SQLite file private to one container, and a
-// PostgreSQL database of the set exists.
+// deployCheckShared: the edges of a layout (the processes that check API
+// keys) share one API-key database, every process one service token, the
+// replicas of a module share its database, a shared database is not a
+// SQLite file private to one container, and a PostgreSQL database of the
+// set exists. A module process opens no key database.
 func deployCheckShared(s *deploySet) []string {
 	var out []string
-	auth := map[string][]string{}               // DSN → processes
-	hooks := map[string][]string{}              // DSN → processes
+	auth := map[string][]string{} // DSN → edges
+	edges := 0
 	tokens := map[string][]string{}             // token → processes
 	hosting := map[string]map[string][]string{} // module → DSN → processes
 	hosts := map[string]int{}                   // module → how many processes host it
@@ -459,10 +461,12 @@ func deployCheckShared(s *deploySet) []string {
 		if err != nil {
 			continue // reported by deployCheckConfigs
 		}
-		auth[deployRedact(cfg.DSN("auth"))] = append(auth[deployRedact(cfg.DSN("auth"))], p.name)
-		hooks[deployRedact(cfg.DSN("webhooks"))] = append(hooks[deployRedact(cfg.DSN("webhooks"))], p.name)
+		if cfg.Edge() {
+			edges++
+			auth[deployRedact(cfg.DSN("auth"))] = append(auth[deployRedact(cfg.DSN("auth"))], p.name)
+			out = append(out, deployCheckDSN(s, p, "auth", cfg.DSN("auth"))...)
+		}
 		tokens[cfg.ServiceToken] = append(tokens[cfg.ServiceToken], p.name)
-		out = append(out, deployCheckDSN(s, p, "auth", cfg.DSN("auth"))...)
 		for _, m := range config.Modules {
 			if !cfg.Hosts(m) {
 				continue
@@ -489,16 +493,12 @@ func deployCheckShared(s *deploySet) []string {
 	if len(auth) > 1 {
 		out = append(out, fmt.Sprintf("%s: the processes do not share one API-key database (auth.dsn): %s", s.name, groups(auth, true)))
 	}
-	if len(hooks) > 1 {
-		out = append(out, fmt.Sprintf("%s: the processes do not share one webhooks database (webhooks.dsn): %s", s.name, groups(hooks, true)))
-	}
 	if len(tokens) > 1 {
 		out = append(out, fmt.Sprintf("%s: the processes do not share one service token: %s", s.name, groups(tokens, false)))
 	}
 	shared := map[string]map[string][]string{}
-	if len(s.procs) > 1 {
+	if edges > 1 || edges == 1 && s.replicas[deployEdgeName] > 1 {
 		shared["auth"] = auth
-		shared["webhooks"] = hooks
 	}
 	for _, m := range config.Modules {
 		if len(hosting[m]) > 1 {

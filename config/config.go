@@ -18,13 +18,15 @@ import (
 )
 
 // Modules that Bazaar knows, in the order they are wired.
-var Modules = []string{"catalogue", "inventory", "payment"}
+var Modules = []string{"catalogue", "inventory", "payment", "webhooks"}
 
 // Needs lists the modules each module calls: a process that hosts a module
-// must host these too or know where they run.
+// must host these too or know where they run. Every module with events
+// hands them to webhooks.
 var Needs = map[string][]string{
-	"inventory": {"catalogue"},
-	"payment":   {"catalogue", "inventory"},
+	"catalogue": {"webhooks"},
+	"inventory": {"catalogue", "webhooks"},
+	"payment":   {"catalogue", "inventory", "webhooks"},
 }
 
 // Config is every setting of a Bazaar process.
@@ -70,20 +72,25 @@ type Log struct {
 	Format string `mapstructure:"format"` // auto (text on a terminal, JSON otherwise), text or json
 }
 
-// Auth is where API keys are kept.
+// Auth is where API keys are kept and checked.
 type Auth struct {
-	DSN string `mapstructure:"dsn"` // default: <data_dir>/auth.db
+	DSN string `mapstructure:"dsn"` // default: <data_dir>/auth.db; opened only by an edge
+	// Edge says whether this process checks API keys itself: auto (the
+	// monolith and a gateway do, a process that hosts some modules trusts
+	// the callers its gateway asserts), true or false.
+	Edge string `mapstructure:"edge"`
 }
 
 // ModuleSet says which modules this process hosts, where their data lives,
 // and where the modules it does not host run.
 type ModuleSet struct {
-	// Serve lists the modules this process hosts: all three is the
+	// Serve lists the modules this process hosts: all of them is the
 	// monolith, none is a gateway. "all" and "none" may be written too.
 	Serve     []string `mapstructure:"serve"`
 	Catalogue Module   `mapstructure:"catalogue"`
 	Inventory Module   `mapstructure:"inventory"`
 	Payment   Module   `mapstructure:"payment"`
+	Webhooks  Module   `mapstructure:"webhooks"`
 }
 
 // Module is the settings of one module.
@@ -135,7 +142,6 @@ type Metrics struct {
 
 // Webhooks tunes the delivery of events to registered endpoints.
 type Webhooks struct {
-	DSN string `mapstructure:"dsn"` // default: <data_dir>/webhooks.db; shared by every process
 	// AllowPrivate allows http:// URLs and private, loopback and link-local
 	// addresses: for local development and tests only.
 	AllowPrivate bool `mapstructure:"allow_private"`
@@ -176,6 +182,12 @@ type Catalogue struct {
 	// replica may serve a product changed through another replica. 0 turns
 	// the cache off.
 	CacheTTL time.Duration `mapstructure:"cache_ttl"`
+	// CacheCheck is how often, at most, a catalogue replica's cache looks
+	// at the database's count of changes, dropping what it remembers when
+	// another replica has written: it bounds how long a product page may
+	// lag another replica's change. Checkout pricing never reads the cache.
+	// Positive, and no longer than CacheTTL when the cache is on.
+	CacheCheck time.Duration `mapstructure:"cache_check"`
 }
 
 // SQLite tunes the SQLite databases.
@@ -210,6 +222,7 @@ var defaults = map[string]any{
 	"modules.catalogue.url":         "",
 	"modules.inventory.url":         "",
 	"modules.payment.url":           "",
+	"modules.webhooks.url":          "",
 	"http.addr":                     ":8080",
 	"http.read_header_timeout":      "5s",
 	"http.read_timeout":             "15s",
@@ -219,10 +232,12 @@ var defaults = map[string]any{
 	"log.level":                     "info",
 	"log.format":                    "auto",
 	"auth.dsn":                      "",
+	"auth.edge":                     "auto",
 	"modules.serve":                 Modules,
 	"modules.catalogue.dsn":         "",
 	"modules.inventory.dsn":         "",
 	"modules.payment.dsn":           "",
+	"modules.webhooks.dsn":          "",
 	"inventory.reservation_ttl":     "15m",
 	"inventory.low_stock_threshold": 5,
 	"idempotency.ttl":               "24h",
@@ -230,7 +245,6 @@ var defaults = map[string]any{
 	"metrics.addr":                  "",
 	"tracing.exporter":              "none",
 	"tracing.endpoint":              "",
-	"webhooks.dsn":                  "",
 	"webhooks.allow_private":        false,
 	"webhooks.retry_schedule":       "5s,5m,30m,2h,5h,10h,10h",
 	"webhooks.timeout":              "10s",
@@ -242,6 +256,7 @@ var defaults = map[string]any{
 	"payment.recovery_interval":     "1m",
 	"payment.recover_after":         "2m",
 	"catalogue.cache_ttl":           "5s",
+	"catalogue.cache_check":         "1s",
 	"sqlite.synchronous":            "normal",
 }
 
@@ -266,14 +281,14 @@ func (c Config) DSN(module string) string {
 	switch module {
 	case "auth":
 		dsn = c.Auth.DSN
-	case "webhooks":
-		dsn = c.Webhooks.DSN
 	case "catalogue":
 		dsn = c.Modules.Catalogue.DSN
 	case "inventory":
 		dsn = c.Modules.Inventory.DSN
 	case "payment":
 		dsn = c.Modules.Payment.DSN
+	case "webhooks":
+		dsn = c.Modules.Webhooks.DSN
 	}
 	if dsn == "" {
 		dsn = filepath.Join(c.DataDir, module+".db")
@@ -293,6 +308,8 @@ func (c Config) Module(name string) Module {
 		return c.Modules.Inventory
 	case "payment":
 		return c.Modules.Payment
+	case "webhooks":
+		return c.Modules.Webhooks
 	}
 	return Module{}
 }
@@ -306,6 +323,18 @@ func (c Config) URLs(module string) []string {
 		}
 	}
 	return out
+}
+
+// Edge reports whether this process checks API keys (and so opens the key
+// database) rather than trusting the callers a gateway asserts.
+func (c Config) Edge() bool {
+	switch c.Auth.Edge {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return c.Monolith() || len(c.Modules.Serve) == 0
 }
 
 // Monolith reports whether this process hosts every module.
@@ -366,11 +395,23 @@ func (c Config) Validate() error {
 	if !slices.Contains([]string{"auto", "text", "json"}, c.Log.Format) {
 		bad("log.format", "must be auto, text or json, got %q", c.Log.Format)
 	}
+	if !slices.Contains([]string{"auto", "true", "false"}, c.Auth.Edge) {
+		bad("auth.edge", "must be auto, true or false, got %q", c.Auth.Edge)
+	}
 	if !slices.Contains([]string{"normal", "full"}, c.SQLite.Synchronous) {
 		bad("sqlite.synchronous", "must be normal or full, got %q", c.SQLite.Synchronous)
 	}
 	if c.Catalogue.CacheTTL < 0 {
 		bad("catalogue.cache_ttl", "must not be negative (0 turns the cache off), got %s", c.Catalogue.CacheTTL)
+	}
+	switch {
+	case c.Catalogue.CacheCheck <= 0:
+		bad("catalogue.cache_check", "must be a positive duration such as 1s, got %s", c.Catalogue.CacheCheck)
+	case c.Catalogue.CacheTTL > 0 && c.Catalogue.CacheCheck > c.Catalogue.CacheTTL:
+		// What a replica remembers is gone after the TTL anyway: a longer
+		// check would bound nothing.
+		bad("catalogue.cache_check", "must not be longer than catalogue.cache_ttl (%s), got %s",
+			c.Catalogue.CacheTTL, c.Catalogue.CacheCheck)
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
@@ -437,14 +478,14 @@ func (c Config) Validate() error {
 	if !c.Monolith() && c.ServiceToken == "" {
 		bad("service_token", "a split layout needs a shared service token for module-to-module calls")
 	}
-	for _, m := range append([]string{"auth", "webhooks"}, Modules...) {
-		if slices.Contains(Modules, m) && !c.Hosts(m) {
+	for _, m := range append([]string{"auth"}, Modules...) {
+		if slices.Contains(Modules, m) && !c.Hosts(m) || m == "auth" && !c.Edge() {
 			continue // another process opens it
 		}
 		if _, _, err := database.Parse(c.DSN(m)); err != nil {
 			key := "modules." + m + ".dsn"
-			if m == "auth" || m == "webhooks" {
-				key = m + ".dsn"
+			if m == "auth" {
+				key = "auth.dsn"
 			}
 			bad(key, "%v", err)
 		}

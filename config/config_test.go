@@ -62,9 +62,9 @@ func wantDefaults() config.Config {
 			HealthInterval:  2 * time.Second,
 		},
 		Log:  config.Log{Level: "info", Format: "auto"},
-		Auth: config.Auth{DSN: ""},
+		Auth: config.Auth{DSN: "", Edge: "auto"},
 		Modules: config.ModuleSet{
-			Serve: []string{"catalogue", "inventory", "payment"},
+			Serve: []string{"catalogue", "inventory", "payment", "webhooks"},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
 		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000},
@@ -85,7 +85,7 @@ func wantDefaults() config.Config {
 			RecoveryInterval: time.Minute,
 			RecoverAfter:     2 * time.Minute,
 		},
-		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second},
+		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second, CacheCheck: time.Second},
 		SQLite:    config.SQLite{Synchronous: "normal"},
 	}
 }
@@ -109,7 +109,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "./data", c.DataDir)
 	require.Equal(t, 15*time.Minute, c.Inventory.ReservationTTL)
 	require.Equal(t, config.Modules, c.Modules.Serve)
-	require.Equal(t, []string{"catalogue", "inventory", "payment"}, config.Modules)
+	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules)
 	for _, m := range append([]string{"auth"}, config.Modules...) {
 		require.Equal(t, filepath.Join("./data", m+".db"), c.DSN(m), m)
 	}
@@ -125,7 +125,7 @@ func TestDefaultsAreNotShared(t *testing.T) {
 	t.Parallel()
 	c := loadDefaults(t)
 	c.Modules.Serve[0] = "changed"
-	require.Equal(t, []string{"catalogue", "inventory", "payment"}, config.Modules)
+	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules)
 	require.Equal(t, wantDefaults(), loadDefaults(t))
 }
 
@@ -212,10 +212,10 @@ func TestPrecedence(t *testing.T) {
 			name: "list",
 			key:  "modules.serve",
 			get:  func(c config.Config) any { return c.Modules.Serve },
-			def:  []string{"catalogue", "inventory", "payment"},
-			file: layer{"modules:\n  serve: [payment, catalogue, inventory]\n", []string{"payment", "catalogue", "inventory"}},
-			env:  layer{"catalogue, inventory,payment", []string{"catalogue", "inventory", "payment"}},
-			flag: &layer{"--modules=inventory,payment,catalogue", []string{"inventory", "payment", "catalogue"}},
+			def:  []string{"catalogue", "inventory", "payment", "webhooks"},
+			file: layer{"modules:\n  serve: [payment, catalogue, inventory, webhooks]\n", []string{"payment", "catalogue", "inventory", "webhooks"}},
+			env:  layer{"catalogue, inventory,payment,webhooks", []string{"catalogue", "inventory", "payment", "webhooks"}},
+			flag: &layer{"--modules=webhooks,inventory,payment,catalogue", []string{"webhooks", "inventory", "payment", "catalogue"}},
 		},
 		{
 			name: "data_dir",
@@ -315,6 +315,7 @@ type envCase struct {
 var split = map[string]string{
 	"BAZAAR_MODULES_CATALOGUE_URL": "http://catalogue:8080",
 	"BAZAAR_MODULES_INVENTORY_URL": "http://inventory:8080",
+	"BAZAAR_MODULES_WEBHOOKS_URL":  "http://webhooks:8080",
 	"BAZAAR_SERVICE_TOKEN":         "shared-secret",
 }
 
@@ -331,6 +332,7 @@ func envCases() map[string]envCase {
 		"log.level":                     {"debug", "debug", func(c config.Config) any { return c.Log.Level }, nil},
 		"log.format":                    {"json", "json", func(c config.Config) any { return c.Log.Format }, nil},
 		"auth.dsn":                      {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }, nil},
+		"auth.edge":                     {"false", "false", func(c config.Config) any { return c.Auth.Edge }, nil},
 		"modules.serve":                 {"payment", []string{"payment"}, func(c config.Config) any { return c.Modules.Serve }, split},
 		"modules.catalogue.url":         {"http://a:1, http://b:2/", "http://a:1, http://b:2/", func(c config.Config) any { return c.Modules.Catalogue.URL }, nil},
 		"modules.inventory.url":         {"http://inv:8080", "http://inv:8080", func(c config.Config) any { return c.Modules.Inventory.URL }, nil},
@@ -347,7 +349,8 @@ func envCases() map[string]envCase {
 		"rate_limit.rps":                {"25.5", 25.5, func(c config.Config) any { return c.RateLimit.RPS }, nil},
 		"rate_limit.burst":              {"7", 7, func(c config.Config) any { return c.RateLimit.Burst }, nil},
 		"inventory.low_stock_threshold": {"12", int64(12), func(c config.Config) any { return c.Inventory.LowStockThreshold }, nil},
-		"webhooks.dsn":                  {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Webhooks.DSN }, nil},
+		"modules.webhooks.dsn":          {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Modules.Webhooks.DSN }, nil},
+		"modules.webhooks.url":          {"http://hooks:8080", "http://hooks:8080", func(c config.Config) any { return c.Modules.Webhooks.URL }, nil},
 		"webhooks.allow_private":        {"true", true, func(c config.Config) any { return c.Webhooks.AllowPrivate }, nil},
 		"webhooks.retry_schedule":       {"1s, 2s", []time.Duration{time.Second, 2 * time.Second}, func(c config.Config) any { return c.Webhooks.RetrySchedule }, nil},
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},
@@ -363,6 +366,7 @@ func envCases() map[string]envCase {
 		"payment.recovery_interval":     {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }, nil},
 		"payment.recover_after":         {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }, nil},
 		"catalogue.cache_ttl":           {"0s", time.Duration(0), func(c config.Config) any { return c.Catalogue.CacheTTL }, nil},
+		"catalogue.cache_check":         {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Catalogue.CacheCheck }, nil},
 		"sqlite.synchronous":            {"full", "full", func(c config.Config) any { return c.SQLite.Synchronous }, nil},
 	}
 }
@@ -609,7 +613,7 @@ func TestLayout(t *testing.T) {
 		require.Equal(t, []string{"http://p:1"}, c.URLs("payment"))
 	})
 	t.Run("BAZAAR_SERVE is short for BAZAAR_MODULES_SERVE, which wins", func(t *testing.T) {
-		c, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t"})
+		c, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t", "BAZAAR_MODULES_WEBHOOKS_URL": "http://w:1"})
 		require.NoError(t, err)
 		require.Equal(t, []string{"catalogue"}, c.Modules.Serve)
 		c, err = load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_MODULES_SERVE": "all"})
@@ -620,14 +624,15 @@ func TestLayout(t *testing.T) {
 		_, err := load(map[string]string{"BAZAAR_SERVE": "payment", "BAZAAR_SERVICE_TOKEN": "t"})
 		require.ErrorContains(t, err, "modules.catalogue.url")
 		require.ErrorContains(t, err, "modules.inventory.url")
+		require.ErrorContains(t, err, "modules.webhooks.url", "every module with events hands them to webhooks")
 		require.NotContains(t, err.Error(), "modules.payment.url")
-		_, err = load(map[string]string{"BAZAAR_SERVE": "payment,catalogue", "BAZAAR_SERVICE_TOKEN": "t",
+		_, err = load(map[string]string{"BAZAAR_SERVE": "payment,catalogue,webhooks", "BAZAAR_SERVICE_TOKEN": "t",
 			"BAZAAR_MODULES_INVENTORY_URL": "http://inv:8080, http://inv2:8080"})
 		require.NoError(t, err)
 	})
 	t.Run("replica URLs", func(t *testing.T) {
 		c, err := load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
-			"BAZAAR_MODULES_CATALOGUE_URL": " http://a:1/ ,http://b:2"})
+			"BAZAAR_MODULES_CATALOGUE_URL": " http://a:1/ ,http://b:2", "BAZAAR_MODULES_WEBHOOKS_URL": "http://w:1"})
 		require.NoError(t, err)
 		require.Equal(t, []string{"http://a:1", "http://b:2"}, c.URLs("catalogue"))
 		_, err = load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
@@ -641,7 +646,7 @@ func TestLayout(t *testing.T) {
 	})
 	t.Run("only hosted modules' databases are checked", func(t *testing.T) {
 		_, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t",
-			"BAZAAR_MODULES_PAYMENT_DSN": "mysql://elsewhere"})
+			"BAZAAR_MODULES_PAYMENT_DSN": "mysql://elsewhere", "BAZAAR_MODULES_WEBHOOKS_URL": "http://w:1"})
 		require.NoError(t, err, "payment's database is another process's business")
 	})
 	t.Run("remote settings", func(t *testing.T) {

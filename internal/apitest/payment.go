@@ -43,6 +43,18 @@ func (s *suite) checkout(t *testing.T) {
 	require.Equal(t, pay, got)
 	s.c.Do(t, "GET", "/v1/payments/pay_missing", s.admin, nil).Problem(t, http.StatusNotFound, "not_found")
 
+	t.Run("a storefront key reads only its own payments", func(t *testing.T) {
+		other := s.createKey(t, "storefront")
+		s.c.Do(t, "GET", "/v1/payments/"+pay.ID, other, nil).Problem(t, http.StatusNotFound, "not_found")
+		s.c.Do(t, "GET", "/v1/payments/"+pay.ID, s.admin, nil).Expect(t, http.StatusOK, &got)
+		require.Equal(t, pay, got, "an admin reads every payment")
+		var own payment.Payment
+		s.c.Do(t, "POST", "/v1/payments", other, order(goodCard, item(tea, 1))).Expect(t, http.StatusCreated, &own)
+		s.c.Do(t, "GET", "/v1/payments/"+own.ID, other, nil).Expect(t, http.StatusOK, nil)
+		s.c.Do(t, "GET", "/v1/payments/"+own.ID, s.storefront, nil).Problem(t, http.StatusNotFound, "not_found")
+		s.c.Do(t, "POST", "/v1/payments/"+own.ID+"/refund", s.admin, nil).Expect(t, http.StatusOK, nil)
+	})
+
 	t.Run("a declined card releases the stock", func(t *testing.T) {
 		for card, code := range map[string]string{declinedCard: "generic_decline", noFundsCard: "insufficient_funds"} {
 			prob := s.c.Do(t, "POST", "/v1/payments", s.storefront, order(card, item(mug, 1))).

@@ -3,6 +3,7 @@ package apitest
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -43,18 +44,51 @@ const (
 	noFundsCard  = "4000000000009995"
 )
 
+// apiKey is a key as the API shows it.
+type apiKey struct {
+	ID         string     `json:"id"`
+	Role       string     `json:"role"`
+	Key        string     `json:"key"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
 func (s *suite) createKey(t *testing.T, role string) string {
 	t.Helper()
-	var key struct {
-		ID   string `json:"id"`
-		Role string `json:"role"`
-		Key  string `json:"key"`
-	}
+	return s.newKey(t, role).Key
+}
+
+func (s *suite) newKey(t *testing.T, role string) apiKey {
+	t.Helper()
+	var key apiKey
 	s.c.Do(t, "POST", "/v1/api-keys", s.admin, map[string]any{"role": role}).Expect(t, http.StatusCreated, &key)
 	require.Equal(t, role, key.Role)
 	require.NotEmpty(t, key.ID)
 	require.NotEmpty(t, key.Key)
-	return key.Key
+	return key
+}
+
+// listedKey finds a key in the list of live keys, page by page.
+func (s *suite) listedKey(t *testing.T, id string) (apiKey, bool) {
+	t.Helper()
+	path := "/v1/api-keys?limit=100"
+	for {
+		var page struct {
+			Data       []apiKey `json:"data"`
+			NextCursor string   `json:"next_cursor"`
+		}
+		s.c.Do(t, "GET", path, s.admin, nil).Expect(t, http.StatusOK, &page)
+		for _, k := range page.Data {
+			require.Empty(t, k.Key, "a listed key never shows its secret")
+			if k.ID == id {
+				return k, true
+			}
+		}
+		if page.NextCursor == "" {
+			return apiKey{}, false
+		}
+		path = "/v1/api-keys?limit=100&cursor=" + page.NextCursor
+	}
 }
 
 // product creates a product with stock on hand.
@@ -173,6 +207,28 @@ func (s *suite) auth(t *testing.T) {
 	t.Run("a created key works and has its role", func(t *testing.T) {
 		admin2 := s.createKey(t, "admin")
 		s.c.Do(t, "POST", "/v1/products", admin2, body).Expect(t, http.StatusCreated, nil)
+	})
+	t.Run("a key sent to a public route is checked", func(t *testing.T) {
+		s.c.Do(t, "GET", "/v1/products/prod_x", "bzr_not-a-real-key", nil).Problem(t, http.StatusUnauthorized, "unauthorized")
+	})
+	t.Run("keys are listed without secrets, and revoked", func(t *testing.T) {
+		key := s.newKey(t, "storefront")
+		listed, ok := s.listedKey(t, key.ID)
+		require.True(t, ok, "a new key is listed")
+		require.Equal(t, "storefront", listed.Role)
+		require.WithinDuration(t, key.CreatedAt, listed.CreatedAt, time.Second)
+		s.c.Do(t, "GET", "/v1/inventory/prod_x", key.Key, nil).Problem(t, http.StatusNotFound, "not_found")
+		listed, _ = s.listedKey(t, key.ID)
+		require.NotNil(t, listed.LastUsedAt, "its use is noted")
+
+		s.c.Do(t, "GET", "/v1/api-keys", key.Key, nil).Problem(t, http.StatusForbidden, "forbidden")
+		s.c.Do(t, "DELETE", "/v1/api-keys/"+key.ID, key.Key, nil).Problem(t, http.StatusForbidden, "forbidden")
+		s.c.Do(t, "DELETE", "/v1/api-keys/"+key.ID, s.admin, nil).Expect(t, http.StatusNoContent, nil)
+		s.c.Do(t, "GET", "/v1/inventory/prod_x", key.Key, nil).Problem(t, http.StatusUnauthorized, "unauthorized")
+		s.c.Do(t, "DELETE", "/v1/api-keys/"+key.ID, s.admin, nil).Problem(t, http.StatusNotFound, "not_found")
+		_, ok = s.listedKey(t, key.ID)
+		require.False(t, ok, "a revoked key is not listed")
+		s.c.Do(t, "GET", "/v1/api-keys?limit=0", s.admin, nil).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
 	})
 	t.Run("bad key requests", func(t *testing.T) {
 		p := s.c.Do(t, "POST", "/v1/api-keys", s.admin, map[string]any{"role": "root"}).Problem(t, http.StatusUnprocessableEntity, "validation_failed")

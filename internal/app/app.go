@@ -23,10 +23,11 @@ import (
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
+	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
-	"github.com/bazaar-shop/bazaar/internal/webhooks"
 	"github.com/bazaar-shop/bazaar/migrations"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
@@ -38,16 +39,18 @@ import (
 	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
 	paymentsvc "github.com/bazaar-shop/bazaar/modules/payment/service"
+	"github.com/bazaar-shop/bazaar/modules/webhooks"
+	webhookshttp "github.com/bazaar-shop/bazaar/modules/webhooks/httpapi"
+	webhookssvc "github.com/bazaar-shop/bazaar/modules/webhooks/service"
 )
 
 // App is a wired Bazaar process.
 type App struct {
 	cfg     config.Config
 	log     *slog.Logger
-	dbs     map[string]*database.DB   // "auth", "webhooks" and the hosted modules
+	dbs     map[string]*database.DB   // "auth" at an edge, and the hosted modules
 	remotes map[string]*remote.Module // the modules hosted elsewhere
 	keys    *auth.Keys
-	hooks   *webhooks.Service
 	metrics *metrics.Metrics
 	traces  *sdktrace.TracerProvider
 	tracer  trace.Tracer
@@ -56,10 +59,12 @@ type App struct {
 	catalogue catalogue.Service
 	inventory inventory.Service
 	payment   payment.Service
+	webhooks  webhooks.Service
 
 	// The local services' background work, when hosted here.
-	expiry   *inventorysvc.Service
-	recovery *paymentsvc.Service
+	expiry     *inventorysvc.Service
+	recovery   *paymentsvc.Service
+	deliveries *webhookssvc.Service
 
 	workers sync.WaitGroup
 }
@@ -84,7 +89,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
 		ServiceToken: cfg.ServiceToken, Tracer: a.tracer,
 	}
-	for _, name := range append([]string{"auth", "webhooks"}, config.Modules...) {
+	if cfg.ServiceToken != "" {
+		opts.Signer = identity.NewSigner(cfg.ServiceToken, time.Now)
+	}
+	for _, name := range append([]string{"auth"}, config.Modules...) {
+		if name == "auth" && !cfg.Edge() {
+			continue // a module process trusts the callers its edge asserts
+		}
 		if slices.Contains(config.Modules, name) && !cfg.Hosts(name) {
 			if urls := cfg.URLs(name); len(urls) > 0 {
 				a.remotes[name] = remote.New(name, urls, client, opts)
@@ -113,18 +124,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	for name, m := range a.remotes {
 		a.metrics.Breaker(name, func() bool { return m.BreakerState() == "open" })
 	}
-	a.keys = auth.New(a.dbs["auth"].DB, cfg.AdminKey, cfg.ServiceToken, Now).
+	var keyDB *gorm.DB // nil: not an edge
+	if db, ok := a.dbs["auth"]; ok {
+		keyDB = db.DB
+	}
+	a.keys = auth.New(keyDB, cfg.AdminKey, cfg.ServiceToken, Now).
 		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
-	a.hooks = webhooks.New(a.dbs["webhooks"].DB, webhooks.Options{
-		AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
-		Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval, Retention: cfg.Webhooks.Retention,
-	}, Now)
 
 	// A module that is neither hosted nor reachable stays nil: config
 	// validation made sure no hosted module needs it.
 	switch {
 	case cfg.Hosts("catalogue"):
-		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now).WithCache(cfg.Catalogue.CacheTTL)
+		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now).WithCache(cfg.Catalogue.CacheTTL, cfg.Catalogue.CacheCheck)
 	case a.remotes["catalogue"] != nil:
 		a.catalogue = cataloguehttp.NewClient(a.remotes["catalogue"])
 	}
@@ -143,6 +154,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		a.payment = countedCheckouts{a.recovery, a.metrics}
 	case a.remotes["payment"] != nil:
 		a.payment = paymenthttp.NewClient(a.remotes["payment"])
+	}
+	switch {
+	case cfg.Hosts("webhooks"):
+		a.deliveries = webhookssvc.New(a.dbs["webhooks"].DB, webhookssvc.Options{
+			AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
+			Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval, Retention: cfg.Webhooks.Retention,
+		}, Now)
+		a.webhooks = a.deliveries
+	case a.remotes["webhooks"] != nil:
+		a.webhooks = webhookshttp.NewClient(a.remotes["webhooks"])
 	}
 	a.gauges()
 	return a, nil
@@ -182,15 +203,18 @@ func (a *App) Start(ctx context.Context) error {
 	for _, m := range a.remotes {
 		a.goWork(func() { m.Watch(ctx, a.cfg.Remote.HealthInterval) })
 	}
-	// Every process sends webhook deliveries (each claimed by one), and
-	// relays the events of the modules it hosts from their outboxes.
-	outboxes := map[string]*gorm.DB{}
+	// Each hosted module's events go from its outbox to webhooks, in-process
+	// or over the network; the process that hosts webhooks sends them.
 	for _, m := range config.Modules {
-		if a.cfg.Hosts(m) {
-			outboxes[m] = a.dbs[m].DB
+		if !a.cfg.Hosts(m) || m == "webhooks" {
+			continue
 		}
+		db, publish, log := a.dbs[m].DB, a.publish(), a.log.With("module", m, "component", "relay")
+		a.goWork(func() { outbox.RunRelay(ctx, db, a.cfg.Webhooks.PollInterval, publish, log) })
 	}
-	a.goWork(func() { a.hooks.Run(ctx, outboxes, a.log.With("component", "webhooks")) })
+	if a.deliveries != nil {
+		a.goWork(func() { a.deliveries.Run(ctx, a.log.With("module", "webhooks")) })
+	}
 	if a.expiry != nil {
 		a.goWork(func() {
 			a.expiry.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
@@ -210,6 +234,18 @@ func (a *App) Start(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// publish hands a module's outbox events to the webhooks module.
+func (a *App) publish() outbox.Publish {
+	hooks := a.webhooks
+	return func(ctx context.Context, events []outbox.Event) error {
+		out := make([]webhooks.Event, len(events))
+		for i, e := range events {
+			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Data: e.Data, CreatedAt: e.CreatedAt}
+		}
+		return hooks.Publish(ctx, out)
+	}
 }
 
 func (a *App) goWork(f func()) {
@@ -259,7 +295,10 @@ func (a *App) Close() error {
 
 // Topology is where each module runs, as seen from this process.
 type Topology struct {
-	Hosts   []string                  `json:"hosts"`
+	Hosts []string `json:"hosts"`
+	// APIKeys is "local" where this process checks API keys itself (an
+	// edge), "edge" where it trusts the callers its gateway asserts.
+	APIKeys string                    `json:"api_keys"`
 	Modules map[string]ModuleLocation `json:"modules"`
 }
 
@@ -273,7 +312,10 @@ type ModuleLocation struct {
 
 // Topology asks every module now.
 func (a *App) Topology(ctx context.Context) Topology {
-	t := Topology{Hosts: a.cfg.Modules.Serve, Modules: map[string]ModuleLocation{}}
+	t := Topology{Hosts: a.cfg.Modules.Serve, APIKeys: "edge", Modules: map[string]ModuleLocation{}}
+	if a.keys.Edge() {
+		t.APIKeys = "local"
+	}
 	for _, name := range config.Modules {
 		if !a.cfg.Hosts(name) && a.remotes[name] == nil {
 			t.Modules[name] = ModuleLocation{Mode: "unreachable"}

@@ -145,10 +145,13 @@ func (a *App) gauges() {
 				return float64(n), err
 			})
 	}
+	if a.deliveries == nil {
+		return
+	}
 	for _, status := range []string{"pending", "delivered", "failed"} {
 		a.metrics.Gauge("bazaar_webhook_deliveries", "Webhook deliveries by status.", prometheus.Labels{"status": status},
 			func(ctx context.Context) (float64, error) {
-				counts, err := a.hooks.Counts(ctx)
+				counts, err := a.deliveries.Counts(ctx)
 				return float64(counts[status]), err
 			})
 	}

@@ -13,6 +13,7 @@ import (
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
 	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
+	webhookshttp "github.com/bazaar-shop/bazaar/modules/webhooks/httpapi"
 )
 
 // Handler is the whole HTTP API of this process; every route is listed
@@ -35,15 +36,20 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 		r.GET("/metrics", gin.WrapH(a.metrics.Handler()))
 	}
 
-	web.Mount(r, a.keys.Routes(), a.keys, web.Own)
-	web.Mount(r, a.hooks.Routes(), a.keys, web.Own)
+	if a.keys.Edge() {
+		web.Mount(r, a.keys.Routes(), a.keys, web.Own)
+	}
 	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
 
 	a.mount(r, "catalogue", cataloguehttp.Routes(a.catalogue))
 	a.mount(r, "inventory", inventoryhttp.Routes(a.inventory))
 	a.mount(r, "payment", paymenthttp.Routes(a.payment))
+	a.mount(r, "webhooks", webhookshttp.Routes(a.webhooks))
 	if a.cfg.Hosts("inventory") {
 		web.Mount(r, inventoryhttp.InternalRoutes(a.inventory), a.keys, web.Own)
+	}
+	if a.cfg.Hosts("webhooks") {
+		web.Mount(r, webhookshttp.InternalRoutes(a.webhooks), a.keys, web.Own)
 	}
 	return r
 }

@@ -56,7 +56,7 @@ func layoutSpecs(name string, freeAddr func() (string, error)) ([]procSpec, erro
 	case Monolith:
 		names = []string{"bazaar"}
 	case Split:
-		names = []string{"catalogue", "inventory", "payment", "gateway"}
+		names = []string{"webhooks", "catalogue", "inventory", "payment", "gateway"}
 	case Baseline:
 		names = []string{"baseline"}
 	default:
@@ -80,11 +80,13 @@ func layoutSpecs(name string, freeAddr func() (string, error)) ([]procSpec, erro
 	cat := "BAZAAR_MODULES_CATALOGUE_URL=" + url("catalogue")
 	inv := "BAZAAR_MODULES_INVENTORY_URL=" + url("inventory")
 	pay := "BAZAAR_MODULES_PAYMENT_URL=" + url("payment")
+	hooks := "BAZAAR_MODULES_WEBHOOKS_URL=" + url("webhooks")
 	return []procSpec{
-		{name: "catalogue", addr: addr["catalogue"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=catalogue"}},
-		{name: "inventory", addr: addr["inventory"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=inventory", cat}},
-		{name: "payment", addr: addr["payment"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=payment", cat, inv}},
-		{name: "gateway", addr: addr["gateway"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=none", cat, inv, pay}},
+		{name: "webhooks", addr: addr["webhooks"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=webhooks"}},
+		{name: "catalogue", addr: addr["catalogue"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=catalogue", hooks}},
+		{name: "inventory", addr: addr["inventory"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=inventory", cat, hooks}},
+		{name: "payment", addr: addr["payment"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=payment", cat, inv, hooks}},
+		{name: "gateway", addr: addr["gateway"], args: []string{"serve"}, env: []string{"BAZAAR_SERVE=none", cat, inv, pay, hooks}},
 	}, nil
 }
 
@@ -139,13 +141,15 @@ func (s starter) start(ctx context.Context, name string) (*cluster, error) {
 	}
 	c := &cluster{name: name, admin: "bzr_bench_" + randomHex(16), dir: dir}
 	common := append([]string{
-		"BAZAAR_DATA_DIR=" + filepath.Join(dir, "data"),
 		"BAZAAR_ADMIN_KEY=" + c.admin,
 		"BAZAAR_SERVICE_TOKEN=" + randomHex(16),
 		"GOMAXPROCS=" + strconv.Itoa(coresEach(runtime.NumCPU(), len(specs))),
 	}, layoutEnv...)
 	for _, spec := range specs {
-		env := append(append(append(inheritedEnv(), common...), spec.env...), "BAZAAR_HTTP_ADDR="+spec.addr)
+		// Each process has a data directory of its own, as on machines of
+		// its own: nothing is shared but what the layout says.
+		env := append(append(append(inheritedEnv(), common...), spec.env...), "BAZAAR_HTTP_ADDR="+spec.addr,
+			"BAZAAR_DATA_DIR="+filepath.Join(dir, "data-"+spec.name))
 		env = append(env, s.extra...) // last: the user's word wins
 		p, err := s.spawn(spec, dir, env)
 		if err != nil {

@@ -24,12 +24,14 @@ func TestLayoutSpecs(t *testing.T) {
 	for _, s := range split {
 		names = append(names, s.name)
 	}
-	require.Equal(t, []string{"catalogue", "inventory", "payment", "gateway"}, names, "a module starts after those it calls, the front last")
-	require.Equal(t, []string{"BAZAAR_SERVE=catalogue"}, split[0].env)
-	require.Equal(t, []string{"BAZAAR_SERVE=inventory", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9001"}, split[1].env)
-	require.Equal(t, []string{"BAZAAR_SERVE=none", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9001",
-		"BAZAAR_MODULES_INVENTORY_URL=http://127.0.0.1:9002", "BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9003"}, split[3].env)
-	require.Equal(t, "127.0.0.1:9004", split[3].addr)
+	require.Equal(t, []string{"webhooks", "catalogue", "inventory", "payment", "gateway"}, names, "a module starts after those it calls, the front last")
+	hooks := "BAZAAR_MODULES_WEBHOOKS_URL=http://127.0.0.1:9001"
+	require.Equal(t, []string{"BAZAAR_SERVE=webhooks"}, split[0].env)
+	require.Equal(t, []string{"BAZAAR_SERVE=catalogue", hooks}, split[1].env)
+	require.Equal(t, []string{"BAZAAR_SERVE=inventory", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9002", hooks}, split[2].env)
+	require.Equal(t, []string{"BAZAAR_SERVE=none", "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9002",
+		"BAZAAR_MODULES_INVENTORY_URL=http://127.0.0.1:9003", "BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9004", hooks}, split[4].env)
+	require.Equal(t, "127.0.0.1:9005", split[4].addr)
 
 	base, err := layoutSpecs(Baseline, addr)
 	require.NoError(t, err)

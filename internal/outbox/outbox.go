@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -90,4 +91,59 @@ func Remove(ctx context.Context, db *gorm.DB, eventIDs []string) error {
 	return database.Transaction(ctx, db, "outbox.remove", func(tx *gorm.DB) error {
 		return tx.Where("id IN ?", eventIDs).Delete(&row{}).Error
 	})
+}
+
+// RelayPage is how many events one Relay hands on: one read of the outbox,
+// one call to publish, one delete.
+const RelayPage = 200
+
+// Publish hands events on, in order; it must be idempotent by event id.
+type Publish func(ctx context.Context, events []Event) error
+
+// Relay hands up to RelayPage of the oldest events to publish and removes
+// them once it accepted them; it returns how many it moved. A failure
+// between the two steps only repeats the first, which publish's
+// idempotency makes harmless; a publish that fails leaves the events here,
+// to be tried again.
+func Relay(ctx context.Context, db *gorm.DB, publish Publish) (int, error) {
+	events, err := Pending(ctx, db, RelayPage)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	if err := publish(ctx, events); err != nil {
+		return 0, fmt.Errorf("publish events: %w", err)
+	}
+	relayed := make([]string, len(events))
+	for i, e := range events {
+		relayed[i] = e.ID
+	}
+	return len(events), Remove(ctx, db, relayed)
+}
+
+// RunRelay relays a module's outbox until ctx ends: every interval while
+// there is little to do, and again at once while a round found a full page.
+// While publish fails (the webhooks module is down), events wait here.
+func RunRelay(ctx context.Context, db *gorm.DB, interval time.Duration, publish Publish, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		n, err := Relay(ctx, db, publish)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Error("relay events; they wait in the outbox", "err", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("relaying events again")
+			failing = false
+		}
+		if err == nil && n == RelayPage && ctx.Err() == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -14,8 +14,10 @@ import (
 )
 
 // forwardedHeaders are the request headers a module needs from the caller.
-// Request id, trace and deadline are stamped by Send from the context.
-var forwardedHeaders = []string{"Authorization", "Content-Type", "Accept", "Idempotency-Key"}
+// Request id, trace and deadline are stamped by Send from the context. The
+// caller's API key is not among them: the module gets who the caller is,
+// asserted (Request.Caller), never the secret.
+var forwardedHeaders = []string{"Content-Type", "Accept", "Idempotency-Key", "Cache-Control"}
 
 // answerHeaders are the response headers passed back to the caller.
 var answerHeaders = []string{"Content-Type", "Location", "Retry-After", "WWW-Authenticate", "Idempotent-Replayed"}
@@ -44,6 +46,8 @@ func (m *Module) Forward(c *gin.Context) {
 		Body:       body,
 		Repeatable: c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead,
 	}
+	caller := web.CallerOf(c)
+	r.Caller = &caller
 	for _, h := range forwardedHeaders {
 		if v := c.GetHeader(h); v != "" {
 			r.Header = append(r.Header, Header{h, v})

@@ -17,18 +17,20 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
 // Options tune every call to a remote module.
 type Options struct {
-	Timeout         time.Duration // one attempt
-	Retries         int           // extra attempts of a call that may be repeated
-	BreakerFailures int           // consecutive failures that open the breaker
-	BreakerCooldown time.Duration // how long an open breaker fails fast
-	ServiceToken    string        // presented to the module's internal routes
-	Tracer          trace.Tracer  // nil: no spans
+	Timeout         time.Duration    // one attempt
+	Retries         int              // extra attempts of a call that may be repeated
+	BreakerFailures int              // consecutive failures that open the breaker
+	BreakerCooldown time.Duration    // how long an open breaker fails fast
+	ServiceToken    string           // presented to the module's internal routes
+	Signer          *identity.Signer // asserts a forwarded request's caller; nil: none is forwarded
+	Tracer          trace.Tracer     // nil: no spans
 }
 
 // ServiceTokenHeader carries the service token; it matches auth's.
@@ -159,9 +161,12 @@ type Request struct {
 	// that are idempotent by design (reserving under the same id). Others
 	// are retried only when the request never left this process.
 	Repeatable bool
-	// AsService presents the service token; a forwarded public request
-	// does not, so the module checks the caller's own key again.
+	// AsService presents the service token. A forwarded public request
+	// does not: it carries Caller instead.
 	AsService bool
+	// Caller, when set, is asserted to the module, signed anew for every
+	// attempt (an assertion is good for one request).
+	Caller *identity.Caller
 }
 
 // Header is one request header.
@@ -250,7 +255,7 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 		if len(r.Body) > 0 {
 			req.SetBodyRaw(r.Body)
 		}
-		m.stamp(ctx, &req.Header, deadline, r.AsService)
+		m.stamp(ctx, &req.Header, deadline, r)
 		err := m.http.DoDeadline(req, resp, deadline)
 		switch {
 		case err == nil:
@@ -268,9 +273,12 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 
 // stamp adds what every call carries: who asks, on behalf of which request
 // and trace, and how long the answer may take (this attempt's deadline).
-func (m *Module) stamp(ctx context.Context, h *fasthttp.RequestHeader, deadline time.Time, asService bool) {
-	if asService && m.opts.ServiceToken != "" {
+func (m *Module) stamp(ctx context.Context, h *fasthttp.RequestHeader, deadline time.Time, r Request) {
+	if r.AsService && m.opts.ServiceToken != "" {
 		h.Set(ServiceTokenHeader, m.opts.ServiceToken)
+	}
+	if r.Caller != nil && m.opts.Signer != nil {
+		h.Set(identity.Header, m.opts.Signer.Sign(r.Method, r.Path, r.Body, *r.Caller))
 	}
 	if id := web.RequestID(ctx); id != "" {
 		h.Set(web.RequestIDHeader, id)

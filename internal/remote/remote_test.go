@@ -23,6 +23,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -664,6 +665,8 @@ func TestForward(t *testing.T) {
 	type seen struct {
 		method, uri, body                          string
 		auth, contentType, idemKey, token, traceID string
+		caller                                     identity.Caller
+		callerErr                                  error
 	}
 	cases := []struct {
 		name       string
@@ -718,6 +721,8 @@ func TestForward(t *testing.T) {
 				if tp != nil {
 					s.traceID = tp[1]
 				}
+				s.caller, s.callerErr = identity.NewVerifier(token, time.Now).
+					Verify(r.Method, r.RequestURI, body, r.Header.Get(identity.Header))
 				got <- s
 				w.Header().Set("X-Internal-Only", "secret")
 				switch {
@@ -732,9 +737,10 @@ func TestForward(t *testing.T) {
 					writeJSON(w, http.StatusOK, "application/json", `{"id":"42"}`)
 				}
 			})
-			m := newModule(t, []string{down.URL}, remote.Options{Retries: 1})
+			m := newModule(t, []string{down.URL}, remote.Options{Retries: 1, Signer: identity.NewSigner(token, time.Now)})
 			edge := gin.New()
-			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+			caller := identity.Caller{Key: "key_" + tc.name, Role: "storefront"}
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard), func(c *gin.Context) { web.SetCaller(c, caller) })
 			edge.GET("/v1/things/:id", m.Forward)
 			edge.POST("/v1/things", m.Forward)
 			edge.DELETE("/v1/things/:id", m.Forward)
@@ -771,7 +777,9 @@ func TestForward(t *testing.T) {
 			assert.Equal(t, tc.method, s.method)
 			assert.Equal(t, tc.wantURI, s.uri)
 			assert.Equal(t, tc.body, s.body)
-			assert.Equal(t, tc.header["Authorization"], s.auth)
+			assert.Empty(t, s.auth, "the caller's key stays at the edge")
+			require.NoError(t, s.callerErr, "the module can check the caller the edge asserts")
+			assert.Equal(t, caller, s.caller)
 			assert.Equal(t, tc.header["Content-Type"], s.contentType)
 			assert.Equal(t, tc.header["Idempotency-Key"], s.idemKey)
 			assert.Empty(t, s.token, "a forwarded request is not made as the service")

@@ -1,6 +1,10 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/bazaar-shop/bazaar/internal/identity"
+)
 
 // Access says who may call a route.
 type Access int
@@ -45,19 +49,22 @@ func Mount(r gin.IRouter, routes []Route, guard Guard, handler func(Route) gin.H
 	}
 }
 
-const principalKey = "bazaar.principal"
+const callerKey = "bazaar.caller"
 
-// SetPrincipal records who is calling, once the guard knows.
-func SetPrincipal(c *gin.Context, who string) { c.Set(principalKey, who) }
+// SetCaller records who is calling, once the guard knows.
+func SetCaller(c *gin.Context, who identity.Caller) { c.Set(callerKey, who) }
 
-// Principal says who is calling: a stable name for the API key (or the
-// service token) the request was authenticated with, or "anonymous".
-func Principal(c *gin.Context) string {
-	if who := c.GetString(principalKey); who != "" {
-		return who
-	}
-	return "anonymous"
+// CallerOf says who is calling: the API key (by id) and role the edge
+// found, the service, or an anonymous caller.
+func CallerOf(c *gin.Context) identity.Caller {
+	who, _ := c.Get(callerKey)
+	caller, _ := who.(identity.Caller)
+	return caller
 }
+
+// Principal is a stable name for the caller, the same in every process
+// of a layout: what idempotency keys and payments are scoped to.
+func Principal(c *gin.Context) string { return CallerOf(c).Principal() }
 
 // Own serves a route with its own handler.
 func Own(rt Route) gin.HandlerFunc { return rt.Handler }

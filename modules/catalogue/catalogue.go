@@ -47,6 +47,11 @@ type ListQuery struct {
 	Q      string
 	// IDs selects exactly these products.
 	IDs []string
+	// Fresh reads the database, never the cache: for pricing. A checkout
+	// must not sell a product as it was before a change that has been
+	// acknowledged, through whichever catalogue replica; a product page may
+	// lag other replicas' changes a little (catalogue.cache_check).
+	Fresh bool
 }
 
 // Page is one page of products, oldest first.

@@ -64,6 +64,10 @@ type CheckoutRequest struct {
 	// ErrIdempotencyKeyInUse. The HTTP layer sets it from the
 	// Idempotency-Key header, scoped to the caller's API key.
 	IdempotencyKey string `json:"-"`
+	// Owner is who checks out: the HTTP layer sets it to the caller's
+	// principal (its API key), and a storefront key reads only the
+	// payments it owns.
+	Owner string `json:"-"`
 }
 
 // LineItem is a line of a payment, priced by the catalogue at checkout.
@@ -91,6 +95,9 @@ type Payment struct {
 	DeclineCode string    `json:"decline_code,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Owner is who checked out (CheckoutRequest.Owner). It is not shown:
+	// it decides who may read the payment.
+	Owner string `json:"-"`
 	// Replayed marks the answer to a Checkout that repeated an earlier
 	// one's IdempotencyKey: the payment is the earlier checkout's. It is not
 	// part of the payment: over HTTP it is the Idempotent-Replayed header.

@@ -24,6 +24,7 @@ func Run(t *testing.T, newService func(t *testing.T) catalogue.Service) {
 		"list by ids":             listByIDs,
 		"list by ids refuses":     listByIDsInvalid,
 		"list by ids sees writes": listByIDsSeesWrites,
+		"fresh list":              freshList,
 		"invalid input":           invalid,
 	}
 	for name, test := range tests {
@@ -225,6 +226,25 @@ func listByIDsSeesWrites(t *testing.T, svc catalogue.Service) {
 	require.Equal(t, a, got)
 	_, err = svc.Get(ctx, b.ID)
 	require.ErrorIs(t, err, catalogue.ErrNotFound)
+}
+
+// freshList: a fresh query answers, and refuses, as any other; what it
+// adds (never from memory) shows only with several replicas.
+func freshList(t *testing.T, svc catalogue.Service) {
+	a, b := create(t, svc, input()), create(t, svc, input())
+	require.NoError(t, svc.Delete(ctx, b.ID))
+	page, err := svc.List(ctx, catalogue.ListQuery{IDs: []string{b.ID, a.ID}, Fresh: true})
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{a}, page.Data)
+	page, err = svc.List(ctx, catalogue.ListQuery{Q: a.SKU, Fresh: true})
+	require.NoError(t, err)
+	require.Equal(t, []catalogue.Product{a}, page.Data)
+
+	_, err = svc.List(ctx, catalogue.ListQuery{IDs: []string{a.ID, ""}, Fresh: true})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	var verr *errs.ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Equal(t, "ids[1]", verr.Fields[0].Field)
 }
 
 func invalid(t *testing.T, svc catalogue.Service) {

@@ -73,6 +73,7 @@ func list(svc catalogue.Service) gin.HandlerFunc {
 		}
 		page, err := svc.List(c.Request.Context(), catalogue.ListQuery{
 			Limit: limit, Cursor: c.Query("cursor"), Q: c.Query("q"), IDs: queryIDs(c),
+			Fresh: noCache(c.Request.Header),
 		})
 		if err != nil {
 			web.Error(c, err)
@@ -91,6 +92,21 @@ func queryIDs(c *gin.Context) []string {
 		return nil
 	}
 	return strings.Split(strings.Join(raw, ","), ",")
+}
+
+// noCache reports whether the request carries Cache-Control: no-cache,
+// HTTP's own way to ask for an answer the origin has not kept (RFC 9111,
+// section 5.2.1.4): a checkout pricing its cart sends it.
+func noCache(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for directive := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(directive, "=")
+			if strings.EqualFold(strings.TrimSpace(name), "no-cache") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func get(svc catalogue.Service) gin.HandlerFunc {

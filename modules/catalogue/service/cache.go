@@ -1,7 +1,9 @@
 package service
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -16,8 +18,12 @@ import (
 // This process's own writes clear what they change at once, so one
 // catalogue process (the monolith, or a lone catalogue service) never
 // answers with a stale product. Several catalogue replicas on one database
-// do not hear of each other's writes: one may answer with a product changed
-// through another for up to ttl.
+// learn of each other's writes from the database's count of changes: a read
+// looks at it first whenever checkEvery has passed since the last look, and
+// everything is dropped when it has moved. So a read that starts checkEvery
+// after a write committed, through any replica, answers as the write left
+// the product; ttl is only the backstop for a change made behind the
+// count's back.
 //
 // A nil *reads remembers nothing.
 type reads struct {
@@ -25,6 +31,17 @@ type reads struct {
 	now      func() time.Time
 	products *lru.Cache[string, entry[catalogue.Product]]
 	pages    *lru.Cache[pageKey, entry[catalogue.Page]]
+
+	// changes reads the count of changes. Between looks, a read from
+	// memory pays one atomic load (nextCheck) for them. One read looks at
+	// a time (holding looking); the others due wait for its answer rather
+	// than answer from what it may be about to drop.
+	changes    func(context.Context) (int64, error)
+	checkEvery time.Duration
+	nextCheck  atomic.Int64 // Unix nanoseconds; 0: look before the first read
+	looking    chan struct{}
+	seen       int64 // the count at the last look, while holding looking
+	seenOK     bool  // whether seen holds it: false before the first look and after a failed one
 
 	// A read that raced a write may have fetched the row as it was before
 	// the write. version counts writes; an answer is remembered only if no
@@ -53,13 +70,54 @@ const (
 	cachedPages    = 500
 )
 
-func newReads(ttl time.Duration, now func() time.Time) *reads {
+func newReads(ttl, checkEvery time.Duration, now func() time.Time, changes func(context.Context) (int64, error)) *reads {
 	if ttl <= 0 {
 		return nil
 	}
 	products, _ := lru.New[string, entry[catalogue.Product]](cachedProducts) // errs only on size <= 0
 	pages, _ := lru.New[pageKey, entry[catalogue.Page]](cachedPages)
-	return &reads{ttl: ttl, now: now, products: products, pages: pages}
+	return &reads{ttl: ttl, now: now, products: products, pages: pages,
+		changes: changes, checkEvery: checkEvery, looking: make(chan struct{}, 1)}
+}
+
+// check drops everything remembered if the catalogue changed, through any
+// replica, since the last look at the count of changes; it looks at most
+// every checkEvery. When the count cannot be read, what is remembered can
+// no longer be vouched for: it is dropped too, and the read goes on to the
+// database, which answers for itself. It reports whether the read may
+// answer from memory: not when ctx ends while it waits for another look.
+func (r *reads) check(ctx context.Context, now time.Time) bool {
+	if now.UnixNano() < r.nextCheck.Load() {
+		return true
+	}
+	select {
+	case r.looking <- struct{}{}:
+		defer func() { <-r.looking }()
+	case <-ctx.Done():
+		return false
+	}
+	// The look starts now: a change committed before it is seen by it.
+	start := r.now()
+	if start.UnixNano() < r.nextCheck.Load() {
+		return true // another read looked, later than this one became due
+	}
+	n, err := r.changes(ctx)
+	if err != nil || !r.seenOK || n != r.seen {
+		r.drop()
+	}
+	r.seen, r.seenOK = n, err == nil
+	// Set only now, after the drop: until then, reads due wait above.
+	r.nextCheck.Store(start.Add(r.checkEvery).UnixNano())
+	return true
+}
+
+// drop forgets everything; a read that began before is not remembered.
+func (r *reads) drop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.version++
+	r.products.Purge()
+	r.pages.Purge()
 }
 
 // begin is called before reading the database; the version it returns
@@ -73,18 +131,24 @@ func (r *reads) begin() uint64 {
 	return r.version
 }
 
-func (r *reads) product(id string) (catalogue.Product, bool) {
+func (r *reads) product(ctx context.Context, id string) (catalogue.Product, bool) {
 	if r == nil {
 		return catalogue.Product{}, false
 	}
-	return fresh(r.products, id, r.now())
+	if now := r.now(); r.check(ctx, now) {
+		return fresh(r.products, id, now)
+	}
+	return catalogue.Product{}, false
 }
 
-func (r *reads) page(q pageKey) (catalogue.Page, bool) {
+func (r *reads) page(ctx context.Context, q pageKey) (catalogue.Page, bool) {
 	if r == nil {
 		return catalogue.Page{}, false
 	}
-	return fresh(r.pages, q, r.now())
+	if now := r.now(); r.check(ctx, now) {
+		return fresh(r.pages, q, now)
+	}
+	return catalogue.Page{}, false
 }
 
 func (r *reads) rememberProduct(version uint64, p catalogue.Product) {

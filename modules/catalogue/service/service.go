@@ -37,10 +37,12 @@ func New(db *gorm.DB, now func() time.Time) *Service {
 	return &Service{store: store.New(db), now: now}
 }
 
-// WithCache makes the service answer reads from memory for up to ttl; see
-// reads for what that means with several catalogue replicas. 0 turns it off.
-func (s *Service) WithCache(ttl time.Duration) *Service {
-	s.cache = newReads(ttl, s.now)
+// WithCache makes the service answer reads from memory for up to ttl, and
+// look for changes made through other catalogue replicas at most every
+// checkEvery (0: before every read); see reads. A ttl of 0 turns it off.
+// A query with Fresh set never answers from memory.
+func (s *Service) WithCache(ttl, checkEvery time.Duration) *Service {
+	s.cache = newReads(ttl, checkEvery, s.now, s.store.Changes)
 	return s
 }
 
@@ -64,7 +66,7 @@ func (s *Service) Create(ctx context.Context, in catalogue.ProductInput) (catalo
 
 // Get returns a live product.
 func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error) {
-	if p, ok := s.cache.product(id); ok {
+	if p, ok := s.cache.product(ctx, id); ok {
 		return p, nil
 	}
 	version := s.cache.begin()
@@ -86,7 +88,7 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 		if err := v.Err(); err != nil {
 			return catalogue.Page{}, err
 		}
-		return s.listIDs(ctx, q.IDs)
+		return s.listIDs(ctx, q.IDs, q.Fresh)
 	}
 	after, err := ids.FromCursor(q.Cursor, "prod")
 	v.Check(err == nil, "cursor", "is not a cursor this API returned")
@@ -97,9 +99,11 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 		q.Limit = catalogue.DefaultLimit
 	}
 	key := pageKey{limit: q.Limit, cursor: q.Cursor, q: q.Q}
-	if page, ok := s.cache.page(key); ok {
-		page.Data = slices.Clone(page.Data) // the caller's to change
-		return page, nil
+	if !q.Fresh {
+		if page, ok := s.cache.page(ctx, key); ok {
+			page.Data = slices.Clone(page.Data) // the caller's to change
+			return page, nil
+		}
 	}
 	version := s.cache.begin()
 	// One extra row tells whether another page follows.
@@ -130,17 +134,20 @@ func checkIDs(v *errs.Validator, q catalogue.ListQuery) {
 }
 
 // listIDs answers a query by IDs: the products the cache holds from
-// memory, the others in one read of the database, which the cache then
-// remembers as Get would.
-func (s *Service) listIDs(ctx context.Context, want []string) (catalogue.Page, error) {
+// memory (none when fresh), the others in one read of the database, which
+// the cache then remembers as Get would.
+func (s *Service) listIDs(ctx context.Context, want []string, fresh bool) (catalogue.Page, error) {
 	want = unique(want)
 	found := make(map[string]catalogue.Product, len(want))
-	var missing []string
-	for _, id := range want {
-		if p, ok := s.cache.product(id); ok {
-			found[id] = p
-		} else {
-			missing = append(missing, id)
+	missing := want
+	if !fresh {
+		missing = nil
+		for _, id := range want {
+			if p, ok := s.cache.product(ctx, id); ok {
+				found[id] = p
+			} else {
+				missing = append(missing, id)
+			}
 		}
 	}
 	if len(missing) > 0 {

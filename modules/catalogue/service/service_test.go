@@ -31,7 +31,7 @@ func TestContract(t *testing.T) {
 		t.Run(engine.Name+"/cached", func(t *testing.T) {
 			t.Parallel()
 			cataloguetest.Run(t, func(t *testing.T) catalogue.Service {
-				return service.New(engine.Open(t, "catalogue").DB, now).WithCache(time.Minute)
+				return service.New(engine.Open(t, "catalogue").DB, now).WithCache(time.Minute, time.Second)
 			})
 		})
 	}
@@ -39,20 +39,36 @@ func TestContract(t *testing.T) {
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// replicas returns two catalogue services with a 5 s cache on one
-// database, and the clock they both read.
-func replicas(t *testing.T) (*testclock.Clock, *service.Service, *service.Service) {
-	db := testdb.Engines()[0].Open(t, "catalogue").DB
+// The cache of replicas: what it remembers lives for ttl, and it looks for
+// other replicas' changes every check.
+const (
+	ttl   = 5 * time.Second
+	check = time.Second
+)
+
+// replicas returns two catalogue services with a cache on one database of
+// engine, and the clock they both read: it moves only when a test moves it.
+func replicas(t *testing.T, engine testdb.Engine) (*testclock.Clock, *service.Service, *service.Service) {
+	db := engine.Open(t, "catalogue").DB
 	clock := testclock.New(now())
-	return clock, service.New(db, clock.Now).WithCache(5 * time.Second), service.New(db, clock.Now).WithCache(5 * time.Second)
+	return clock, service.New(db, clock.Now).WithCache(ttl, check), service.New(db, clock.Now).WithCache(ttl, check)
 }
 
 // TestCacheAcrossReplicas: two catalogue replicas on one database. Each
 // sees its own writes at once; a write through the other shows once the
-// cached answer is older than the TTL.
+// check interval has passed.
 func TestCacheAcrossReplicas(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			cacheAcrossReplicas(t, engine)
+		})
+	}
+}
+
+func cacheAcrossReplicas(t *testing.T, engine testdb.Engine) {
 	ctx := context.Background()
-	clock, a, b := replicas(t)
+	clock, a, b := replicas(t, engine)
 
 	p, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 	require.NoError(t, err)
@@ -70,15 +86,15 @@ func TestCacheAcrossReplicas(t *testing.T) {
 	require.NoError(t, err)
 	got, err = a.Get(ctx, p.ID)
 	require.NoError(t, err)
-	require.Equal(t, int64(450), got.Price, "within the TTL a replica may answer from memory")
+	require.Equal(t, int64(450), got.Price, "until the check a replica may answer from memory")
 	page, err = a.List(ctx, catalogue.ListQuery{})
 	require.NoError(t, err)
 	require.Len(t, page.Data, 1)
 
-	clock.Advance(5 * time.Second)
+	clock.Advance(check)
 	got, err = a.Get(ctx, p.ID)
 	require.NoError(t, err)
-	require.Equal(t, int64(500), got.Price, "after the TTL it reads again")
+	require.Equal(t, int64(500), got.Price, "after the check it reads again")
 	page, err = a.List(ctx, catalogue.ListQuery{})
 	require.NoError(t, err)
 	require.Len(t, page.Data, 2)
@@ -105,11 +121,20 @@ func TestCacheAcrossReplicas(t *testing.T) {
 
 // TestListByIDsAcrossReplicas is TestCacheAcrossReplicas for a query by
 // ids: it answers from the products a replica remembers, whether a Get or
-// an earlier query by ids read them, until the TTL or the replica's own
+// an earlier query by ids read them, until the check or the replica's own
 // write.
 func TestListByIDsAcrossReplicas(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			listByIDsAcrossReplicas(t, engine)
+		})
+	}
+}
+
+func listByIDsAcrossReplicas(t *testing.T, engine testdb.Engine) {
 	ctx := context.Background()
-	clock, a, b := replicas(t)
+	clock, a, b := replicas(t, engine)
 	tea, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 	require.NoError(t, err)
 	cake, err := a.Create(ctx, catalogue.ProductInput{SKU: "CAKE", Name: "Cake", Price: 300, Currency: "EUR"})
@@ -132,13 +157,13 @@ func TestListByIDsAcrossReplicas(t *testing.T) {
 	_, err = b.Update(ctx, tea.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
 	require.NoError(t, err)
 	require.NoError(t, b.Delete(ctx, cake.ID))
-	require.Equal(t, []int64{450, 300}, prices(both), "within the TTL a replica may answer from memory")
+	require.Equal(t, []int64{450, 300}, prices(both), "until the check a replica may answer from memory")
 	got, err := a.Get(ctx, cake.ID)
 	require.NoError(t, err)
 	require.Equal(t, int64(300), got.Price, "a query by ids remembers its products as Get does")
 
-	clock.Advance(5 * time.Second)
-	require.Equal(t, []int64{500}, prices(both), "after the TTL it reads again")
+	clock.Advance(check)
+	require.Equal(t, []int64{500}, prices(both), "after the check it reads again")
 
 	// Part from memory, part from the database: tea is remembered, coffee is new.
 	coffee, err := b.Create(ctx, catalogue.ProductInput{SKU: "COFFEE", Name: "Coffee", Price: 250, Currency: "EUR"})
@@ -164,7 +189,8 @@ func TestListByIDsReadsOnce(t *testing.T) {
 			db := testdb.Engines()[0].Open(t, "catalogue").DB
 			var reads atomic.Int64
 			require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:count", func(*gorm.DB) { reads.Add(1) }))
-			svc := service.New(db, now).WithCache(ttl)
+			clock := testclock.New(now())
+			svc := service.New(db, clock.Now).WithCache(ttl, check)
 			var made []string
 			for _, sku := range []string{"A", "B", "C"} {
 				p, err := svc.Create(ctx, catalogue.ProductInput{SKU: sku, Name: sku, Price: 100, Currency: "EUR"})
@@ -180,17 +206,22 @@ func TestListByIDsReadsOnce(t *testing.T) {
 				return int(reads.Load())
 			}
 
-			require.Equal(t, 1, list(append(made, "prod_missing")...))
 			if ttl == 0 {
+				require.Equal(t, 1, list(append(made, "prod_missing")...))
 				require.Equal(t, 1, list(made...))
 				return
 			}
+			require.Equal(t, 2, list(append(made, "prod_missing")...), "a look at the count of changes, then the products")
 			require.Equal(t, 0, list(made...), "all remembered")
+			clock.Advance(check)
+			require.Equal(t, 1, list(made...), "a look at the count, which has not moved: all still remembered")
 			require.NoError(t, svc.Delete(ctx, made[0]))
 			p, err := svc.Create(ctx, catalogue.ProductInput{SKU: "D", Name: "D", Price: 100, Currency: "EUR"})
 			require.NoError(t, err)
 			made[0] = p.ID
 			require.Equal(t, 1, list(made...), "one read for the product not remembered")
+			clock.Advance(check)
+			require.Equal(t, 2, list(made...), "the count moved, if only by its own writes: a look, then all read again")
 		})
 	}
 }
@@ -223,9 +254,13 @@ func TestReadRacingAWrite(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := testdb.Engines()[0].Open(t, "catalogue").DB
-			svc := service.New(db, now).WithCache(time.Minute)
+			svc := service.New(db, testclock.New(now()).Now).WithCache(time.Minute, check)
 			tea, err := svc.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
 			require.NoError(t, err)
+			// The first read looks at the count of changes; the clock does
+			// not move, so the read below makes no other look.
+			_, err = svc.Get(ctx, "prod_missing")
+			require.ErrorIs(t, err, catalogue.ErrNotFound)
 
 			// The write runs right after the read's query, before it is remembered.
 			var armed atomic.Bool

@@ -46,6 +46,7 @@ func checkout(svc payment.Service) gin.HandlerFunc {
 		if key != "" {
 			req.IdempotencyKey = web.Principal(c) + " " + key
 		}
+		req.Owner = web.Principal(c)
 		p, err := svc.Checkout(c.Request.Context(), req)
 		var failed *payment.CheckoutError
 		if p.Replayed || errors.As(err, &failed) && failed.Replayed {
@@ -63,9 +64,16 @@ func checkout(svc payment.Service) gin.HandlerFunc {
 	}
 }
 
+// get answers a storefront key only with the payments it made: another
+// key's payment is not found, as if it did not exist. Admins and peers
+// read every payment.
 func get(svc payment.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := svc.Get(c.Request.Context(), c.Param("id"))
+		caller := web.CallerOf(c)
+		if err == nil && caller.Role == "storefront" && p.Owner != caller.Principal() {
+			err = payment.ErrNotFound
+		}
 		if err != nil {
 			web.Error(c, err)
 			return

@@ -67,6 +67,7 @@ func (s *Service) Checkout(ctx context.Context, req payment.CheckoutRequest) (pa
 	if err != nil {
 		return payment.Payment{}, err
 	}
+	p.Owner = req.Owner
 	// The pending record comes first: whatever happens next, recovery can
 	// find this payment and finish or undo it. With an idempotency key it
 	// is also the key's record: a repeat finds it by the key.
@@ -259,7 +260,9 @@ func (s *Service) price(ctx context.Context, req payment.CheckoutRequest) (payme
 	for i, it := range req.Items {
 		want[i] = it.ProductID
 	}
-	page, err := s.catalogue.List(ctx, catalogue.ListQuery{IDs: want})
+	// Fresh: a product deleted or repriced through any catalogue replica
+	// is never sold as it was, whatever that replica's cache remembers.
+	page, err := s.catalogue.List(ctx, catalogue.ListQuery{IDs: want, Fresh: true})
 	if err != nil {
 		return p, fmt.Errorf("price the cart: %w", err)
 	}

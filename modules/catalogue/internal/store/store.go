@@ -58,7 +58,10 @@ func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return outbox.Record(tx, EventCreated, p, p.CreatedAt)
+		if err := outbox.Record(tx, EventCreated, p, p.CreatedAt); err != nil {
+			return err
+		}
+		return countChange(tx)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return catalogue.ErrDuplicateSKU
@@ -139,7 +142,10 @@ func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput
 			return err
 		}
 		out = row.toContract()
-		return outbox.Record(tx, EventUpdated, out, now)
+		if err := outbox.Record(tx, EventUpdated, out, now); err != nil {
+			return err
+		}
+		return countChange(tx)
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return out, catalogue.ErrDuplicateSKU
@@ -172,6 +178,31 @@ func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
 		if res.RowsAffected == 0 {
 			return catalogue.ErrNotFound // deleted meanwhile
 		}
-		return outbox.Record(tx, EventDeleted, Deleted{ID: id, SKU: row.SKU}, now)
+		if err := outbox.Record(tx, EventDeleted, Deleted{ID: id, SKU: row.SKU}, now); err != nil {
+			return err
+		}
+		return countChange(tx)
 	})
+}
+
+// countChange adds one to the count of changes, in the transaction of the
+// change, so that no replica sees the change without the count or the
+// count without the change. It comes last: on PostgreSQL the row it locks
+// makes the catalogue's writes commit one at a time, so it is held only
+// until the commit that follows.
+func countChange(tx *gorm.DB) error {
+	res := tx.Exec("UPDATE changes SET n = n + 1 WHERE id = 1")
+	if res.Error == nil && res.RowsAffected != 1 {
+		return errors.New("the count of changes is missing: run the catalogue's migrations")
+	}
+	return res.Error
+}
+
+// Changes returns the count of changes ever made to the catalogue, through
+// any replica: while it stays the same, what a replica remembers is still
+// what the database holds.
+func (s *Store) Changes(ctx context.Context) (int64, error) {
+	var row struct{ N int64 }
+	err := s.db.WithContext(ctx).Table("changes").Select("n").Where("id = 1").Take(&row).Error
+	return row.N, err
 }

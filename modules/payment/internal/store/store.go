@@ -25,6 +25,7 @@ type paymentRow struct {
 	ChargeID       *string
 	IdempotencyKey *string
 	RequestHash    *string
+	Owner          string
 	FailureCode    *string
 	DeclineCode    *string
 	CreatedAt      time.Time
@@ -56,7 +57,7 @@ type Record struct {
 func toRecord(r paymentRow) Record {
 	p := payment.Payment{
 		ID: r.ID, Status: payment.Status(r.Status), Amount: r.Amount, Currency: r.Currency,
-		Email: r.Email, Card: payment.CardSummary{Brand: r.CardBrand, Last4: r.CardLast4},
+		Email: r.Email, Card: payment.CardSummary{Brand: r.CardBrand, Last4: r.CardLast4}, Owner: r.Owner,
 		FailureCode: deref(r.FailureCode), DeclineCode: deref(r.DeclineCode),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 		Items: make([]payment.LineItem, len(r.Items)),
@@ -104,9 +105,9 @@ func (s *Store) Insert(ctx context.Context, p payment.Payment, idempotencyKey, r
 	}
 	var insert database.Pipeline
 	insert.Exec(nil, `INSERT INTO payments (id, status, amount, currency, email, card_brand, card_last4,
-		idempotency_key, request_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		idempotency_key, request_hash, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Status, p.Amount, p.Currency, p.Email, p.Card.Brand, p.Card.Last4,
-		ptr(idempotencyKey), ptr(requestHash), p.CreatedAt, p.UpdatedAt)
+		ptr(idempotencyKey), ptr(requestHash), p.Owner, p.CreatedAt, p.UpdatedAt)
 	if len(items) > 0 {
 		insert.Exec(nil, `INSERT INTO payment_items (payment_id, position, product_id, quantity, unit_price) VALUES `+
 			strings.Join(items, ", "), args...)

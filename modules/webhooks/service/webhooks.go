@@ -1,14 +1,12 @@
-// Package webhooks tells other systems what happened in the shop. Endpoints
-// subscribe to event types; each module's outbox is relayed into deliveries
-// (one per event and endpoint), and deliveries are sent signed per the
-// Standard Webhooks specification (package webhook), retried on a schedule
-// until they succeed or the schedule runs out. Every attempt is recorded.
-//
-// Endpoints and deliveries live in one database shared by every process of
-// a layout, like API keys. Each process relays the outboxes of the modules
-// it hosts, and every process sends deliveries, claiming each with a lease,
-// so the work spreads over replicas and survives any one of them dying.
-package webhooks
+// Package service is the webhooks module's implementation: endpoints,
+// deliveries and attempts in the module's own database. Events arrive
+// through Publish (each module relays its outbox to it, in-process or over
+// the internal route); Run sends the deliveries, signed per the Standard
+// Webhooks specification (package webhook), retried on a schedule until
+// they succeed or the schedule runs out, and records every attempt. Each
+// delivery is claimed with a lease, so replicas of the module share the
+// work and survive any one of them dying.
+package service
 
 import (
 	"context"
@@ -25,51 +23,9 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/modules/webhooks"
 	"github.com/bazaar-shop/bazaar/webhook"
 )
-
-// EventTypes are the events an endpoint may subscribe to; "*" means all.
-var EventTypes = []string{
-	"product.created", "product.updated", "product.deleted",
-	"inventory.adjusted", "inventory.low_stock",
-	"payment.succeeded", "payment.failed", "payment.refunded",
-}
-
-// Errors of the webhooks API.
-var (
-	ErrNotFound         = errs.New(errs.CodeNotFound, "webhook endpoint not found")
-	ErrDeliveryNotFound = errs.New(errs.CodeNotFound, "delivery not found")
-)
-
-// Endpoint is a registered receiver. Secret is shown only when it is created.
-type Endpoint struct {
-	ID        string    `json:"id"`
-	URL       string    `json:"url"`
-	Events    []string  `json:"events"`
-	Secret    string    `json:"secret,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Delivery is one event on its way to one endpoint, with its attempts.
-type Delivery struct {
-	ID            string     `json:"id"`
-	EventID       string     `json:"event_id"`
-	EventType     string     `json:"event_type"`
-	Status        string     `json:"status"` // pending, delivered or failed
-	Attempts      int        `json:"attempts"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	CreatedAt     time.Time  `json:"created_at"`
-	History       []Attempt  `json:"history"`
-}
-
-// Attempt is one try to deliver.
-type Attempt struct {
-	At              time.Time `json:"at"`
-	StatusCode      int       `json:"status_code"` // 0: no answer
-	LatencyMS       int64     `json:"latency_ms"`
-	Error           string    `json:"error,omitempty"`
-	ResponseExcerpt string    `json:"response_excerpt,omitempty"`
-}
 
 // Delivery statuses.
 const (
@@ -89,8 +45,8 @@ type endpointRow struct {
 
 func (endpointRow) TableName() string { return "webhook_endpoints" }
 
-func (r endpointRow) toEndpoint() Endpoint {
-	return Endpoint{ID: r.ID, URL: r.URL, Events: strings.Split(r.Events, ","), CreatedAt: r.CreatedAt.UTC()}
+func (r endpointRow) toEndpoint() webhooks.Endpoint {
+	return webhooks.Endpoint{ID: r.ID, URL: r.URL, Events: strings.Split(r.Events, ","), CreatedAt: r.CreatedAt.UTC()}
 }
 
 func (r endpointRow) wants(eventType string) bool {
@@ -134,42 +90,45 @@ type Options struct {
 	Retention    time.Duration   // how long an ended delivery is kept; 0 keeps it for ever
 }
 
-// Service is the webhooks of one process.
+var _ webhooks.Service = (*Service)(nil)
+
+// Service is the webhooks module.
 type Service struct {
 	db   *gorm.DB
 	opts Options
 	now  func() time.Time
+	wake chan struct{} // Publish queued deliveries: Run sends them now, not at the next poll
 }
 
 // New returns the webhooks on their database.
 func New(db *gorm.DB, opts Options, now func() time.Time) *Service {
-	return &Service{db: db, opts: opts, now: now}
+	return &Service{db: db, opts: opts, now: now, wake: make(chan struct{}, 1)}
 }
 
 // Register adds an endpoint and returns it with its signing secret.
-func (s *Service) Register(ctx context.Context, url string, events []string) (Endpoint, error) {
+func (s *Service) Register(ctx context.Context, url string, events []string) (webhooks.Endpoint, error) {
 	var v errs.Validator
 	v.Check(len(url) <= 2048, "url", "must be at most 2048 characters")
 	v.Check(wellFormed(url), "url", "must be an absolute http(s) URL without credentials")
 	v.Check(len(events) > 0, "events", `must name at least one event type, or "*"`)
 	for i, e := range events {
-		v.Checkf(e == "*" || slices.Contains(EventTypes, e), "is not an event type", "events[%d]", i)
+		v.Checkf(e == "*" || slices.Contains(webhooks.EventTypes, e), "is not an event type", "events[%d]", i)
 	}
 	if err := v.Err(); err != nil {
-		return Endpoint{}, err
+		return webhooks.Endpoint{}, err
 	}
 	if err := checkURL(ctx, url, s.opts.AllowPrivate); err != nil {
-		return Endpoint{}, err
+		return webhooks.Endpoint{}, err
 	}
 	events = normalizeEvents(events)
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return Endpoint{}, err
+		return webhooks.Endpoint{}, err
 	}
 	row := endpointRow{ID: ids.New("wh"), URL: url, Events: strings.Join(events, ","),
 		Secret: webhook.SecretPrefix + base64.StdEncoding.EncodeToString(raw[:]), CreatedAt: s.now()}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return Endpoint{}, fmt.Errorf("register webhook: %w", err)
+		return webhooks.Endpoint{}, fmt.Errorf("register webhook: %w", err)
 	}
 	e := row.toEndpoint()
 	e.Secret = row.Secret
@@ -187,12 +146,12 @@ func normalizeEvents(events []string) []string {
 }
 
 // List returns the live endpoints, oldest first, without their secrets.
-func (s *Service) List(ctx context.Context) ([]Endpoint, error) {
+func (s *Service) List(ctx context.Context) ([]webhooks.Endpoint, error) {
 	var rows []endpointRow
 	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]Endpoint, len(rows))
+	out := make([]webhooks.Endpoint, len(rows))
 	for i, r := range rows {
 		out[i] = r.toEndpoint()
 	}
@@ -208,7 +167,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return ErrNotFound
+			return webhooks.ErrNotFound
 		}
 		// An attempt in flight still records its outcome.
 		return tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND status = ?", id, pending).
@@ -220,14 +179,14 @@ func (s *Service) endpoint(ctx context.Context, id string) (endpointRow, error) 
 	var row endpointRow
 	err := s.db.WithContext(ctx).Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, ErrNotFound
+		return row, webhooks.ErrNotFound
 	}
 	return row, err
 }
 
 // Deliveries returns an endpoint's latest deliveries (up to 100), newest
 // first, each with its attempts.
-func (s *Service) Deliveries(ctx context.Context, endpointID string) ([]Delivery, error) {
+func (s *Service) Deliveries(ctx context.Context, endpointID string) ([]webhooks.Delivery, error) {
 	if _, err := s.endpoint(ctx, endpointID); err != nil {
 		return nil, err
 	}
@@ -236,7 +195,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID string) ([]Delivery
 	if err := db.Where("endpoint_id = ?", endpointID).Order("created_at DESC, id DESC").Limit(100).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]Delivery, len(rows))
+	out := make([]webhooks.Delivery, len(rows))
 	for i, r := range rows {
 		d, err := s.withHistory(db, r)
 		if err != nil {
@@ -247,9 +206,9 @@ func (s *Service) Deliveries(ctx context.Context, endpointID string) ([]Delivery
 	return out, nil
 }
 
-func (s *Service) withHistory(db *gorm.DB, r deliveryRow) (Delivery, error) {
-	d := Delivery{ID: r.ID, EventID: r.EventID, EventType: r.EventType, Status: r.Status,
-		Attempts: r.Attempts, CreatedAt: r.CreatedAt.UTC(), History: []Attempt{}}
+func (s *Service) withHistory(db *gorm.DB, r deliveryRow) (webhooks.Delivery, error) {
+	d := webhooks.Delivery{ID: r.ID, EventID: r.EventID, EventType: r.EventType, Status: r.Status,
+		Attempts: r.Attempts, CreatedAt: r.CreatedAt.UTC(), History: []webhooks.Attempt{}}
 	if r.Status == pending {
 		next := r.NextAttemptAt.UTC()
 		d.NextAttemptAt = &next
@@ -259,7 +218,7 @@ func (s *Service) withHistory(db *gorm.DB, r deliveryRow) (Delivery, error) {
 		return d, err
 	}
 	for _, a := range attempts {
-		d.History = append(d.History, Attempt{At: a.AttemptedAt.UTC(), StatusCode: a.StatusCode,
+		d.History = append(d.History, webhooks.Attempt{At: a.AttemptedAt.UTC(), StatusCode: a.StatusCode,
 			LatencyMS: a.LatencyMS, Error: a.Error, ResponseExcerpt: a.ResponseExcerpt})
 	}
 	return d, nil
@@ -280,9 +239,9 @@ func (s *Service) Counts(ctx context.Context) (map[string]int64, error) {
 }
 
 // Retry sends a delivery again as soon as possible, whatever its status.
-func (s *Service) Retry(ctx context.Context, endpointID, deliveryID string) (Delivery, error) {
+func (s *Service) Retry(ctx context.Context, endpointID, deliveryID string) (webhooks.Delivery, error) {
 	if _, err := s.endpoint(ctx, endpointID); err != nil {
-		return Delivery{}, err
+		return webhooks.Delivery{}, err
 	}
 	db := s.db.WithContext(ctx)
 	// The lease is left alone: an attempt in flight finishes first, so a
@@ -290,14 +249,14 @@ func (s *Service) Retry(ctx context.Context, endpointID, deliveryID string) (Del
 	res := db.Model(&deliveryRow{}).Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).
 		Updates(map[string]any{"status": pending, "next_attempt_at": s.now()})
 	if res.Error != nil {
-		return Delivery{}, res.Error
+		return webhooks.Delivery{}, res.Error
 	}
 	if res.RowsAffected == 0 {
-		return Delivery{}, ErrDeliveryNotFound
+		return webhooks.Delivery{}, webhooks.ErrDeliveryNotFound
 	}
 	var row deliveryRow
 	if err := db.Where("id = ?", deliveryID).Take(&row).Error; err != nil {
-		return Delivery{}, err
+		return webhooks.Delivery{}, err
 	}
 	return s.withHistory(db, row)
 }

@@ -1,4 +1,4 @@
-package webhooks
+package service
 
 import (
 	"bytes"
@@ -20,8 +20,9 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/ids"
-	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/modules/webhooks"
 	"github.com/bazaar-shop/bazaar/webhook"
 )
 
@@ -32,35 +33,28 @@ type message struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// relayPage is how many events one Relay hands on: one read of the outbox,
-// one transaction of deliveries, one delete.
-const relayPage = 200
-
-// Relay moves up to relayPage of a module's events from its outbox into
-// deliveries, one per subscribed endpoint, and removes them from the
-// outbox; it returns how many it moved. A crash between the two steps only
-// repeats the first, which the unique (endpoint, event) pair makes harmless.
-func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
-	events, err := outbox.Pending(ctx, moduleDB, relayPage)
-	if err != nil || len(events) == 0 {
-		return 0, err
+// Publish queues a delivery of each event for every live endpoint that
+// subscribed to its type, in the order the events are given. A repeat of
+// an event queues nothing: (endpoint, event) is unique.
+func (s *Service) Publish(ctx context.Context, events []webhooks.Event) error {
+	if len(events) > webhooks.MaxPublish {
+		return errs.Invalid("events", fmt.Sprintf("at most %d events at once", webhooks.MaxPublish))
 	}
 	var endpoints []endpointRow
 	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Find(&endpoints).Error; err != nil {
-		return 0, err
+		return err
 	}
 	var rows []deliveryRow
-	relayed := make([]string, len(events))
-	for i, e := range events {
-		relayed[i] = e.ID
+	for _, e := range events {
 		var body []byte // made once, for the first endpoint that wants the event
 		for _, ep := range endpoints {
 			if !ep.wants(e.Type) {
 				continue
 			}
 			if body == nil {
+				var err error
 				if body, err = json.Marshal(message{Type: e.Type, Timestamp: e.CreatedAt, Data: e.Data}); err != nil {
-					return 0, err
+					return err
 				}
 			}
 			now := s.now()
@@ -68,15 +62,20 @@ func (s *Service) Relay(ctx context.Context, moduleDB *gorm.DB) (int, error) {
 				EventType: e.Type, Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now})
 		}
 	}
-	if len(rows) > 0 {
-		err := database.Transaction(ctx, s.db, "webhooks.relay", func(tx *gorm.DB) error {
-			return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 100).Error
-		})
-		if err != nil {
-			return 0, fmt.Errorf("queue deliveries: %w", err)
-		}
+	if len(rows) == 0 {
+		return nil
 	}
-	return len(events), outbox.Remove(ctx, moduleDB, relayed)
+	err := database.Transaction(ctx, s.db, "webhooks.publish", func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 100).Error
+	})
+	if err != nil {
+		return fmt.Errorf("queue deliveries: %w", err)
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+	return nil
 }
 
 // queued returns an endpoint's oldest pending deliveries, in the order
@@ -270,11 +269,12 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 // pruneEvery is how often Run prunes old deliveries.
 const pruneEvery = time.Minute
 
-// Run relays the given module outboxes and sends due deliveries until ctx
-// ends: every poll interval while there is little to do, and again at once
-// while there is more, so the webhooks keep up with the shop however busy
-// it is. Once a minute it prunes old deliveries.
-func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *slog.Logger) {
+// Run sends due deliveries until ctx ends: every poll interval while there
+// is little to do, at once when Publish queued some here, and again at
+// once while there is more, so the webhooks keep up with the shop however
+// busy it is. Once a minute it prunes old
+// deliveries.
+func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 	client := s.Client()
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
@@ -286,28 +286,20 @@ func (s *Service) Run(ctx context.Context, outboxes map[string]*gorm.DB, log *sl
 				log.Error("prune webhook deliveries", "err", err)
 			}
 		}
-		more := false
-		for module, db := range outboxes {
-			n, err := s.Relay(ctx, db)
-			if err != nil && ctx.Err() == nil {
-				log.Error("relay events to webhooks", "module", module, "err", err)
-			}
-			more = more || (err == nil && n == relayPage)
-		}
 		n, err := s.Deliver(ctx, client)
 		if err != nil && ctx.Err() == nil {
 			log.Error("deliver webhooks", "err", err)
 		}
 		// A delivery that failed waits for its retry, so a round that only
 		// tried failing endpoints finds nothing due next time and waits.
-		more = more || (err == nil && n > 0)
-		if more && ctx.Err() == nil {
+		if err == nil && n > 0 && ctx.Err() == nil {
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.wake:
 		}
 	}
 }

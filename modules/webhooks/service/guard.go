@@ -1,4 +1,4 @@
-package webhooks
+package service
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/modules/webhooks"
 )
 
 // Webhook URLs are chosen by whoever holds an admin key, and the server
@@ -18,7 +19,7 @@ import (
 // delivery connects (a name may resolve differently by then).
 
 // ErrURLNotAllowed is a webhook URL the server refuses to call.
-var ErrURLNotAllowed = errs.New("webhook_url_not_allowed", "webhook URLs must be https:// and resolve to public addresses")
+var ErrURLNotAllowed = webhooks.ErrURLNotAllowed
 
 // reserved are special-purpose ranges the net/netip predicates leave out.
 var reserved = []netip.Prefix{

@@ -1,4 +1,4 @@
-package webhooks_test
+package service_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
-	"github.com/bazaar-shop/bazaar/internal/webhooks"
+	"github.com/bazaar-shop/bazaar/modules/webhooks"
+	webhookssvc "github.com/bazaar-shop/bazaar/modules/webhooks/service"
 	"github.com/bazaar-shop/bazaar/webhook"
 )
 
@@ -64,7 +65,7 @@ func (r *receiver) received() []delivery {
 }
 
 type world struct {
-	hooks  *webhooks.Service
+	hooks  *webhookssvc.Service
 	module *gorm.DB // a module's database, with its outbox
 }
 
@@ -73,7 +74,7 @@ func newWorld(t *testing.T, engine testdb.Engine, schedule ...time.Duration) wor
 		schedule = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond, time.Millisecond}
 	}
 	return world{
-		hooks: webhooks.New(engine.Open(t, "webhooks").DB, webhooks.Options{
+		hooks: webhookssvc.New(engine.Open(t, "webhooks").DB, webhookssvc.Options{
 			AllowPrivate: true, Schedule: schedule, Timeout: 5 * time.Second, PollInterval: 10 * time.Millisecond,
 		}, now),
 		module: engine.Open(t, "catalogue").DB,
@@ -92,7 +93,7 @@ func (w world) settle(t *testing.T, client *http.Client, until func() bool) {
 	deadline := time.Now().Add(5 * time.Second)
 	for !until() {
 		require.True(t, time.Now().Before(deadline), "deliveries did not settle")
-		_, err := w.hooks.Relay(ctx, w.module)
+		_, err := outbox.Relay(ctx, w.module, publishTo(w.hooks))
 		require.NoError(t, err)
 		_, err = w.hooks.Deliver(ctx, client)
 		require.NoError(t, err)
@@ -189,7 +190,7 @@ func TestPruneForgetsOldDeliveries(t *testing.T) {
 			at := now()
 			clock := func() time.Time { return at }
 			module, db := engine.Open(t, "catalogue").DB, engine.Open(t, "webhooks").DB
-			hooks := webhooks.New(db, webhooks.Options{
+			hooks := webhookssvc.New(db, webhookssvc.Options{
 				AllowPrivate: true, Schedule: []time.Duration{time.Hour}, Timeout: 5 * time.Second,
 				PollInterval: time.Hour, Retention: 24 * time.Hour,
 			}, clock)
@@ -203,7 +204,7 @@ func TestPruneForgetsOldDeliveries(t *testing.T) {
 					return outbox.Record(tx, "inventory.adjusted", map[string]any{"n": i}, at)
 				}))
 			}
-			_, err = hooks.Relay(ctx, module)
+			_, err = outbox.Relay(ctx, module, publishTo(hooks))
 			require.NoError(t, err)
 			_, err = hooks.Deliver(ctx, hooks.Client())
 			require.NoError(t, err)
@@ -274,10 +275,10 @@ func TestOrderAndExactlyOnceQueueing(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		w.event(t, "inventory.adjusted", map[string]any{"n": i})
 	}
-	n, err := w.hooks.Relay(ctx, w.module)
+	n, err := outbox.Relay(ctx, w.module, publishTo(w.hooks))
 	require.NoError(t, err)
 	require.Equal(t, 5, n)
-	n, err = w.hooks.Relay(ctx, w.module)
+	n, err = outbox.Relay(ctx, w.module, publishTo(w.hooks))
 	require.NoError(t, err)
 	require.Zero(t, n, "relayed events are not relayed again")
 	backlog, err := outbox.Backlog(ctx, w.module)
@@ -297,7 +298,7 @@ func TestRunDrainsABacklog(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			w := newWorld(t, engine)
-			hooks := webhooks.New(engine.Open(t, "webhooks").DB, webhooks.Options{
+			hooks := webhookssvc.New(engine.Open(t, "webhooks").DB, webhookssvc.Options{
 				AllowPrivate: true, Timeout: 5 * time.Second, PollInterval: time.Hour,
 			}, now)
 			a, b := newReceiver(t, 0), newReceiver(t, 0)
@@ -319,9 +320,14 @@ func TestRunDrainsABacklog(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				hooks.Run(ctx, map[string]*gorm.DB{"inventory": w.module}, slog.New(slog.DiscardHandler))
+				hooks.Run(ctx, slog.New(slog.DiscardHandler))
 			}()
-			defer func() { cancel(); <-done }()
+			relayed := make(chan struct{})
+			go func() {
+				defer close(relayed)
+				outbox.RunRelay(ctx, w.module, time.Hour, publishTo(hooks), slog.New(slog.DiscardHandler))
+			}()
+			defer func() { cancel(); <-done; <-relayed }()
 
 			require.Eventually(t, func() bool { return len(a.received()) == events && len(b.received()) == events },
 				30*time.Second, 10*time.Millisecond, "every event reaches both endpoints long before the next poll")
@@ -339,6 +345,17 @@ func TestRunDrainsABacklog(t *testing.T) {
 	}
 }
 
+// publishTo is how a module's relay hands its events to the webhooks.
+func publishTo(hooks webhooks.Service) outbox.Publish {
+	return func(ctx context.Context, events []outbox.Event) error {
+		out := make([]webhooks.Event, len(events))
+		for i, e := range events {
+			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Data: e.Data, CreatedAt: e.CreatedAt}
+		}
+		return hooks.Publish(ctx, out)
+	}
+}
+
 func jsonData(t *testing.T, body []byte) json.RawMessage {
 	var msg struct{ Data json.RawMessage }
 	require.NoError(t, json.Unmarshal(body, &msg))
@@ -346,7 +363,7 @@ func jsonData(t *testing.T, body []byte) json.RawMessage {
 }
 
 func TestRegisterRefusesBadEndpoints(t *testing.T) {
-	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+	hooks := webhookssvc.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhookssvc.Options{
 		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
 	}, now)
 	for name, url := range map[string]string{
@@ -383,7 +400,7 @@ func TestRegisterRefusesBadEndpoints(t *testing.T) {
 // Even if a name resolves to a private address at delivery time (DNS can
 // change after registration), the connection is refused.
 func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
-	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+	hooks := webhookssvc.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhookssvc.Options{
 		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
 	}, now)
 	rcv := newReceiver(t, 0)
@@ -397,7 +414,7 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 
 // Every bad field is reported at once.
 func TestRegisterListsEveryBadField(t *testing.T) {
-	hooks := webhooks.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhooks.Options{
+	hooks := webhookssvc.New(testdb.Engines()[0].Open(t, "webhooks").DB, webhookssvc.Options{
 		Schedule: []time.Duration{time.Second}, Timeout: time.Second, PollInterval: time.Second,
 	}, now)
 	_, err := hooks.Register(ctx, "", nil)
