@@ -885,3 +885,114 @@ func settled(t *testing.T, l *cluster, prod string, stock int, done func(payment
 	require.Equal(t, int64(stock-sold), level.OnHand, "every succeeded payment, and only those, took stock")
 	return payments, sold
 }
+
+// TestEventOrderUnderLoad: under concurrent product updates, stock
+// adjustments and checkouts, an endpoint gets every resource's events in
+// the order they happened — sequence 1, 2, 3 … with no gap — in the
+// monolith and in the split. (Events of different resources come in no
+// promised order.)
+func TestEventOrderUnderLoad(t *testing.T) {
+	for _, name := range []string{"monolith", "split"} {
+		t.Run(name, func(t *testing.T) {
+			l := startLayout(t, testdb.Engines()[0], name, []string{
+				"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true", "BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
+				"BAZAAR_WEBHOOKS_RETRY_SCHEDULE=50ms,100ms,200ms,500ms,1s,1s,1s,1s",
+			})
+			var mu sync.Mutex
+			seen := map[string]bool{}       // webhook-id
+			arrived := map[string][]int64{} // resource → sequences, in arrival order
+			calls := 0
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var msg struct {
+					Resource string `json:"resource"`
+					Sequence int64  `json:"sequence"`
+				}
+				body, _ := io.ReadAll(r.Body)
+				_ = json.Unmarshal(body, &msg)
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls%7 == 0 {
+					http.Error(w, "busy", http.StatusServiceUnavailable) // some retries, to shake the order
+					return
+				}
+				if id := r.Header.Get(webhook.HeaderID); !seen[id] {
+					seen[id] = true
+					arrived[msg.Resource] = append(arrived[msg.Resource], msg.Sequence)
+				}
+			}))
+			t.Cleanup(rcv.Close)
+			status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"`+rcv.URL+`","events":["*"]}`)
+			require.Equal(t, http.StatusCreated, status, "%s", out)
+
+			const products = 3
+			var prods []string
+			for range products {
+				prods = append(prods, createProduct(t, l, 1_000_000))
+			}
+			want := map[string]int64{} // resource → events made
+			var wmu sync.Mutex
+			made := func(resource string) {
+				wmu.Lock()
+				want[resource]++
+				wmu.Unlock()
+			}
+			for _, p := range prods {
+				made("product:" + p) // created
+				made("stock:" + p)   // its stock set
+			}
+			var wg sync.WaitGroup
+			stop := time.Now().Add(2 * time.Second)
+			for w := range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; time.Now().Before(stop); i++ {
+						p := prods[(w+i)%products]
+						switch w % 3 {
+						case 0:
+							body := fmt.Sprintf(`{"sku":"%s-%d-%d","name":"Lamp %d","price":%d,"currency":"EUR"}`, p, w, i, i, 2500+i)
+							if s, _ := call(t, "PUT", l.base+"/v1/products/"+p, l.admin, body); s == http.StatusOK {
+								made("product:" + p)
+							}
+						case 1:
+							if s, _ := call(t, "POST", l.base+"/v1/inventory/"+p+"/adjustments", l.admin, `{"delta":1,"reason":"count"}`); s == http.StatusOK {
+								made("stock:" + p)
+							}
+						default:
+							if s, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(p, 1)); s == http.StatusCreated {
+								var pay struct{ ID string }
+								_ = json.Unmarshal(out, &pay)
+								made("payment:" + pay.ID)
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+
+			eventually(t, 30*time.Second, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				for r, n := range want {
+					if int64(len(arrived[r])) < n {
+						return false
+					}
+				}
+				return true
+			}, "not every event arrived")
+			mu.Lock()
+			defer mu.Unlock()
+			total := 0
+			for r, n := range want {
+				got := arrived[r]
+				require.Len(t, got, int(n), r)
+				for i, seq := range got {
+					require.Equal(t, int64(i+1), seq, "%s: its events in their order, none missing: %v", r, got)
+				}
+				total += len(got)
+			}
+			t.Logf("%d events of %d resources, each resource's in order", total, len(want))
+		})
+	}
+}

@@ -242,7 +242,8 @@ func (a *App) publish() outbox.Publish {
 	return func(ctx context.Context, events []outbox.Event) error {
 		out := make([]webhooks.Event, len(events))
 		for i, e := range events {
-			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Data: e.Data, CreatedAt: e.CreatedAt}
+			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Resource: e.Resource, Sequence: e.Sequence,
+				Data: e.Data, CreatedAt: e.CreatedAt}
 		}
 		return hooks.Publish(ctx, out)
 	}

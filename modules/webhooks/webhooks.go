@@ -59,10 +59,16 @@ type Attempt struct {
 	ResponseExcerpt string    `json:"response_excerpt,omitempty"`
 }
 
-// Event is one domain event as a module's outbox hands it on.
+// Event is one domain event as a module's outbox hands it on. Resource
+// names what it is about ("product:prod_…", "stock:prod_…",
+// "payment:pay_…"); Sequence counts that resource's events from 1 in the
+// order they happened. An endpoint gets each resource's events in that
+// order; events of different resources come in no promised order.
 type Event struct {
 	ID        string          `json:"id"`
 	Type      string          `json:"type"`
+	Resource  string          `json:"resource"`
+	Sequence  int64           `json:"sequence"`
 	Data      json.RawMessage `json:"data"`
 	CreatedAt time.Time       `json:"created_at"`
 }

@@ -26,10 +26,13 @@ import (
 	"github.com/bazaar-shop/bazaar/webhook"
 )
 
-// message is the body of a delivery, per the Standard Webhooks spec.
+// message is the body of a delivery, per the Standard Webhooks spec, with
+// what a receiver needs to order a resource's events and drop repeats.
 type message struct {
 	Type      string          `json:"type"`
 	Timestamp time.Time       `json:"timestamp"`
+	Resource  string          `json:"resource,omitempty"`
+	Sequence  int64           `json:"sequence,omitempty"`
 	Data      json.RawMessage `json:"data"`
 }
 
@@ -53,13 +56,14 @@ func (s *Service) Publish(ctx context.Context, events []webhooks.Event) error {
 			}
 			if body == nil {
 				var err error
-				if body, err = json.Marshal(message{Type: e.Type, Timestamp: e.CreatedAt, Data: e.Data}); err != nil {
+				msg := message{Type: e.Type, Timestamp: e.CreatedAt, Resource: e.Resource, Sequence: e.Sequence, Data: e.Data}
+				if body, err = json.Marshal(msg); err != nil {
 					return err
 				}
 			}
 			now := s.now()
-			rows = append(rows, deliveryRow{ID: ids.New("dlv"), EndpointID: ep.ID, EventID: e.ID,
-				EventType: e.Type, Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now})
+			rows = append(rows, deliveryRow{ID: ids.New("dlv"), EndpointID: ep.ID, EventID: e.ID, EventType: e.Type,
+				Resource: e.Resource, Sequence: e.Sequence, Body: string(body), Status: pending, NextAttemptAt: now, CreatedAt: now})
 		}
 	}
 	if len(rows) == 0 {
@@ -78,13 +82,23 @@ func (s *Service) Publish(ctx context.Context, events []webhooks.Event) error {
 	return nil
 }
 
-// queued returns an endpoint's oldest pending deliveries, in the order
-// they must be sent.
+// queued returns an endpoint's oldest pending deliveries that are due.
 func (s *Service) queued(ctx context.Context, endpointID string, limit int) ([]deliveryRow, error) {
 	var rows []deliveryRow
-	err := s.db.WithContext(ctx).Where("endpoint_id = ? AND status = ?", endpointID, pending).
+	err := s.db.WithContext(ctx).Where("endpoint_id = ? AND status = ? AND next_attempt_at <= ?", endpointID, pending, s.now()).
 		Order("created_at, id").Limit(limit).Find(&rows).Error
 	return rows, err
+}
+
+// waitsForEarlier reports whether an earlier event of the same resource is
+// still pending for the endpoint: waiting for its retry, or queued later
+// than this one (by a replica whose clock runs behind).
+func (s *Service) waitsForEarlier(ctx context.Context, d deliveryRow) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&deliveryRow{}).
+		Where("endpoint_id = ? AND resource = ? AND sequence < ? AND status = ?", d.EndpointID, d.Resource, d.Sequence, pending).
+		Limit(1).Count(&n).Error
+	return n > 0, err
 }
 
 // claim takes a delivery for this process for the length of an attempt.
@@ -124,29 +138,59 @@ func (s *Service) Deliver(ctx context.Context, client *http.Client) (int, error)
 	return int(tried.Load()), err
 }
 
-// deliverTo sends an endpoint its pending deliveries in order, until one
-// fails or is not due yet: a later event waits while an earlier one is
-// retried. It returns how many it tried.
+// deliverTo sends an endpoint its due deliveries, oldest first, each
+// resource's events in their order: while an event waits for its retry, the
+// later events of its resource wait too, and those of other resources go
+// on. An attempt that fails ends the endpoint's round: the receiver is
+// likely down, and the others would only fail after it. It returns how
+// many it tried.
 func (s *Service) deliverTo(ctx context.Context, client *http.Client, ep endpointRow) (int, error) {
 	rows, err := s.queued(ctx, ep.ID, deliverRun)
 	if err != nil {
 		return 0, err
 	}
 	tried := 0
+	heldFrom := map[string]int64{} // a resource's events from this sequence on wait this round
+	sent := map[string]int64{}     // the sequence of a resource's event sent this round
 	for _, d := range rows {
-		now := s.now()
-		if d.NextAttemptAt.After(now) || (d.LockedUntil != nil && d.LockedUntil.After(now)) {
-			return tried, nil // waiting for its retry, or another process is sending it
+		if from, ok := heldFrom[d.Resource]; ok && d.Sequence >= from {
+			continue
+		}
+		hold := func() {
+			if from, ok := heldFrom[d.Resource]; !ok || d.Sequence < from {
+				heldFrom[d.Resource] = d.Sequence
+			}
+		}
+		if d.Resource != "" && sent[d.Resource] != d.Sequence-1 {
+			// Not the successor of what was just sent: is its predecessor
+			// still pending, waiting for a retry or queued after it?
+			earlier, err := s.waitsForEarlier(ctx, d)
+			if err != nil {
+				return tried, err
+			}
+			if earlier {
+				hold()
+				continue
+			}
+		}
+		if d.LockedUntil != nil && d.LockedUntil.After(s.now()) {
+			hold() // another process is sending it
+			continue
 		}
 		ok, err := s.claim(ctx, d)
-		if err != nil || !ok {
-			return tried, err // !ok: another process took it meanwhile
-		}
-		sent, err := s.attempt(ctx, client, ep, d)
-		tried++
-		if err != nil || !sent {
+		if err != nil {
 			return tried, err
 		}
+		if !ok {
+			hold() // another process took it meanwhile
+			continue
+		}
+		delivered, err := s.attempt(ctx, client, ep, d)
+		tried++
+		if err != nil || !delivered {
+			return tried, err
+		}
+		sent[d.Resource] = d.Sequence
 	}
 	return tried, nil
 }

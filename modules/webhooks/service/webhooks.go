@@ -59,6 +59,8 @@ type deliveryRow struct {
 	EndpointID    string
 	EventID       string
 	EventType     string
+	Resource      string
+	Sequence      int64
 	Body          string
 	Status        string
 	Attempts      int

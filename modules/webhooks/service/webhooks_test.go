@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/webhooks"
@@ -84,7 +86,7 @@ func newWorld(t *testing.T, engine testdb.Engine, schedule ...time.Duration) wor
 // event records an event in the module's outbox, as a module's change does.
 func (w world) event(t *testing.T, eventType string, data any) {
 	t.Helper()
-	require.NoError(t, w.module.Transaction(func(tx *gorm.DB) error { return outbox.Record(tx, eventType, data, now()) }))
+	require.NoError(t, w.module.Transaction(func(tx *gorm.DB) error { return outbox.Record(tx, eventType, "stock:test", data, now()) }))
 }
 
 // settle relays and delivers until nothing is due, or fails after 5s.
@@ -201,7 +203,7 @@ func TestPruneForgetsOldDeliveries(t *testing.T) {
 			require.NoError(t, err)
 			for i := 0; i < 2; i++ {
 				require.NoError(t, module.Transaction(func(tx *gorm.DB) error {
-					return outbox.Record(tx, "inventory.adjusted", map[string]any{"n": i}, at)
+					return outbox.Record(tx, "inventory.adjusted", "stock:test", map[string]any{"n": i}, at)
 				}))
 			}
 			_, err = outbox.Relay(ctx, module, publishTo(hooks))
@@ -309,7 +311,7 @@ func TestRunDrainsABacklog(t *testing.T) {
 			const events = 450 // more than two relays' worth
 			require.NoError(t, w.module.Transaction(func(tx *gorm.DB) error {
 				for i := 0; i < events; i++ {
-					if err := outbox.Record(tx, "inventory.adjusted", map[string]any{"n": i}, now()); err != nil {
+					if err := outbox.Record(tx, "inventory.adjusted", "stock:test", map[string]any{"n": i}, now()); err != nil {
 						return err
 					}
 				}
@@ -350,7 +352,8 @@ func publishTo(hooks webhooks.Service) outbox.Publish {
 	return func(ctx context.Context, events []outbox.Event) error {
 		out := make([]webhooks.Event, len(events))
 		for i, e := range events {
-			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Data: e.Data, CreatedAt: e.CreatedAt}
+			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Resource: e.Resource, Sequence: e.Sequence,
+				Data: e.Data, CreatedAt: e.CreatedAt}
 		}
 		return hooks.Publish(ctx, out)
 	}
@@ -462,4 +465,65 @@ func TestRegisterNormalizesEvents(t *testing.T) {
 	ep, err = w.hooks.Register(ctx, "http://127.0.0.1:1/hook", []string{"payment.failed", "*"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"*"}, ep.Events)
+}
+
+// An endpoint gets each resource's events in their order. While one waits
+// for its retry, the later events of its resource wait too, and those of
+// other resources go on; an event queued before an earlier one of its
+// resource waits for it.
+func TestOrderPerResource(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine, 200*time.Millisecond, 200*time.Millisecond)
+			failed := false
+			var mu sync.Mutex
+			var got []string
+			rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				var msg struct {
+					Resource string `json:"resource"`
+					Sequence int64  `json:"sequence"`
+				}
+				body, _ := io.ReadAll(r.Body)
+				require.NoError(t, json.Unmarshal(body, &msg))
+				mu.Lock()
+				defer mu.Unlock()
+				if msg.Resource == "product:a" && msg.Sequence == 1 && !failed {
+					failed = true
+					http.Error(rw, "not yet", http.StatusServiceUnavailable)
+					return
+				}
+				got = append(got, fmt.Sprintf("%s#%d", msg.Resource, msg.Sequence))
+			}))
+			t.Cleanup(rcv.Close)
+			received := func() []string {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]string(nil), got...)
+			}
+			_, err := w.hooks.Register(ctx, rcv.URL, []string{"*"})
+			require.NoError(t, err)
+			event := func(resource string, seq int64) webhooks.Event {
+				return webhooks.Event{ID: ids.New("evt"), Type: "product.updated", Resource: resource, Sequence: seq,
+					Data: json.RawMessage(`{}`), CreatedAt: now()}
+			}
+			client := w.hooks.Client()
+			deliver := func() {
+				_, err := w.hooks.Deliver(ctx, client)
+				require.NoError(t, err)
+			}
+
+			// b#2 is queued before b#1, as by a replica whose clock runs
+			// behind; a#1 fails once.
+			require.NoError(t, w.hooks.Publish(ctx, []webhooks.Event{event("product:a", 1), event("product:a", 2), event("product:b", 2)}))
+			require.NoError(t, w.hooks.Publish(ctx, []webhooks.Event{event("product:b", 1), event("product:c", 1)}))
+			deliver() // a#1 fails: the round for this endpoint ends
+			require.Empty(t, received())
+			deliver() // a#1 waits for its retry, a#2 with it; b#2 waits for b#1
+			require.Equal(t, []string{"product:b#1", "product:c#1"}, received(), "other resources go on")
+			deliver()
+			require.Equal(t, []string{"product:b#1", "product:c#1", "product:b#2"}, received(), "b in its order")
+			require.Eventually(t, func() bool { deliver(); return len(received()) == 5 }, 10*time.Second, 20*time.Millisecond)
+			require.Equal(t, []string{"product:a#1", "product:a#2"}, received()[3:], "a in its order, after its retry")
+		})
+	}
 }

@@ -50,6 +50,9 @@ const (
 	EventDeleted = "product.deleted"
 )
 
+// Resource names a product in its events: their sequence counts per product.
+func Resource(productID string) string { return "product:" + productID }
+
 // Insert stores a new product and its product.created event.
 func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 	row := product{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
@@ -58,7 +61,7 @@ func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if err := outbox.Record(tx, EventCreated, p, p.CreatedAt); err != nil {
+		if err := outbox.Record(tx, EventCreated, Resource(p.ID), p, p.CreatedAt); err != nil {
 			return err
 		}
 		return countChange(tx)
@@ -142,7 +145,7 @@ func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput
 			return err
 		}
 		out = row.toContract()
-		if err := outbox.Record(tx, EventUpdated, out, now); err != nil {
+		if err := outbox.Record(tx, EventUpdated, Resource(id), out, now); err != nil {
 			return err
 		}
 		return countChange(tx)
@@ -178,7 +181,7 @@ func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
 		if res.RowsAffected == 0 {
 			return catalogue.ErrNotFound // deleted meanwhile
 		}
-		if err := outbox.Record(tx, EventDeleted, Deleted{ID: id, SKU: row.SKU}, now); err != nil {
+		if err := outbox.Record(tx, EventDeleted, Resource(id), Deleted{ID: id, SKU: row.SKU}, now); err != nil {
 			return err
 		}
 		return countChange(tx)

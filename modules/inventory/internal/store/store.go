@@ -87,6 +87,10 @@ const (
 	EventLowStock = "inventory.low_stock"
 )
 
+// Resource names a product's stock in its events: their sequence counts
+// per product, apart from the catalogue's events of the product itself.
+func Resource(productID string) string { return "stock:" + productID }
+
 // Adjusted is the data of an inventory.adjusted event.
 type Adjusted struct {
 	inventory.Level
@@ -123,7 +127,7 @@ func (s *Store) events(now inventory.Level, before int64, reason string, adjuste
 // changed records the events of a change of stock in transaction tx.
 func (s *Store) changed(tx *gorm.DB, now inventory.Level, before int64, reason string, adjusted bool, at time.Time) error {
 	for _, e := range s.events(now, before, reason, adjusted) {
-		if err := outbox.Record(tx, e.typ, e.data, at); err != nil {
+		if err := outbox.Record(tx, e.typ, Resource(now.ProductID), e.data, at); err != nil {
 			return err
 		}
 	}
@@ -357,7 +361,7 @@ func (s *Store) Transition(ctx context.Context, id string, from, to inventory.Re
 			lvl.Available = lvl.OnHand - lvl.Reserved
 			before := lvl.OnHand - change.onHand*lines[i].Quantity
 			for _, e := range s.events(lvl, before, "restock after a refund", to == inventory.Restocked) {
-				if err := outbox.Queue(then, e.typ, e.data, now); err != nil {
+				if err := outbox.Queue(then, e.typ, Resource(lvl.ProductID), e.data, now); err != nil {
 					return err
 				}
 			}

@@ -204,7 +204,7 @@ func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status
 		p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
 	// The event is queued with the update and undone with it when the
 	// payment was no longer in status from.
-	if err := outbox.Queue(&move, "payment."+string(p.Status), p, p.UpdatedAt); err != nil {
+	if err := outbox.Queue(&move, "payment."+string(p.Status), "payment:"+p.ID, p, p.UpdatedAt); err != nil {
 		return false, err
 	}
 	err := move.Run(ctx, s.db, "payment.finish", func(*database.Pipeline) error {
