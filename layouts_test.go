@@ -996,3 +996,55 @@ func TestEventOrderUnderLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasNeverSellThePast: with two catalogue replicas, a product
+// deleted through one is sold by no checkout afterwards, wherever the
+// gateway sends it, and one repriced through one is charged at its new
+// price at once; the other replica's product page catches up within
+// catalogue.cache_check.
+func TestReplicasNeverSellThePast(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split-replicas", nil)
+	asPeer := []string{"X-Service-Token", serviceToken} // straight to one replica
+	one, two := l.url("catalogue"), l.url("catalogue2")
+	page := func(base, id string) (int, int64) {
+		status, out := call(t, "GET", base+"/v1/products/"+id, "", "", asPeer...)
+		var p struct{ Price int64 }
+		_ = json.Unmarshal(out, &p)
+		return status, p.Price
+	}
+
+	gone := createProduct(t, l, 1000)
+	for _, base := range []string{one, two} { // both replicas remember it
+		status, _ := page(base, gone)
+		require.Equal(t, http.StatusOK, status)
+	}
+	status, out := call(t, "DELETE", one+"/v1/products/"+gone, "", "", asPeer...)
+	require.Equal(t, http.StatusNoContent, status, "%s", out)
+	for i := range 50 {
+		status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(gone, 1))
+		require.NotEqual(t, http.StatusCreated, status, "checkout %d sold a deleted product: %s", i, out)
+		require.Equal(t, http.StatusUnprocessableEntity, status, "checkout %d: %s", i, out)
+		require.Contains(t, string(out), "unknown_product")
+	}
+
+	repriced := createProduct(t, l, 1000) // 2500
+	for _, base := range []string{one, two} {
+		_, price := page(base, repriced)
+		require.Equal(t, int64(2500), price)
+	}
+	status, out = call(t, "PUT", one+"/v1/products/"+repriced, "", `{"sku":"re-`+repriced+`","name":"Lamp","price":3100,"currency":"EUR"}`, asPeer...)
+	require.Equal(t, http.StatusOK, status, "%s", out)
+	for i := range 20 {
+		status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(repriced, 1))
+		require.Equal(t, http.StatusCreated, status, "%s", out)
+		var p payment.Payment
+		require.NoError(t, json.Unmarshal(out, &p))
+		require.Equal(t, int64(3100), p.Amount, "checkout %d charged the old price", i)
+	}
+	start := time.Now()
+	eventually(t, 5*time.Second, func() bool { _, price := page(two, repriced); return price == 3100 },
+		"the other replica's page never caught up")
+	eventually(t, 5*time.Second, func() bool { status, _ := page(two, gone); return status == http.StatusNotFound },
+		"the other replica still shows the deleted product")
+	t.Logf("the other replica's page caught up %s after the checkouts", time.Since(start).Round(time.Millisecond))
+}

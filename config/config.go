@@ -178,9 +178,9 @@ type Inventory struct {
 // Catalogue tunes the catalogue's read cache.
 type Catalogue struct {
 	// CacheTTL is how long the catalogue answers a read from memory. Its
-	// own writes clear the cache at once; it bounds how long a catalogue
-	// replica may serve a product changed through another replica. 0 turns
-	// the cache off.
+	// own writes clear the cache at once, and CacheCheck bounds how long a
+	// replica may serve a product changed through another. 0 turns the
+	// cache off.
 	CacheTTL time.Duration `mapstructure:"cache_ttl"`
 	// CacheCheck is how often, at most, a catalogue replica's cache looks
 	// at the database's count of changes, dropping what it remembers when

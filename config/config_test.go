@@ -656,3 +656,13 @@ func TestLayout(t *testing.T) {
 		require.ErrorContains(t, err, "remote.timeout")
 	})
 }
+
+func TestCatalogueCacheCheck(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) error { _, err := config.Load(nil, envOf(env)); return err }
+	require.ErrorContains(t, load(map[string]string{"BAZAAR_CATALOGUE_CACHE_CHECK": "0s"}), "catalogue.cache_check")
+	require.ErrorContains(t, load(map[string]string{"BAZAAR_CATALOGUE_CACHE_CHECK": "10s", "BAZAAR_CATALOGUE_CACHE_TTL": "5s"}),
+		"catalogue.cache_check", "a check less often than the TTL would bound nothing")
+	require.NoError(t, load(map[string]string{"BAZAAR_CATALOGUE_CACHE_CHECK": "10s", "BAZAAR_CATALOGUE_CACHE_TTL": "0s"}),
+		"with the cache off the check does not matter")
+}

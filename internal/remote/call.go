@@ -28,6 +28,12 @@ func (m *Module) CallWithKey(ctx context.Context, method, path, key string, in, 
 	return m.call(ctx, r, in, out, known)
 }
 
+// Do is Call for a request the caller shapes itself (its headers, say). It
+// reports whether the answer was a replay.
+func (m *Module) Do(ctx context.Context, r Request, in, out any, known map[string]error) (replayed bool, err error) {
+	return m.call(ctx, r, in, out, known)
+}
+
 // call makes the call and reports whether the answer was a replay.
 func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (replayed bool, err error) {
 	if in != nil {

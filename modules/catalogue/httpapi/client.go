@@ -2,14 +2,10 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
@@ -76,45 +72,14 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 	return page, err
 }
 
-// getFresh is the GET that Call makes, with Cache-Control: no-cache: Call
-// sends no header of its caller's. Its errors come back as Call's do.
+// getFresh is the GET that Call makes, with Cache-Control: no-cache.
 func (c *Client) getFresh(ctx context.Context, path string, out any) error {
 	r := remote.Request{
 		Method: http.MethodGet, Path: path, Repeatable: true, AsService: true,
 		Header: []remote.Header{{Name: "Cache-Control", Value: "no-cache"}},
 	}
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseResponse(resp)
-	if err := c.m.Send(ctx, r, resp); err != nil {
-		return err
-	}
-	if status := resp.StatusCode(); status < 200 || status > 299 {
-		return problem(status, resp.Body())
-	}
-	if err := json.Unmarshal(resp.Body(), out); err != nil {
-		return fmt.Errorf("GET %s: decode the answer: %w", path, err)
-	}
-	return nil
-}
-
-// problem turns an error answer back into the contract's error, as Call
-// does.
-func problem(status int, body []byte) error {
-	var p remote.Problem
-	if err := json.Unmarshal(body, &p); err != nil || p.Code == "" {
-		return fmt.Errorf("%w: the module answered %d without a problem document", remote.ErrUnavailable, status)
-	}
-	sentinel, ok := known[p.Code]
-	switch {
-	case ok:
-	case p.Code == errs.CodeInvalid:
-		sentinel = errs.ErrInvalid
-	case p.Code == errs.CodeUnavailable:
-		sentinel = remote.ErrUnavailable
-	default:
-		sentinel = errs.New(p.Code, p.Detail)
-	}
-	return &remote.ProblemError{Problem: p, Err: sentinel}
+	_, err := c.m.Do(ctx, r, nil, out, known)
+	return err
 }
 
 // Update replaces the editable fields of a live product.

@@ -102,6 +102,8 @@ func (r *reads) check(ctx context.Context, now time.Time) bool {
 		return true // another read looked, later than this one became due
 	}
 	n, err := r.changes(ctx)
+	// The first look drops too: a fresh read, which does not look, may
+	// have read the database before a change this look is the first to see.
 	if err != nil || !r.seenOK || n != r.seen {
 		r.drop()
 	}

@@ -53,6 +53,8 @@ func TestChangeThroughAnotherReplica(t *testing.T) {
 				require.Equal(t, tc.want, prices(t, b, catalogue.ListQuery{IDs: []string{p.ID}, Fresh: true}),
 					"a fresh read never answers from memory")
 				require.Equal(t, []int64{450}, prices(t, b, page), "until the check, b's pages may lag")
+				require.Equal(t, tc.want, prices(t, b, catalogue.ListQuery{Q: "tea", Fresh: true}),
+					"a fresh page neither")
 
 				clock.Advance(check)
 				got, err = b.Get(ctx, p.ID)
@@ -221,4 +223,37 @@ func TestWaitForALookEndsWithTheRead(t *testing.T) {
 	}
 	release()
 	require.NoError(t, <-looked)
+}
+
+// TestReadBeforeTheFirstLook: a fresh read does not look at the count of
+// changes, so it may read before its replica's first look. When another
+// replica's change commits in between, what the read saw must not be
+// remembered past that look.
+func TestReadBeforeTheFirstLook(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Engines()[0].Open(t, "catalogue").DB
+	clock := testclock.New(now())
+	a, b := service.New(db, clock.Now).WithCache(ttl, check), service.New(db, clock.Now).WithCache(ttl, check)
+	p, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
+	require.NoError(t, err)
+
+	// Right after the fresh read's query: a's change, then b's first look
+	// (made by a Get of another product).
+	var armed atomic.Bool
+	require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:between", func(tx *gorm.DB) {
+		if tx.Statement.Table == "products" && armed.CompareAndSwap(true, false) {
+			_, err := a.Update(ctx, p.ID, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 500, Currency: "EUR"})
+			require.NoError(t, err)
+			_, err = b.Get(ctx, "prod_missing")
+			require.ErrorIs(t, err, catalogue.ErrNotFound)
+		}
+	}))
+	armed.Store(true)
+	require.Equal(t, []int64{450}, prices(t, b, catalogue.ListQuery{IDs: []string{p.ID}, Fresh: true}))
+	require.False(t, armed.Load(), "the change and the look ran")
+
+	clock.Advance(check)
+	got, err := b.Get(ctx, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(500), got.Price, "what the fresh read saw was not remembered")
 }

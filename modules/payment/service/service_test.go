@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,6 +90,24 @@ func (f *flakyInventory) Restock(ctx context.Context, id string) error {
 		return errLost
 	}
 	return f.Service.Restock(ctx, id)
+}
+
+// freshness records whether every catalogue List asked for a fresh read.
+type freshness struct {
+	catalogue.Service
+	mu    sync.Mutex
+	lists int
+	stale int
+}
+
+func (f *freshness) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
+	f.mu.Lock()
+	f.lists++
+	if !q.Fresh {
+		f.stale++
+	}
+	f.mu.Unlock()
+	return f.Service.List(ctx, q)
 }
 
 type world struct {
@@ -382,4 +401,18 @@ func TestRepeatOfAPaymentWithoutRequestHash(t *testing.T) {
 	require.True(t, again.Replayed)
 	require.Equal(t, first.ID, again.ID)
 	require.Equal(t, int64(4), w.level(t, p).OnHand, "one unit sold, once")
+}
+
+// A checkout prices its cart from the catalogue's database, never from a
+// cache: a replica's cache may not yet know of a price change or a delete
+// made through another replica.
+func TestCheckoutPricesFresh(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, testdb.Engines()[0])
+	f := &freshness{Service: w.catalogue}
+	payments := service.New(w.paymentDB.DB, f, w.inventory, w.processor, w.clock.Now, slog.New(slog.DiscardHandler))
+	_, err := payments.Checkout(ctx, cart(w.product(t, 100, 5), 1))
+	require.NoError(t, err)
+	require.Positive(t, f.lists)
+	require.Zero(t, f.stale, "every price was read fresh")
 }
