@@ -30,7 +30,7 @@ const archModulePath = "github.com/bazaar-shop/bazaar"
 
 // archModules are the modules that must exist, each with a contract package
 // (modules/<name>) and a service package (modules/<name>/service).
-var archModules = []string{"catalogue", "inventory", "payment"}
+var archModules = []string{"catalogue", "inventory", "payment", "webhooks"}
 
 // listedPackage is the subset of `go list -json` output the rules need.
 type listedPackage struct {
