@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bazaar-shop/bazaar/internal/apitest"
+	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
@@ -1047,4 +1048,44 @@ func TestReplicasNeverSellThePast(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { status, _ := page(two, gone); return status == http.StatusNotFound },
 		"the other replica still shows the deleted product")
 	t.Logf("the other replica's page caught up %s after the checkouts", time.Since(start).Round(time.Millisecond))
+}
+
+// TestAssertionsStraightToAModule: a caller assertion sent straight to a
+// module process of the split is refused when it is forged, altered,
+// expired or replayed; a good one is served once.
+func TestAssertionsStraightToAModule(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", nil)
+	prod := createProduct(t, l, 5)
+	path := "/v1/inventory/" + prod
+	inv := l.url("inventory")
+	shopper := identity.Caller{Key: "key_shopper", Role: "storefront"}
+	signed := func(token string, at time.Time, method, uri string, who identity.Caller) string {
+		return identity.NewSigner(token, func() time.Time { return at }).Sign(method, uri, nil, who)
+	}
+	ask := func(assertion string) (int, string) {
+		status, out := call(t, "GET", inv+path, "", "", identity.Header, assertion)
+		return status, string(out)
+	}
+
+	good := signed(serviceToken, time.Now(), "GET", path, shopper)
+	status, out := ask(good)
+	require.Equal(t, http.StatusOK, status, "a good assertion is served: %s", out)
+	status, out = ask(good)
+	require.Equal(t, http.StatusUnauthorized, status, "replayed: %s", out)
+	require.Contains(t, out, "used before")
+
+	for name, assertion := range map[string]string{
+		"forged":       signed("not-the-deployment's-token", time.Now(), "GET", path, shopper),
+		"altered":      strings.Replace(signed(serviceToken, time.Now(), "GET", path, shopper), "storefront", "admin", 1),
+		"another path": signed(serviceToken, time.Now(), "GET", "/v1/inventory/prod_other", shopper),
+		"expired":      signed(serviceToken, time.Now().Add(-time.Minute), "GET", path, shopper),
+		"malformed":    "v1.key_shopper.storefront",
+	} {
+		status, out := ask(assertion)
+		require.Equal(t, http.StatusUnauthorized, status, "%s: %s", name, out)
+		require.Contains(t, out, "caller assertion", name)
+	}
+	status, raw := call(t, "GET", inv+path, l.admin, "")
+	require.Equal(t, http.StatusUnauthorized, status, "a raw key, even the admin's: %s", raw)
+	require.Contains(t, string(raw), "call through the gateway")
 }
