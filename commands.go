@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -169,7 +170,8 @@ func migrate(ctx context.Context, direction, module, dsn string, stdout io.Write
 	return nil
 }
 
-// keysCommand creates an API key and prints it; it is shown only this once.
+// keysCommand manages API keys in the key database of an edge (auth.dsn):
+// create (the secret is shown only this once), list and revoke.
 func keysCommand(load loader, stdout io.Writer) *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 	create := &cobra.Command{
@@ -177,39 +179,74 @@ func keysCommand(load loader, stdout io.Writer) *cobra.Command {
 		Short: "Create an API key and print it (it is shown only this once)",
 		Args:  cobra.NoArgs,
 	}
-	config.AddFlags(create.Flags())
 	role := create.Flags().String("role", "", "admin or storefront")
 	_ = create.MarkFlagRequired("role")
 	create.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, _, err := load(cmd)
-		if err != nil {
-			return err
-		}
 		r, err := auth.ParseRole(*role)
 		if err != nil {
 			return fmt.Errorf("--role must be admin or storefront")
 		}
-		db, err := database.Open(cmd.Context(), cfg.DSN("auth"))
-		if err != nil {
+		return withKeys(cmd, load, func(k *auth.Keys) error {
+			key, err := k.Create(cmd.Context(), r)
+			if err == nil {
+				fmt.Fprintf(stdout, "%s\n", key.Secret)
+			}
 			return err
-		}
-		defer db.Close()
-		fsys, err := migrations.For("auth")
-		if err != nil {
-			return err
-		}
-		if err := db.MigrateUp(cmd.Context(), "auth", fsys); err != nil {
-			return err
-		}
-		key, err := auth.New(db.DB, "", "", app.Now).Create(cmd.Context(), r)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s\n", key.Secret)
-		return nil
+		})
 	}
-	keys.AddCommand(create)
+	list := &cobra.Command{Use: "list", Short: "List the live API keys (never their secrets)", Args: cobra.NoArgs}
+	list.RunE = func(cmd *cobra.Command, _ []string) error {
+		return withKeys(cmd, load, func(k *auth.Keys) error {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tROLE\tCREATED\tLAST USED")
+			for cursor := ""; ; {
+				page, err := k.List(cmd.Context(), 100, cursor)
+				if err != nil {
+					return err
+				}
+				for _, key := range page.Data {
+					used := "never"
+					if key.LastUsedAt != nil {
+						used = key.LastUsedAt.Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", key.ID, key.Role, key.CreatedAt.Format(time.DateTime), used)
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					return tw.Flush()
+				}
+			}
+		})
+	}
+	revoke := &cobra.Command{Use: "revoke ID", Short: "Revoke an API key: every gateway refuses it within 5 s", Args: cobra.ExactArgs(1)}
+	revoke.RunE = func(cmd *cobra.Command, args []string) error {
+		return withKeys(cmd, load, func(k *auth.Keys) error { return k.Revoke(cmd.Context(), args[0]) })
+	}
+	for _, c := range []*cobra.Command{create, list, revoke} {
+		config.AddFlags(c.Flags())
+		keys.AddCommand(c)
+	}
 	return keys
+}
+
+// withKeys opens and migrates the key database and runs f on it.
+func withKeys(cmd *cobra.Command, load loader, f func(*auth.Keys) error) error {
+	cfg, _, err := load(cmd)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(cmd.Context(), cfg.DSN("auth"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fsys, err := migrations.For("auth")
+	if err != nil {
+		return err
+	}
+	if err := db.MigrateUp(cmd.Context(), "auth", fsys); err != nil {
+		return err
+	}
+	return f(auth.New(db.DB, "", "", app.Now))
 }
 
 func versionCommand(stdout io.Writer) *cobra.Command {

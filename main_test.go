@@ -281,6 +281,26 @@ func TestKeysCreate(t *testing.T) {
 	code, _ = p.request(t, "GET", "/v1/inventory/"+prod.ID, storefront, "")
 	require.Equal(t, http.StatusOK, code)
 	p.stop(t)
+
+	code, out, errOut = runCmd(t, env, "keys", "list")
+	require.Equal(t, 0, code, errOut)
+	require.NotContains(t, out, storefront, "a listed key never shows its secret")
+	id := regexp.MustCompile(`key_[0-9a-z]{26}`).FindString(out)
+	require.NotEmpty(t, id, out)
+	require.Contains(t, out, "storefront")
+	code, _, errOut = runCmd(t, env, "keys", "revoke", id)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = runCmd(t, env, "keys", "revoke", id)
+	require.Equal(t, 1, code, "revoked once")
+	require.Contains(t, errOut, "not found")
+	code, out, _ = runCmd(t, env, "keys", "list")
+	require.Equal(t, 0, code)
+	require.NotContains(t, out, id)
+
+	p = start(t, dir, "BAZAAR_ADMIN_KEY=bzr_configured_admin")
+	code, _ = p.request(t, "GET", "/v1/inventory/"+prod.ID, storefront, "")
+	require.Equal(t, http.StatusUnauthorized, code, "a revoked key is refused")
+	p.stop(t)
 }
 
 // migrationFiles lists a module's migrations, in order.
