@@ -83,6 +83,21 @@ func Queue(p *database.Pipeline, eventType, resource string, data any, now time.
 	return nil
 }
 
+// QueueAt is Queue for a resource whose events each have a fixed place in
+// its life — a payment is decided once (succeeded or failed), then maybe
+// refunded — so sequence needs no counter, and the resource no counter row.
+// The change that the event reports must happen at most once (a
+// conditional update), which is what makes the place the event's own.
+func QueueAt(p *database.Pipeline, eventType, resource string, sequence int64, data any, now time.Time) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", eventType, err)
+	}
+	p.Exec(nil, `INSERT INTO outbox (id, type, resource, sequence, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		ids.New("evt"), eventType, resource, sequence, string(payload), now)
+	return nil
+}
+
 // Pending returns up to limit events not yet handed on, oldest first.
 func Pending(ctx context.Context, db *gorm.DB, limit int) ([]Event, error) {
 	var rows []row

@@ -203,8 +203,13 @@ func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status
 		WHERE id = ? AND status = ?`+andWhere,
 		p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
 	// The event is queued with the update and undone with it when the
-	// payment was no longer in status from.
-	if err := outbox.Queue(&move, "payment."+string(p.Status), "payment:"+p.ID, p, p.UpdatedAt); err != nil {
+	// payment was no longer in status from. Its place among the payment's
+	// events is fixed: decided (succeeded or failed) first, refunded second.
+	place := int64(1)
+	if p.Status == payment.Refunded {
+		place = 2
+	}
+	if err := outbox.QueueAt(&move, "payment."+string(p.Status), "payment:"+p.ID, place, p, p.UpdatedAt); err != nil {
 		return false, err
 	}
 	err := move.Run(ctx, s.db, "payment.finish", func(*database.Pipeline) error {
