@@ -257,3 +257,37 @@ func TestReadBeforeTheFirstLook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(500), got.Price, "what the fresh read saw was not remembered")
 }
+
+// TestFreshReadVouchedByTheCount: a fresh read, as a checkout's pricing,
+// is answered from memory when the count of changes is what the last look
+// saw — one small query instead of reading the products — and from the
+// database as soon as another replica changed anything.
+func TestFreshReadVouchedByTheCount(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Engines()[0].Open(t, "catalogue").DB
+	clock := testclock.New(now())
+	a, b := service.New(db, clock.Now).WithCache(ttl, check), service.New(db, clock.Now).WithCache(ttl, check)
+	p, err := a.Create(ctx, catalogue.ProductInput{SKU: "MUG", Name: "Mug", Price: 1250, Currency: "EUR"})
+	require.NoError(t, err)
+	_, err = b.Get(ctx, p.ID) // b looks, and remembers the mug
+	require.NoError(t, err)
+
+	var productReads atomic.Int64
+	require.NoError(t, db.Callback().Query().Before("gorm:query").Register("test:product-reads", func(tx *gorm.DB) {
+		if tx.Statement.Table == "products" {
+			productReads.Add(1)
+		}
+	}))
+	fresh := catalogue.ListQuery{IDs: []string{p.ID}, Fresh: true}
+	page, err := b.List(ctx, fresh)
+	require.NoError(t, err)
+	require.Equal(t, int64(1250), page.Data[0].Price)
+	require.Zero(t, productReads.Load(), "nothing changed: the count vouches for what b remembers")
+
+	_, err = a.Update(ctx, p.ID, catalogue.ProductInput{SKU: "MUG", Name: "Mug", Price: 1400, Currency: "EUR"})
+	require.NoError(t, err)
+	page, err = b.List(ctx, fresh)
+	require.NoError(t, err)
+	require.Equal(t, int64(1400), page.Data[0].Price, "a fresh read sees the change at once")
+	require.Positive(t, productReads.Load(), "read from the database")
+}
