@@ -604,6 +604,7 @@ func TestWebhooksModuleDown(t *testing.T) {
 		"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true",
 		"BAZAAR_WEBHOOKS_RETRY_SCHEDULE=100ms,200ms,500ms,1s,1s,1s,1s,1s,1s,1s",
 		"BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
+		"BAZAAR_RATE_LIMIT_RPS=0", // the stream sends as fast as the split answers, with one key
 	})
 	var mu sync.Mutex
 	seen := map[string]int{}        // event id → deliveries
@@ -896,7 +897,7 @@ func TestEventOrderUnderLoad(t *testing.T) {
 	for _, name := range []string{"monolith", "split"} {
 		t.Run(name, func(t *testing.T) {
 			l := startLayout(t, testdb.Engines()[0], name, []string{
-				"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true", "BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
+				"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true", "BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms", "BAZAAR_RATE_LIMIT_RPS=0",
 				"BAZAAR_WEBHOOKS_RETRY_SCHEDULE=50ms,100ms,200ms,500ms,1s,1s,1s,1s",
 			})
 			var mu sync.Mutex
