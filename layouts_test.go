@@ -317,8 +317,9 @@ func TestTopology(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, status)
 }
 
-// TestMetricsSayRemote: in the split, payment's calls to inventory are
-// counted as remote, with the same names as in the monolith.
+// TestMetricsSayRemote: in the split, payment's calls to inventory and the
+// hand-over of its events to webhooks are counted as remote, with the same
+// names as in the monolith.
 func TestMetricsSayRemote(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", nil)
 	prod := createProduct(t, l, 5)
@@ -328,6 +329,10 @@ func TestMetricsSayRemote(t *testing.T) {
 	_, metrics := call(t, "GET", l.url("payment")+"/metrics", "", "")
 	require.Contains(t, string(metrics), `bazaar_module_calls_total{callee="inventory",caller="payment",method="Reserve",mode="remote",outcome="ok"} 1`)
 	require.Contains(t, string(metrics), `bazaar_circuit_breaker_open{module="inventory"} 0`)
+	eventually(t, 10*time.Second, func() bool {
+		_, metrics := call(t, "GET", l.url("payment")+"/metrics", "", "")
+		return strings.Contains(string(metrics), `bazaar_module_calls_total{callee="webhooks",caller="payment",method="Publish",mode="remote",outcome="ok"}`)
+	}, "payment's events are handed to webhooks over the network, and counted so")
 	_, metrics = call(t, "GET", l.base+"/metrics", "", "")
 	require.Contains(t, string(metrics), `bazaar_http_requests_total{method="POST",route="/v1/payments",status="201"} 1`,
 		"the gateway counts the requests it forwards")

@@ -209,7 +209,7 @@ func (a *App) Start(ctx context.Context) error {
 		if !a.cfg.Hosts(m) || m == "webhooks" {
 			continue
 		}
-		db, publish, log := a.dbs[m].DB, a.publish(), a.log.With("module", m, "component", "relay")
+		db, publish, log := a.dbs[m].DB, a.publish(m), a.log.With("module", m, "component", "relay")
 		a.goWork(func() { outbox.RunRelay(ctx, db, a.cfg.Webhooks.PollInterval, publish, log) })
 	}
 	if a.deliveries != nil {
@@ -236,16 +236,17 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// publish hands a module's outbox events to the webhooks module.
-func (a *App) publish() outbox.Publish {
-	hooks := a.webhooks
+// publish hands a module's outbox events to the webhooks module, as a
+// module call of caller like any other: counted, timed, local or remote.
+func (a *App) publish(caller string) outbox.Publish {
+	hooks, c := a.webhooks, call{a.metrics, a.tracer, caller, a.mode("webhooks")}
 	return func(ctx context.Context, events []outbox.Event) error {
 		out := make([]webhooks.Event, len(events))
 		for i, e := range events {
 			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Resource: e.Resource, Sequence: e.Sequence,
 				Data: e.Data, CreatedAt: e.CreatedAt}
 		}
-		return hooks.Publish(ctx, out)
+		return observeErr(ctx, c, "webhooks", "Publish", func(ctx context.Context) error { return hooks.Publish(ctx, out) })
 	}
 }
 
