@@ -1,10 +1,12 @@
-# syntax=docker/dockerfile:1
-#
 # One image for every layout: the monolith, the gateway and each module
 # service run the same binary; the environment chooses (see deploy/).
 #
 #   docker build -t bazaar:dev --build-arg VERSION=$(git describe --always) .
 #   docker run -p 8080:8080 -v bazaar-data:/data bazaar:dev      # the monolith on SQLite
+#
+# It uses only what the engine's built-in builder knows (no BuildKit
+# syntax), so it builds with a plain `docker build`; where no registry is
+# reachable, deploy/local-images.sh makes its two base images first.
 
 # The build and runtime stages use the same Debian release (trixie): the binary
 # links glibc dynamically (cgo, for mattn/go-sqlite3), so it must not be built
@@ -18,8 +20,7 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 # The golang image has gcc and libc6-dev, which cgo needs for SQLite.
-RUN --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/bazaar .
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/bazaar .
 
 FROM debian:trixie-slim
 # ca-certificates: PostgreSQL over TLS (sslmode=require/verify-full).
