@@ -63,8 +63,8 @@ func requireMixMeasured(t *testing.T, l *bench.LayoutResult) {
 	}
 }
 
-// TestBench is the "Must show": a short bench of both layouts,
-// its report, its JSON, its plot and its invariant check.
+// TestBench runs a short bench of both layouts and checks its report,
+// its JSON, its plot and its invariants.
 func TestBench(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
