@@ -78,6 +78,12 @@ func (r pkgRef) is(rel string) bool {
 func (r pkgRef) under(rel string) bool {
 	return r.local && (r.rel == rel || strings.HasPrefix(r.rel, rel+"/"))
 }
+
+// blackBox: the suites that drive a running shop from outside, and so may
+// know the modules' contracts but nothing behind them.
+func (r pkgRef) blackBox() bool {
+	return r.under("internal/apitest") || r.under("internal/shoptest")
+}
 func (r pkgRef) isModuleInternal() bool {
 	return r.isImpl() && (r.sub == "internal" || strings.HasPrefix(r.sub, "internal/"))
 }
@@ -165,7 +171,7 @@ var boundaryRules = []boundaryRule{
 		id:    "plumbing-no-modules",
 		scope: directImports,
 		from: func(from pkgRef) bool {
-			return from.under("internal") && !from.under("internal/app") && !from.under("internal/apitest")
+			return from.under("internal") && !from.under("internal/app") && !from.blackBox()
 		},
 		forbids: func(_, to pkgRef) bool {
 			return to.inModule()
@@ -177,14 +183,12 @@ var boundaryRules = []boundaryRule{
 	{
 		id:    "apitest-contracts-only",
 		scope: directImports,
-		from: func(from pkgRef) bool {
-			return from.under("internal/apitest")
-		},
+		from:  pkgRef.blackBox,
 		forbids: func(_, to pkgRef) bool {
 			return to.isImpl()
 		},
-		reason: func(_, to pkgRef) string {
-			return "internal/apitest is a black-box suite and may import only module contracts (modules/" + to.module + ")"
+		reason: func(from, to pkgRef) string {
+			return from.rel + " is a black-box suite and may import only module contracts (modules/" + to.module + ")"
 		},
 	},
 	{
@@ -204,13 +208,15 @@ var boundaryRules = []boundaryRule{
 		id:    "viper-only-wiring",
 		scope: allDeps,
 		from: func(from pkgRef) bool {
-			return !from.is(".") && !from.under("config") && !from.under("internal/app")
+			// deploy's tests load the deployment files' settings as the
+			// binary does.
+			return !from.is(".") && !from.under("config") && !from.under("internal/app") && !from.is("deploy")
 		},
 		forbids: func(_, to pkgRef) bool {
 			return isViper(to)
 		},
 		reason: func(pkgRef, pkgRef) string {
-			return "only the root main package, internal/app and config/ may depend on viper"
+			return "only the root main package, internal/app, config/ and deploy's checks may depend on viper"
 		},
 	},
 	{

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/apitest"
 	"github.com/bazaar-shop/bazaar/internal/identity"
+	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
@@ -36,7 +37,7 @@ func TestLayouts(t *testing.T) {
 		for _, name := range []string{"monolith", "split", "mixed"} {
 			t.Run(engine.Name+"/"+name, func(t *testing.T) {
 				l := startLayout(t, engine, name, nil)
-				apitest.Run(t, l.base, l.admin)
+				apitest.Run(t, l.Base, l.Admin)
 			})
 		}
 	}
@@ -49,11 +50,10 @@ const (
 
 // cluster is a layout of running processes.
 type cluster struct {
-	base  string // where the public API is asked
-	admin string
-	procs map[string]*process
-	specs map[string]procSpec
-	dir   string
+	shoptest.Shop // where the public API is asked, and its admin key
+	procs         map[string]*process
+	specs         map[string]procSpec
+	dir           string
 }
 
 // procSpec is how to start one process of a layout.
@@ -79,7 +79,7 @@ func freeAddr(t *testing.T) string {
 // every process's environment.
 func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string) *cluster {
 	t.Helper()
-	c := &cluster{admin: layoutAdminKey, procs: map[string]*process{}, specs: map[string]procSpec{}, dir: t.TempDir()}
+	c := &cluster{Shop: shoptest.Shop{Admin: layoutAdminKey}, procs: map[string]*process{}, specs: map[string]procSpec{}, dir: t.TempDir()}
 	common := []string{
 		"BAZAAR_LOG_FORMAT=text", // read by problems() and the trace test
 		"BAZAAR_ADMIN_KEY=" + layoutAdminKey,
@@ -159,7 +159,7 @@ func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string
 	if name == "mixed" {
 		front = "shop"
 	}
-	c.base = "http://" + c.specs[front].addr
+	c.Base = "http://" + c.specs[front].addr
 	c.waitReady(t, front)
 	return c
 }
@@ -184,7 +184,7 @@ func (c *cluster) kill(t *testing.T, name string) {
 // waitReady waits until a process's /readyz says every module it needs answers.
 func (c *cluster) waitReady(t *testing.T, name string) {
 	t.Helper()
-	eventually(t, 30*time.Second, func() bool {
+	shoptest.Eventually(t, 30*time.Second, func() bool {
 		resp, err := http.Get("http://" + c.specs[name].addr + "/readyz")
 		if err != nil {
 			return false
@@ -192,37 +192,6 @@ func (c *cluster) waitReady(t *testing.T, name string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, "%s did not become ready:\n%s", name, c.procs[name].Log())
-}
-
-// eventually waits for cond, checking every 50ms, for at most d.
-func eventually(t *testing.T, d time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(msg, args...)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// call sends a JSON request and returns the status and body.
-func call(t *testing.T, method, url, key, body string, header ...string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
 }
 
 func (c *cluster) url(name string) string { return "http://" + c.specs[name].addr }
@@ -260,18 +229,18 @@ func TestInternalRoutesAreInternal(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", nil)
 	body := `{"id":"res_x","lines":[{"product_id":"prod_x","quantity":1}]}`
 
-	status, out := call(t, "POST", l.base+"/internal/v1/reservations", l.admin, body, "X-Service-Token", serviceToken)
+	status, out := shoptest.Call(t, "POST", l.Base+"/internal/v1/reservations", l.Admin, body, "X-Service-Token", serviceToken)
 	require.Equal(t, http.StatusNotFound, status, "the gateway must not forward internal routes: %s", out)
 	require.Contains(t, string(out), "route_not_found")
 
 	inv := l.url("inventory")
-	status, _ = call(t, "POST", inv+"/internal/v1/reservations", "", body)
+	status, _ = shoptest.Call(t, "POST", inv+"/internal/v1/reservations", "", body)
 	require.Equal(t, http.StatusUnauthorized, status, "no token")
-	status, _ = call(t, "POST", inv+"/internal/v1/reservations", l.admin, body)
+	status, _ = shoptest.Call(t, "POST", inv+"/internal/v1/reservations", l.Admin, body)
 	require.Equal(t, http.StatusUnauthorized, status, "an admin API key is not the service token")
-	status, _ = call(t, "POST", inv+"/internal/v1/reservations", "", body, "X-Service-Token", "guess")
+	status, _ = shoptest.Call(t, "POST", inv+"/internal/v1/reservations", "", body, "X-Service-Token", "guess")
 	require.Equal(t, http.StatusUnauthorized, status, "a wrong token")
-	status, out = call(t, "POST", inv+"/internal/v1/reservations/res_x/release", "", "", "X-Service-Token", serviceToken)
+	status, out = shoptest.Call(t, "POST", inv+"/internal/v1/reservations/res_x/release", "", "", "X-Service-Token", serviceToken)
 	require.Equal(t, http.StatusNoContent, status, "with the token the route is open: %s", out)
 }
 
@@ -290,7 +259,7 @@ func TestTopology(t *testing.T) {
 			} `json:"replicas"`
 		} `json:"modules"`
 	}
-	status, out := call(t, "GET", l.base+"/v1/topology", l.admin, "")
+	status, out := shoptest.Call(t, "GET", l.Base+"/v1/topology", l.Admin, "")
 	require.Equal(t, http.StatusOK, status, "%s", out)
 	require.NoError(t, json.Unmarshal(out, &topo))
 	require.Empty(t, topo.Hosts, "the gateway hosts nothing")
@@ -302,10 +271,10 @@ func TestTopology(t *testing.T) {
 		require.Equal(t, l.url(m), topo.Modules[m].Replicas[0].URL)
 	}
 
-	status, out = call(t, "GET", l.url("payment")+"/v1/topology", l.admin, "")
+	status, out = shoptest.Call(t, "GET", l.url("payment")+"/v1/topology", l.Admin, "")
 	require.Equal(t, http.StatusUnauthorized, status, "a module process holds no keys: %s", out)
 	require.Contains(t, string(out), "call through the gateway")
-	status, out = call(t, "GET", l.url("payment")+"/v1/topology", "", "", "X-Service-Token", serviceToken)
+	status, out = shoptest.Call(t, "GET", l.url("payment")+"/v1/topology", "", "", "X-Service-Token", serviceToken)
 	require.Equal(t, http.StatusOK, status, "%s", out)
 	require.NoError(t, json.Unmarshal(out, &topo))
 	require.Equal(t, []string{"payment"}, topo.Hosts)
@@ -313,7 +282,7 @@ func TestTopology(t *testing.T) {
 	require.Equal(t, "local", topo.Modules["payment"].Mode)
 	require.Equal(t, "remote", topo.Modules["inventory"].Mode)
 
-	status, _ = call(t, "GET", l.base+"/v1/topology", "", "")
+	status, _ = shoptest.Call(t, "GET", l.Base+"/v1/topology", "", "")
 	require.Equal(t, http.StatusUnauthorized, status)
 }
 
@@ -322,18 +291,18 @@ func TestTopology(t *testing.T) {
 // names as in the monolith.
 func TestMetricsSayRemote(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", nil)
-	prod := createProduct(t, l, 5)
-	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	prod := l.Product(t, 5)
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 1))
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 
-	_, metrics := call(t, "GET", l.url("payment")+"/metrics", "", "")
+	_, metrics := shoptest.Call(t, "GET", l.url("payment")+"/metrics", "", "")
 	require.Contains(t, string(metrics), `bazaar_module_calls_total{callee="inventory",caller="payment",method="Reserve",mode="remote",outcome="ok"} 1`)
 	require.Contains(t, string(metrics), `bazaar_circuit_breaker_open{module="inventory"} 0`)
-	eventually(t, 10*time.Second, func() bool {
-		_, metrics := call(t, "GET", l.url("payment")+"/metrics", "", "")
+	shoptest.Eventually(t, 10*time.Second, func() bool {
+		_, metrics := shoptest.Call(t, "GET", l.url("payment")+"/metrics", "", "")
 		return strings.Contains(string(metrics), `bazaar_module_calls_total{callee="webhooks",caller="payment",method="Publish",mode="remote",outcome="ok"}`)
 	}, "payment's events are handed to webhooks over the network, and counted so")
-	_, metrics = call(t, "GET", l.base+"/metrics", "", "")
+	_, metrics = shoptest.Call(t, "GET", l.Base+"/metrics", "", "")
 	require.Contains(t, string(metrics), `bazaar_http_requests_total{method="POST",route="/v1/payments",status="201"} 1`,
 		"the gateway counts the requests it forwards")
 }
@@ -342,34 +311,17 @@ func TestMetricsSayRemote(t *testing.T) {
 // does not fail a single read, through the gateway or from payment.
 func TestCatalogueReplicaFailover(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split-replicas", nil)
-	prod := createProduct(t, l, 100)
+	prod := l.Product(t, 100)
 
 	for i := 0; i < 200; i++ {
 		if i == 50 {
 			l.kill(t, "catalogue2")
 		}
-		status, out := call(t, "GET", l.base+"/v1/products/"+prod, "", "")
+		status, out := shoptest.Call(t, "GET", l.Base+"/v1/products/"+prod, "", "")
 		require.Equal(t, http.StatusOK, status, "read %d: %s", i, out)
 	}
-	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 1))
 	require.Equal(t, http.StatusCreated, status, "payment still reads prices from the surviving replica: %s", out)
-}
-
-func createProduct(t *testing.T, l *cluster, onHand int) string {
-	t.Helper()
-	status, out := call(t, "POST", l.base+"/v1/products", l.admin,
-		`{"sku":"`+strconv.FormatInt(time.Now().UnixNano(), 36)+`","name":"Lamp","price":2500,"currency":"EUR"}`)
-	require.Equal(t, http.StatusCreated, status, "%s", out)
-	var p struct{ ID string }
-	require.NoError(t, json.Unmarshal(out, &p))
-	status, out = call(t, "PUT", l.base+"/v1/inventory/"+p.ID, l.admin, `{"on_hand":`+strconv.Itoa(onHand)+`}`)
-	require.Equal(t, http.StatusOK, status, "%s", out)
-	return p.ID
-}
-
-func order(productID string, qty int) string {
-	return `{"items":[{"product_id":"` + productID + `","quantity":` + strconv.Itoa(qty) + `}],` +
-		`"card":{"number":"4242424242424242","exp_month":12,"exp_year":2099,"cvc":"123"},"email":"a@example.com"}`
 }
 
 // TestSplitSurvivesInventoryCrash kills the inventory process in the middle
@@ -390,91 +342,32 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 		// down it answers fast: no rate limit, or it would see 429s.
 		"BAZAAR_RATE_LIMIT_RPS=0",
 	})
-	prod := createProduct(t, l, stock)
+	prod := l.Product(t, stock)
 
-	stream := startCheckouts(l, prod)
+	stream := l.Checkouts(prod)
 	time.Sleep(500 * time.Millisecond) // let checkouts flow before the crash
 	l.kill(t, "inventory")
 	time.Sleep(time.Second) // checkouts meet a dead inventory
 	l.start(t, "inventory")
 	l.waitReady(t, "inventory")
 	back := time.Now()
-	eventually(t, 20*time.Second, func() bool {
-		for _, r := range stream.results() {
-			if r.status == http.StatusCreated && r.at.After(back) {
+	shoptest.Eventually(t, 20*time.Second, func() bool {
+		for _, r := range stream.Results() {
+			if r.Status == http.StatusCreated && r.At.After(back) {
 				return true
 			}
 		}
 		return false
 	}, "no checkout succeeded after inventory came back")
-	results := stream.stop()
+	results := stream.Stop()
 
-	counts := map[int]int{}
-	for _, r := range results {
-		counts[r.status]++
-		switch r.status {
-		case http.StatusCreated, http.StatusConflict, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		default:
-			t.Errorf("a checkout ended with %d: %s", r.status, r.body)
-		}
-	}
-	t.Logf("checkouts by status: %v", counts)
+	counts := shoptest.RequireClearEnds(t, results, 30*time.Second)
 	require.Positive(t, counts[http.StatusServiceUnavailable]+counts[http.StatusGatewayTimeout],
 		"the crash must have been noticed by some checkouts")
 
 	// Recovery and expiry settle everything left in flight.
-	payments, _ := settled(t, l, prod, stock, func(payment.Payment) bool { return true })
-	for _, r := range results {
-		if r.status == http.StatusCreated {
-			var p payment.Payment
-			require.NoError(t, json.Unmarshal([]byte(r.body), &p))
-			require.Contains(t, statuses(payments), p.ID+"="+string(payment.Succeeded), "a 201 stays succeeded")
-		}
-	}
-}
-
-func listPayments(t *testing.T, l *cluster) []payment.Payment {
-	t.Helper()
-	all, err := tryListPayments(l)
-	require.NoError(t, err)
-	return all
-}
-
-// tryListPayments lists every payment, or says why it could not (a module
-// still coming back, say), for use inside eventually.
-func tryListPayments(l *cluster) ([]payment.Payment, error) {
-	var all []payment.Payment
-	cursor := ""
-	for {
-		req, _ := http.NewRequest("GET", l.base+"/v1/payments?limit=100&cursor="+cursor, nil)
-		req.Header.Set("Authorization", "Bearer "+l.admin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("list payments: %d %s", resp.StatusCode, out)
-		}
-		var page payment.Page
-		if err := json.Unmarshal(out, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Data...)
-		if page.NextCursor == "" {
-			return all, nil
-		}
-		cursor = page.NextCursor
-	}
-}
-
-func statuses(payments []payment.Payment) []string {
-	out := make([]string, len(payments))
-	for i, p := range payments {
-		out[i] = p.ID + "=" + string(p.Status)
-	}
-	return out
+	payments, _ := l.Settled(t, prod, stock, func(payment.Payment) bool { return true })
+	shoptest.RequireKept(t, results, payments)
 }
 
 // problems keeps the warning and error lines of a process log.
@@ -493,10 +386,10 @@ func problems(log string) string {
 // again between two attempts still replays it, and still charges once.
 func TestIdempotencyAcrossPaymentRestart(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", nil)
-	prod := createProduct(t, l, 10)
+	prod := l.Product(t, 10)
 	key := "restart-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 
-	status, first := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 2), "Idempotency-Key", key)
+	status, first := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 2), "Idempotency-Key", key)
 	require.Equal(t, http.StatusCreated, status, "%s", first)
 	var paid payment.Payment
 	require.NoError(t, json.Unmarshal(first, &paid))
@@ -511,8 +404,8 @@ func TestIdempotencyAcrossPaymentRestart(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(prod, 2)))
-			req.Header.Set("Authorization", "Bearer "+l.admin)
+			req, _ := http.NewRequest("POST", l.Base+"/v1/payments", strings.NewReader(shoptest.Order(prod, 2)))
+			req.Header.Set("Authorization", "Bearer "+l.Admin)
 			req.Header.Set("Idempotency-Key", key)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -528,11 +421,13 @@ func TestIdempotencyAcrossPaymentRestart(t *testing.T) {
 	for _, r := range results {
 		require.Equal(t, "201 true "+string(first), r, "every repeat replays the first answer")
 	}
-	_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
+	_, out := shoptest.Call(t, "GET", l.Base+"/v1/inventory/"+prod, l.Admin, "")
 	var lvl inventory.Level
 	require.NoError(t, json.Unmarshal(out, &lvl))
 	require.Equal(t, int64(8), lvl.OnHand, "one charge, one reservation")
-	require.Len(t, listPayments(t, l), 1)
+	all, err := l.Payments()
+	require.NoError(t, err)
+	require.Len(t, all, 1)
 }
 
 // TestWebhooksSurviveRestart: a receiver that is down while the shop stops
@@ -546,13 +441,13 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 		"BAZAAR_WEBHOOKS_POLL_INTERVAL=50ms",
 	})
 	addr := freeAddr(t) // nothing listens here yet: the receiver is down
-	status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"http://`+addr+`/hook","events":["*"]}`)
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/webhooks", l.Admin, `{"url":"http://`+addr+`/hook","events":["*"]}`)
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 	var ep struct{ ID, Secret string }
 	require.NoError(t, json.Unmarshal(out, &ep))
 
-	prod := createProduct(t, l, 10) // product.created, inventory.adjusted
-	status, out = call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	prod := l.Product(t, 10) // product.created, inventory.adjusted
+	status, out = shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 1))
 	require.Equal(t, http.StatusCreated, status, "%s", out) // payment.succeeded
 
 	for _, p := range []string{"gateway", "payment", "inventory", "catalogue", "webhooks"} {
@@ -583,7 +478,7 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	eventually(t, 30*time.Second, func() bool {
+	shoptest.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return types["product.created"] && types["inventory.adjusted"] && types["payment.succeeded"]
@@ -636,7 +531,7 @@ func TestWebhooksModuleDown(t *testing.T) {
 		}
 	}))
 	t.Cleanup(rcv.Close)
-	status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"`+rcv.URL+`","events":["*"]}`)
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/webhooks", l.Admin, `{"url":"`+rcv.URL+`","events":["*"]}`)
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 	var ep struct{ Secret string }
 	require.NoError(t, json.Unmarshal(out, &ep))
@@ -662,46 +557,46 @@ func TestWebhooksModuleDown(t *testing.T) {
 		return n
 	}
 
-	prod := createProduct(t, l, 1_000_000) // product.created, inventory.adjusted
-	status, out = call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1))
+	prod := l.Product(t, 1_000_000) // product.created, inventory.adjusted
+	status, out = shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 1))
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 	var paid payment.Payment
 	require.NoError(t, json.Unmarshal(out, &paid))
-	declined := strings.Replace(order(prod, 1), "4242424242424242", "4000000000000002", 1)
-	status, out = call(t, "POST", l.base+"/v1/payments", l.admin, declined)
+	declined := strings.Replace(shoptest.Order(prod, 1), "4242424242424242", "4000000000000002", 1)
+	status, out = shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, declined)
 	require.Equal(t, http.StatusPaymentRequired, status, "%s", out)
 	var decline struct {
 		PaymentID string `json:"payment_id"`
 	}
 	require.NoError(t, json.Unmarshal(out, &decline))
-	status, out = call(t, "POST", l.base+"/v1/payments/"+paid.ID+"/refund", l.admin, "")
+	status, out = shoptest.Call(t, "POST", l.Base+"/v1/payments/"+paid.ID+"/refund", l.Admin, "")
 	require.Equal(t, http.StatusOK, status, "%s", out)
-	status, out = call(t, "POST", l.base+"/v1/inventory/"+prod+"/adjustments", l.admin, `{"delta":5,"reason":"found a box"}`)
+	status, out = shoptest.Call(t, "POST", l.Base+"/v1/inventory/"+prod+"/adjustments", l.Admin, `{"delta":5,"reason":"found a box"}`)
 	require.Equal(t, http.StatusOK, status, "%s", out)
-	eventually(t, 20*time.Second, func() bool {
+	shoptest.Eventually(t, 20*time.Second, func() bool {
 		// inventory.adjusted: the stock set, the refund's restock, the adjustment.
 		return count("product.created", prod) == 1 && count("inventory.adjusted", prod) == 3 &&
 			count("payment.succeeded", paid.ID) == 1 && count("payment.failed", decline.PaymentID) == 1 &&
 			count("payment.refunded", paid.ID) == 1
 	}, "not every event of a checkout, a decline, a refund and an adjustment arrived")
 
-	stream := startCheckouts(l, prod)
+	stream := l.Checkouts(prod)
 	time.Sleep(300 * time.Millisecond) // checkouts before, during and after the outage
 	l.kill(t, "webhooks")
 	time.Sleep(10 * time.Second)
 	l.start(t, "webhooks")
 	time.Sleep(300 * time.Millisecond)
-	results := stream.stop()
+	results := stream.Stop()
 
 	var succeeded []string
 	for _, r := range results {
-		require.Equal(t, http.StatusCreated, r.status, "a checkout does not need webhooks to be up: %s", r.body)
+		require.Equal(t, http.StatusCreated, r.Status, "a checkout does not need webhooks to be up: %s", r.Body)
 		var p payment.Payment
-		require.NoError(t, json.Unmarshal([]byte(r.body), &p))
+		require.NoError(t, json.Unmarshal([]byte(r.Body), &p))
 		succeeded = append(succeeded, p.ID)
 	}
 	require.NotEmpty(t, succeeded)
-	eventually(t, 60*time.Second, func() bool {
+	shoptest.Eventually(t, 60*time.Second, func() bool {
 		for _, id := range succeeded {
 			if count("payment.succeeded", id) != 1 {
 				return false
@@ -756,19 +651,19 @@ func TestPaymentCrashLoop(t *testing.T) {
 		}
 	}))
 	t.Cleanup(rcv.Close)
-	status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"`+rcv.URL+`","events":["payment.succeeded","payment.failed"]}`)
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/webhooks", l.Admin, `{"url":"`+rcv.URL+`","events":["payment.succeeded","payment.failed"]}`)
 	require.Equal(t, http.StatusCreated, status, "%s", out)
-	prod := createProduct(t, l, stock)
+	prod := l.Product(t, stock)
 
-	stream := startCheckouts(l, prod)
+	stream := l.Checkouts(prod)
 	for round := 0; round < 3; round++ {
 		time.Sleep(300 * time.Millisecond) // checkouts in flight when the process dies
 		l.kill(t, "payment")
 		l.start(t, "payment")
 	}
-	stream.stop()
+	stream.Stop()
 
-	payments, sold := settled(t, l, prod, stock, func(p payment.Payment) bool {
+	payments, sold := l.Settled(t, prod, stock, func(p payment.Payment) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return events[p.ID] == "payment."+string(p.Status) // its event was delivered
@@ -777,80 +672,20 @@ func TestPaymentCrashLoop(t *testing.T) {
 	t.Logf("%d payments, %d succeeded", len(payments), sold)
 }
 
-// checkouts is a stream of one-unit checkouts from four clients at once,
-// recording how each ended, until stopped.
-type checkouts struct {
-	mu   sync.Mutex
-	done []checkoutResult
-	quit chan struct{}
-	wg   sync.WaitGroup
-}
-
-type checkoutResult struct {
-	status int // 0: no answer
-	body   string
-	at     time.Time
-}
-
-func startCheckouts(l *cluster, productID string) *checkouts {
-	s := &checkouts{quit: make(chan struct{})}
-	client := &http.Client{Timeout: 30 * time.Second} // a hang fails the test that reads the results
-	for w := 0; w < 4; w++ {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			for {
-				select {
-				case <-s.quit:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("POST", l.base+"/v1/payments", strings.NewReader(order(productID, 1)))
-				req.Header.Set("Authorization", "Bearer "+l.admin)
-				r := checkoutResult{at: time.Now()}
-				if resp, err := client.Do(req); err != nil {
-					r.body = err.Error()
-				} else {
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					r.status, r.body = resp.StatusCode, string(b)
-				}
-				s.mu.Lock()
-				s.done = append(s.done, r)
-				s.mu.Unlock()
-			}
-		}()
-	}
-	return s
-}
-
-func (s *checkouts) results() []checkoutResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]checkoutResult(nil), s.done...)
-}
-
-// stop ends the stream and returns every result.
-func (s *checkouts) stop() []checkoutResult {
-	close(s.quit)
-	s.wg.Wait()
-	return s.results()
-}
-
 // TestOneTraceAcrossProcesses: one checkout in the split is one trace: the
 // gateway, payment, inventory and catalogue all record spans with the trace
 // id the client sent, and log it with their request lines.
 func TestOneTraceAcrossProcesses(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", []string{"BAZAAR_TRACING_EXPORTER=stdout"})
-	prod := createProduct(t, l, 5)
+	prod := l.Product(t, 5)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(prod, 1),
+	status, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(prod, 1),
 		"traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 
 	for _, name := range []string{"gateway", "payment", "inventory", "catalogue"} {
 		p := l.procs[name]
-		eventually(t, 10*time.Second, func() bool {
+		shoptest.Eventually(t, 10*time.Second, func() bool {
 			log := p.Log()
 			return strings.Contains(log, `"TraceID":"`+traceID+`"`) && strings.Contains(log, "trace_id="+traceID)
 		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(p.Log()))
@@ -858,39 +693,6 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
 	require.Contains(t, l.procs["inventory"].Log(), `"Name":"inventory.reserve"`, "so are database transactions")
 	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment.finish"`)
-}
-
-// settled waits until recovery and expiry have settled every checkout of a
-// product: no payment pending, nothing reserved, and done true for each
-// payment. It checks that on-hand stock went down by exactly the units of
-// the succeeded payments, and returns the payments and those units.
-func settled(t *testing.T, l *cluster, prod string, stock int, done func(payment.Payment) bool) ([]payment.Payment, int) {
-	t.Helper()
-	var payments []payment.Payment
-	var level inventory.Level
-	eventually(t, 30*time.Second, func() bool {
-		var err error
-		if payments, err = tryListPayments(l); err != nil {
-			return false
-		}
-		_, out := call(t, "GET", l.base+"/v1/inventory/"+prod, l.admin, "")
-		level = inventory.Level{}
-		_ = json.Unmarshal(out, &level)
-		for _, p := range payments {
-			if p.Status == payment.Pending || !done(p) {
-				return false
-			}
-		}
-		return level.Reserved == 0
-	}, "payments stayed pending, stock stayed reserved past the TTL, or a payment was not done")
-	sold := 0
-	for _, p := range payments {
-		if p.Status == payment.Succeeded {
-			sold += int(p.Items[0].Quantity)
-		}
-	}
-	require.Equal(t, int64(stock-sold), level.OnHand, "every succeeded payment, and only those, took stock")
-	return payments, sold
 }
 
 // TestEventOrderUnderLoad: under concurrent product updates, stock
@@ -929,13 +731,13 @@ func TestEventOrderUnderLoad(t *testing.T) {
 				}
 			}))
 			t.Cleanup(rcv.Close)
-			status, out := call(t, "POST", l.base+"/v1/webhooks", l.admin, `{"url":"`+rcv.URL+`","events":["*"]}`)
+			status, out := shoptest.Call(t, "POST", l.Base+"/v1/webhooks", l.Admin, `{"url":"`+rcv.URL+`","events":["*"]}`)
 			require.Equal(t, http.StatusCreated, status, "%s", out)
 
 			const products = 3
 			var prods []string
 			for range products {
-				prods = append(prods, createProduct(t, l, 1_000_000))
+				prods = append(prods, l.Product(t, 1_000_000))
 			}
 			want := map[string]int64{} // resource → events made
 			var wmu sync.Mutex
@@ -959,15 +761,15 @@ func TestEventOrderUnderLoad(t *testing.T) {
 						switch w % 3 {
 						case 0:
 							body := fmt.Sprintf(`{"sku":"%s-%d-%d","name":"Lamp %d","price":%d,"currency":"EUR"}`, p, w, i, i, 2500+i)
-							if s, _ := call(t, "PUT", l.base+"/v1/products/"+p, l.admin, body); s == http.StatusOK {
+							if s, _ := shoptest.Call(t, "PUT", l.Base+"/v1/products/"+p, l.Admin, body); s == http.StatusOK {
 								made("product:" + p)
 							}
 						case 1:
-							if s, _ := call(t, "POST", l.base+"/v1/inventory/"+p+"/adjustments", l.admin, `{"delta":1,"reason":"count"}`); s == http.StatusOK {
+							if s, _ := shoptest.Call(t, "POST", l.Base+"/v1/inventory/"+p+"/adjustments", l.Admin, `{"delta":1,"reason":"count"}`); s == http.StatusOK {
 								made("stock:" + p)
 							}
 						default:
-							if s, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(p, 1)); s == http.StatusCreated {
+							if s, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(p, 1)); s == http.StatusCreated {
 								var pay struct{ ID string }
 								_ = json.Unmarshal(out, &pay)
 								made("payment:" + pay.ID)
@@ -978,7 +780,7 @@ func TestEventOrderUnderLoad(t *testing.T) {
 			}
 			wg.Wait()
 
-			eventually(t, 30*time.Second, func() bool {
+			shoptest.Eventually(t, 30*time.Second, func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				for r, n := range want {
@@ -1014,44 +816,44 @@ func TestReplicasNeverSellThePast(t *testing.T) {
 	asPeer := []string{"X-Service-Token", serviceToken} // straight to one replica
 	one, two := l.url("catalogue"), l.url("catalogue2")
 	page := func(base, id string) (int, int64) {
-		status, out := call(t, "GET", base+"/v1/products/"+id, "", "", asPeer...)
+		status, out := shoptest.Call(t, "GET", base+"/v1/products/"+id, "", "", asPeer...)
 		var p struct{ Price int64 }
 		_ = json.Unmarshal(out, &p)
 		return status, p.Price
 	}
 
-	gone := createProduct(t, l, 1000)
+	gone := l.Product(t, 1000)
 	for _, base := range []string{one, two} { // both replicas remember it
 		status, _ := page(base, gone)
 		require.Equal(t, http.StatusOK, status)
 	}
-	status, out := call(t, "DELETE", one+"/v1/products/"+gone, "", "", asPeer...)
+	status, out := shoptest.Call(t, "DELETE", one+"/v1/products/"+gone, "", "", asPeer...)
 	require.Equal(t, http.StatusNoContent, status, "%s", out)
 	for i := range 50 {
-		status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(gone, 1))
+		status, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(gone, 1))
 		require.NotEqual(t, http.StatusCreated, status, "checkout %d sold a deleted product: %s", i, out)
 		require.Equal(t, http.StatusUnprocessableEntity, status, "checkout %d: %s", i, out)
 		require.Contains(t, string(out), "unknown_product")
 	}
 
-	repriced := createProduct(t, l, 1000) // 2500
+	repriced := l.Product(t, 1000) // 2500
 	for _, base := range []string{one, two} {
 		_, price := page(base, repriced)
 		require.Equal(t, int64(2500), price)
 	}
-	status, out = call(t, "PUT", one+"/v1/products/"+repriced, "", `{"sku":"re-`+repriced+`","name":"Lamp","price":3100,"currency":"EUR"}`, asPeer...)
+	status, out = shoptest.Call(t, "PUT", one+"/v1/products/"+repriced, "", `{"sku":"re-`+repriced+`","name":"Lamp","price":3100,"currency":"EUR"}`, asPeer...)
 	require.Equal(t, http.StatusOK, status, "%s", out)
 	for i := range 20 {
-		status, out := call(t, "POST", l.base+"/v1/payments", l.admin, order(repriced, 1))
+		status, out := shoptest.Call(t, "POST", l.Base+"/v1/payments", l.Admin, shoptest.Order(repriced, 1))
 		require.Equal(t, http.StatusCreated, status, "%s", out)
 		var p payment.Payment
 		require.NoError(t, json.Unmarshal(out, &p))
 		require.Equal(t, int64(3100), p.Amount, "checkout %d charged the old price", i)
 	}
 	start := time.Now()
-	eventually(t, 5*time.Second, func() bool { _, price := page(two, repriced); return price == 3100 },
+	shoptest.Eventually(t, 5*time.Second, func() bool { _, price := page(two, repriced); return price == 3100 },
 		"the other replica's page never caught up")
-	eventually(t, 5*time.Second, func() bool { status, _ := page(two, gone); return status == http.StatusNotFound },
+	shoptest.Eventually(t, 5*time.Second, func() bool { status, _ := page(two, gone); return status == http.StatusNotFound },
 		"the other replica still shows the deleted product")
 	t.Logf("the other replica's page caught up %s after the checkouts", time.Since(start).Round(time.Millisecond))
 }
@@ -1061,7 +863,7 @@ func TestReplicasNeverSellThePast(t *testing.T) {
 // expired or replayed; a good one is served once.
 func TestAssertionsStraightToAModule(t *testing.T) {
 	l := startLayout(t, testdb.Engines()[0], "split", nil)
-	prod := createProduct(t, l, 5)
+	prod := l.Product(t, 5)
 	path := "/v1/inventory/" + prod
 	inv := l.url("inventory")
 	shopper := identity.Caller{Key: "key_shopper", Role: "storefront"}
@@ -1069,7 +871,7 @@ func TestAssertionsStraightToAModule(t *testing.T) {
 		return identity.NewSigner(token, func() time.Time { return at }).Sign(method, uri, nil, who)
 	}
 	ask := func(assertion string) (int, string) {
-		status, out := call(t, "GET", inv+path, "", "", identity.Header, assertion)
+		status, out := shoptest.Call(t, "GET", inv+path, "", "", identity.Header, assertion)
 		return status, string(out)
 	}
 
@@ -1091,7 +893,7 @@ func TestAssertionsStraightToAModule(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, status, "%s: %s", name, out)
 		require.Contains(t, out, "caller assertion", name)
 	}
-	status, raw := call(t, "GET", inv+path, l.admin, "")
+	status, raw := shoptest.Call(t, "GET", inv+path, l.Admin, "")
 	require.Equal(t, http.StatusUnauthorized, status, "a raw key, even the admin's: %s", raw)
 	require.Contains(t, string(raw), "call through the gateway")
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -31,8 +32,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := newRootCommand(ctx, getenv, stdout, stderr)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "bazaar:", err)
+		// One line, so that a log collector keeps it whole: some drivers'
+		// errors (pgx's, say) span several.
+		fmt.Fprintln(stderr, "bazaar:", oneLine(err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// oneLine joins the lines of a message: with a space after a line that
+// ends in a colon, with "; " after any other.
+func oneLine(msg string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(msg, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if s := b.String(); s != "" && !strings.HasSuffix(s, ":") {
+			b.WriteString(";")
+		}
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }

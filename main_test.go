@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/migrations"
 )
@@ -53,6 +53,20 @@ func TestBadConfigurationIsExplained(t *testing.T) {
 	require.Contains(t, errOut, "inventory.reservation_ttl")
 	require.Contains(t, errOut, "BAZAAR_INVENTORY_RESERVATION_TTL")
 	require.Contains(t, errOut, "modules.catalogue.dsn")
+
+	require.Equal(t, 1, strings.Count(errOut, "\n"), "one line, for a log collector:\n%s", errOut)
+
+	// A database that refuses is named by its setting, in one line too
+	// (pgx's own message spans several), without its password.
+	code, _, errOut = runCmd(t, map[string]string{
+		"BAZAAR_DATA_DIR":              t.TempDir(),
+		"BAZAAR_MODULES_CATALOGUE_DSN": "postgres://shop:secret@127.0.0.1:1/shop?sslmode=disable",
+	}, "serve")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "modules.catalogue.dsn (BAZAAR_MODULES_CATALOGUE_DSN)")
+	require.Contains(t, errOut, "connection refused")
+	require.NotContains(t, errOut, "secret")
+	require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
 
 	code, _, errOut = runCmd(t, map[string]string{"BAZAAR_DATA_DIR": t.TempDir()}, "serve", "--modules", "catalogue,shipping")
 	require.Equal(t, 1, code)
@@ -209,17 +223,7 @@ func (p *process) stop(t *testing.T) {
 
 func (p *process) request(t *testing.T, method, path, key, body string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))
-	require.NoError(t, err)
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	return shoptest.Call(t, method, "http://"+p.addr+path, key, body)
 }
 
 // TestFreshStart is what a new user does: run bazaar with no configuration

@@ -275,6 +275,19 @@ func EnvName(key string) string {
 	return "BAZAAR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
+// Setting names a setting the two ways a person sets it, for messages:
+// "auth.dsn (BAZAAR_AUTH_DSN)".
+func Setting(key string) string { return key + " (" + EnvName(key) + ")" }
+
+// DSNKey is the key of the setting that names a module's database, or
+// the key database's ("auth").
+func DSNKey(module string) string {
+	if module == "auth" {
+		return "auth.dsn"
+	}
+	return "modules." + module + ".dsn"
+}
+
 // DSN returns the DSN of a module's database, or of "auth".
 func (c Config) DSN(module string) string {
 	var dsn string
@@ -361,7 +374,7 @@ func (c *Config) normalize() {
 func (c Config) Validate() error {
 	var problems []string
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, fmt.Sprintf("%s (%s): %s", key, EnvName(key), fmt.Sprintf(format, args...)))
+		problems = append(problems, Setting(key)+": "+fmt.Sprintf(format, args...))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		bad("http.addr", "must be host:port or :port, got %q", c.HTTP.Addr)
@@ -483,16 +496,12 @@ func (c Config) Validate() error {
 			continue // another process opens it
 		}
 		if _, _, err := database.Parse(c.DSN(m)); err != nil {
-			key := "modules." + m + ".dsn"
-			if m == "auth" {
-				key = "auth.dsn"
-			}
-			bad(key, "%v", err)
+			bad(DSNKey(m), "%v", err)
 		}
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	slices.Sort(problems)
-	return errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
+	return errors.New(strings.Join(problems, "; "))
 }

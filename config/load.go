@@ -73,7 +73,10 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	c.normalize()
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, nil
 }
 
 // decodeHook is viper's default (strings to durations, comma-separated

@@ -34,7 +34,28 @@ else
   echo "making $DEBIAN_IMAGE from $MIRROR"
   debootstrap --variant=minbase trixie "$work/root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
     { tail -n 20 "$work/debootstrap.log" >&2; exit 1; }
-  rm -rf "$work"/root/var/lib/apt/lists/* "$work"/root/var/cache/apt/archives/*.deb
+  # As Debian's own images do: apt keeps no package caches or downloaded
+  # packages in a layer, and (slim) no documentation, manual pages or
+  # translations, now or from packages installed on top later.
+  cat >"$work/root/etc/apt/apt.conf.d/docker-clean" <<'CLEAN'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+CLEAN
+  cat >"$work/root/etc/dpkg/dpkg.cfg.d/slim" <<'SLIM'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+SLIM
+  find "$work/root/usr/share/doc" -type f ! -name copyright -delete
+  rm -rf "$work"/root/usr/share/{man,info,locale,lintian}/* \
+    "$work"/root/var/lib/apt/lists/* "$work"/root/var/cache/apt/archives/*.deb \
+    "$work"/root/var/cache/apt/*.bin "$work"/root/var/cache/debconf/*-old "$work"/root/var/log/*.log
   tar -C "$work/root" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
@@ -55,7 +76,7 @@ else
   cat >"$work/Dockerfile" <<EOF
 FROM $DEBIAN_IMAGE
 RUN apt-get update \\
- && apt-get install -y --no-install-recommends gcc libc6-dev ca-certificates git \\
+ && apt-get install -y --no-install-recommends gcc libc6-dev ca-certificates \\
  && rm -rf /var/lib/apt/lists/*
 COPY ca /usr/local/share/ca-certificates
 RUN update-ca-certificates >/dev/null

@@ -98,6 +98,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		if slices.Contains(config.Modules, name) && !cfg.Hosts(name) {
 			if urls := cfg.URLs(name); len(urls) > 0 {
+				if err := resolvable(ctx, urls, startupWait); err != nil {
+					a.Close()
+					return nil, fmt.Errorf("%s: %w", config.Setting("modules."+name+".url"), err)
+				}
 				a.remotes[name] = remote.New(name, urls, client, opts)
 			}
 			continue
@@ -181,7 +185,7 @@ func serviceName(cfg config.Config) string {
 func openMigrated(ctx context.Context, module, dsn string, opts ...database.Option) (*database.DB, error) {
 	db, err := database.Open(ctx, dsn, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s database: %w", module, err)
+		return nil, fmt.Errorf("%s: the %s database does not open: %w", config.Setting(config.DSNKey(module)), module, err)
 	}
 	fsys, err := migrations.For(module)
 	if err == nil {
@@ -189,7 +193,7 @@ func openMigrated(ctx context.Context, module, dsn string, opts ...database.Opti
 	}
 	if err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: migrating the %s database: %w", config.Setting(config.DSNKey(module)), module, err)
 	}
 	return db, nil
 }
