@@ -61,10 +61,10 @@ type App struct {
 	payment   payment.Service
 	webhooks  webhooks.Service
 
-	// The local services' background work, when hosted here.
-	expiry     *inventorysvc.Service
-	recovery   *paymentsvc.Service
-	deliveries *webhookssvc.Service
+	// The services hosted here, for their background work and gauges.
+	hostedInventory *inventorysvc.Service
+	hostedPayment   *paymentsvc.Service
+	hostedWebhooks  *webhookssvc.Service
 
 	workers sync.WaitGroup
 }
@@ -145,27 +145,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	switch {
 	case cfg.Hosts("inventory"):
-		a.expiry = inventorysvc.New(a.dbs["inventory"].DB, a.catalogueFor("inventory"), cfg.Inventory.ReservationTTL,
+		a.hostedInventory = inventorysvc.New(a.dbs["inventory"].DB, a.catalogueFor("inventory"), cfg.Inventory.ReservationTTL,
 			cfg.Inventory.LowStockThreshold, Now)
-		a.inventory = a.expiry
+		a.inventory = a.hostedInventory
 	case a.remotes["inventory"] != nil:
 		a.inventory = inventoryhttp.NewClient(a.remotes["inventory"])
 	}
 	switch {
 	case cfg.Hosts("payment"):
-		a.recovery = paymentsvc.New(a.dbs["payment"].DB, a.catalogueFor("payment"), a.inventoryFor("payment"), sandbox.New(), Now,
+		a.hostedPayment = paymentsvc.New(a.dbs["payment"].DB, a.catalogueFor("payment"), a.inventoryFor("payment"), sandbox.New(), Now,
 			log.With("module", "payment"))
-		a.payment = countedCheckouts{a.recovery, a.metrics}
+		a.payment = countedCheckouts{a.hostedPayment, a.metrics}
 	case a.remotes["payment"] != nil:
 		a.payment = paymenthttp.NewClient(a.remotes["payment"])
 	}
 	switch {
 	case cfg.Hosts("webhooks"):
-		a.deliveries = webhookssvc.New(a.dbs["webhooks"].DB, webhookssvc.Options{
+		a.hostedWebhooks = webhookssvc.New(a.dbs["webhooks"].DB, webhookssvc.Options{
 			AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
 			Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval, Retention: cfg.Webhooks.Retention,
 		}, Now)
-		a.webhooks = a.deliveries
+		a.webhooks = a.hostedWebhooks
 	case a.remotes["webhooks"] != nil:
 		a.webhooks = webhookshttp.NewClient(a.remotes["webhooks"])
 	}
@@ -216,25 +216,25 @@ func (a *App) Start(ctx context.Context) error {
 		db, publish, log := a.dbs[m].DB, a.publish(m), a.log.With("module", m, "component", "relay")
 		a.goWork(func() { outbox.RunRelay(ctx, db, a.cfg.Webhooks.PollInterval, publish, log) })
 	}
-	if a.deliveries != nil {
-		a.goWork(func() { a.deliveries.Run(ctx, a.log.With("module", "webhooks")) })
+	if a.hostedWebhooks != nil {
+		a.goWork(func() { a.hostedWebhooks.Run(ctx, a.log.With("module", "webhooks")) })
 	}
-	if a.expiry != nil {
+	if a.hostedInventory != nil {
 		a.goWork(func() {
-			a.expiry.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
+			a.hostedInventory.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
 		})
 	}
-	if a.recovery != nil {
+	if a.hostedPayment != nil {
 		// Payments pending from before this start have no checkout running
 		// in this process any more: resolve them now rather than after the
 		// usual grace period.
-		if n, err := a.recovery.ResolvePending(ctx, Now()); err != nil {
+		if n, err := a.hostedPayment.ResolvePending(ctx, Now()); err != nil {
 			a.log.Error("resolve payments left pending", "err", err)
 		} else if n > 0 {
 			a.log.Info("resolved payments left pending by an earlier run", "count", n)
 		}
 		a.goWork(func() {
-			a.recovery.RunRecovery(ctx, a.cfg.Payment.RecoveryInterval, a.cfg.Payment.RecoverAfter)
+			a.hostedPayment.RunRecovery(ctx, a.cfg.Payment.RecoveryInterval, a.cfg.Payment.RecoverAfter)
 		})
 	}
 	return nil

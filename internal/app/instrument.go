@@ -128,10 +128,10 @@ var (
 // gauges exports what is read at scrape time: units reserved, events not
 // yet relayed per hosted module, and webhook deliveries by status.
 func (a *App) gauges() {
-	if a.expiry != nil {
+	if a.hostedInventory != nil {
 		a.metrics.Gauge("bazaar_units_reserved", "Units held by reservations right now.", nil,
 			func(ctx context.Context) (float64, error) {
-				n, err := a.expiry.ReservedUnits(ctx)
+				n, err := a.hostedInventory.ReservedUnits(ctx)
 				return float64(n), err
 			})
 	}
@@ -145,13 +145,13 @@ func (a *App) gauges() {
 				return float64(n), err
 			})
 	}
-	if a.deliveries == nil {
+	if a.hostedWebhooks == nil {
 		return
 	}
 	for _, status := range []string{"pending", "delivered", "failed"} {
 		a.metrics.Gauge("bazaar_webhook_deliveries", "Webhook deliveries by status.", prometheus.Labels{"status": status},
 			func(ctx context.Context) (float64, error) {
-				counts, err := a.deliveries.Counts(ctx)
+				counts, err := a.hostedWebhooks.Counts(ctx)
 				return float64(counts[status]), err
 			})
 	}

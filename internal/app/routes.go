@@ -71,7 +71,7 @@ func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
 	if m, remote := a.remotes[module]; remote {
 		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
 	} else if !a.cfg.Hosts(module) {
-		unreachable := errs.New(errs.CodeUnavailable, "this process does not host "+module+
+		unreachable := errs.Of(errs.Unavailable, "this process does not host "+module+
 			" and does not know where it runs (modules."+module+".url)")
 		serve = func(web.Route) gin.HandlerFunc { return func(c *gin.Context) { web.Error(c, unreachable) } }
 	}

@@ -20,9 +20,9 @@ const ServiceTokenHeader = "X-Service-Token"
 
 // Refusals that say what to do instead.
 var (
-	errInternal    = errs.New(errs.CodeUnauthorized, "internal routes need the service token")
-	errBehindEdge  = errs.New(errs.CodeUnauthorized, "this process serves modules behind the gateway and holds no API keys: call through the gateway")
-	errNoAssertion = errs.New(errs.CodeUnauthorized, "caller assertions need the service token (service_token) to be checked")
+	errInternal    = errs.Of(errs.Unauthorized, "internal routes need the service token")
+	errBehindEdge  = errs.Of(errs.Unauthorized, "this process serves modules behind the gateway and holds no API keys: call through the gateway")
+	errNoAssertion = errs.Of(errs.Unauthorized, "caller assertions need the service token (service_token) to be checked")
 )
 
 // Require enforces an access level. The caller is, in this order: a peer
@@ -88,14 +88,14 @@ func (k *Keys) asserted(c *gin.Context, assertion string) (identity.Caller, erro
 	if c.Request.Body != nil && c.Request.Body != http.NoBody {
 		raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
 		if err != nil {
-			return identity.Caller{}, errs.New(web.CodeTooLarge, "the request body is too large")
+			return identity.Caller{}, errs.Of(errs.TooLarge, "the request body is too large")
 		}
 		body = raw
 		c.Request.Body = io.NopCloser(bytes.NewReader(raw)) // the handler reads it again
 	}
 	caller, err := k.verifier.Verify(c.Request.Method, c.Request.RequestURI, body, assertion)
 	if err != nil {
-		return identity.Caller{}, errs.New(errs.CodeUnauthorized, "the caller assertion was refused: "+err.Error())
+		return identity.Caller{}, errs.Of(errs.Unauthorized, "the caller assertion was refused: "+err.Error())
 	}
 	return caller, nil
 }

@@ -43,7 +43,7 @@ func ParseRole(s string) (Role, error) {
 	case Admin, Storefront:
 		return r, nil
 	}
-	return "", errs.Invalid("role", `must be "admin" or "storefront"`)
+	return "", errs.InvalidField("role", `must be "admin" or "storefront"`)
 }
 
 // ConfiguredAdmin is the id of the admin key given in the configuration
@@ -66,7 +66,7 @@ type KeyPage struct {
 }
 
 // ErrKeyNotFound is a key that does not exist, or was revoked already.
-var ErrKeyNotFound = errs.New(errs.CodeNotFound, "api key not found")
+var ErrKeyNotFound = errs.Of(errs.NotFound, "api key not found")
 
 type apiKey struct {
 	ID         string `gorm:"primaryKey"`
@@ -188,7 +188,7 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (identity.Caller
 func (k *Keys) List(ctx context.Context, limit int, cursor string) (KeyPage, error) {
 	after, err := ids.FromCursor(cursor, "key")
 	if err != nil {
-		return KeyPage{}, errs.Invalid("cursor", err.Error())
+		return KeyPage{}, errs.InvalidField("cursor", err.Error())
 	}
 	var rows []apiKey
 	err = k.db.WithContext(ctx).Where("revoked_at IS NULL AND id > ?", after).

@@ -14,7 +14,7 @@ import (
 )
 
 // ErrRateLimited is a key that sent more requests than its limit allows.
-var ErrRateLimited = errs.New("rate_limited", "too many requests for this API key; slow down and retry after the time in Retry-After")
+var ErrRateLimited = errs.Of(errs.RateLimited, "too many requests for this API key; slow down and retry after the time in Retry-After")
 
 // Limits holds a token bucket per API key, in this process: each key may
 // send rps requests per second on average, and burst at once.

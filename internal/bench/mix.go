@@ -28,7 +28,7 @@ const (
 // Ops lists every operation, in the order reports show them.
 var Ops = []Op{OpList, OpGet, OpStock, OpCheckout}
 
-// DefaultMix is the workload of the issue: browsing dominates, a few
+// DefaultMix is the workload a shop sees: browsing dominates, a few
 // visitors look at stock, one in nineteen requests buys.
 const DefaultMix = "list=10,get=5,stock=3,checkout=1"
 

@@ -1,6 +1,34 @@
-// Package database opens a module's own database from its DSN and applies
-// that module's migrations. The same store code runs on SQLite and PostgreSQL;
-// this is the one place that knows the difference.
+// Package database opens a module's own database from its DSN, applies
+// that module's migrations and runs its writes. The same store code runs on
+// SQLite and PostgreSQL; this is the one place that knows the difference.
+//
+// A store writes in one of three ways, and which one follows from what the
+// write needs:
+//
+//   - One statement that stands alone (a key created, a last-used time
+//     stamped): gorm's builder on the store's *gorm.DB. A statement is its
+//     own transaction on both engines.
+//   - Several statements that must commit together, where a later one
+//     depends on what an earlier one read (a product updated and its event
+//     recorded, an idempotency claim taken): Transaction. The function gets
+//     a tx and must use only that.
+//   - Several statements that do not need one another's results, or need
+//     them only to decide, before the commit, whether to commit (a
+//     reservation: take the stock, then check that every line was
+//     available): a Pipeline with a decide function. On PostgreSQL it costs
+//     one or two round trips instead of one per statement plus two, which on
+//     a checkout's hot path is most of the cost; on SQLite it is a
+//     Transaction.
+//
+// The rule that comes with the last two: on SQLite, transactions are
+// batched on the one writer (see batcher), and a function whose batch fails
+// runs again, so only its last run counts. A transaction function, and a
+// pipeline's decide, must leave nothing behind outside its transaction that
+// a second run would not set again — no counter bumped, no slice appended
+// to, no message sent. Tests cannot forget this: internal/testdb opens
+// every database with RehearseTransactions, which runs each transaction
+// function twice on both engines (and each decide on SQLite, where
+// pipelines are transactions).
 package database
 
 import (

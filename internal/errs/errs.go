@@ -1,10 +1,13 @@
 // Package errs is the error vocabulary every module contract speaks.
 //
-// A contract error is an *Error with a machine-readable Code ("not_found",
-// "out_of_stock", …). Modules declare their own sentinels with New, callers
-// compare them with errors.Is, and internal/web maps the codes to HTTP in
-// one table. Because the code travels on the wire, an HTTP client can turn it
-// back into the very same sentinel.
+// A contract error is an *Error with a Kind (what sort of failure it is:
+// not found, a conflict, …) and a machine-readable Code ("not_found",
+// "out_of_stock", …). A module declares its errors in its contract, with
+// New for a code of its own or Of for its kind's generic code, and lists
+// them in its Errors. Callers compare them with errors.Is. internal/web
+// turns a kind into an HTTP status, and a module's HTTP client turns a code
+// back into the very same error with Index(Errors...): adding an error to a
+// module touches that module only.
 package errs
 
 import (
@@ -13,43 +16,105 @@ import (
 	"strings"
 )
 
-// Codes shared by every module. Modules add their own (inventory's
-// "out_of_stock", payment's "card_declined") next to their sentinels.
+// Kind is what sort of failure an error is: all a transport needs to know
+// of it to answer (internal/web makes each an HTTP status).
+type Kind uint8
+
 const (
+	Internal     Kind = iota // a failure of ours; nothing the caller did
+	Invalid                  // the input breaks a rule
+	Malformed                // the input cannot be read
+	TooLarge                 // the input is over a size limit
+	NotFound                 // no such thing
+	NotAllowed               // not with this method
+	Conflict                 // not in the state things are in now
+	Unauthorized             // who is asking is not known
+	Forbidden                // who is asking may not do it
+	Declined                 // a third party said no (a card)
+	RateLimited              // too many requests; retry later
+	Unavailable              // something it needs is down
+	Timeout                  // its deadline ran out
+)
+
+// Codes shared by every module: the generic code of each kind, and a few
+// of plumbing's own. Modules add their own codes ("out_of_stock",
+// "card_declined") where they declare their errors.
+const (
+	CodeInternal      = "internal"
 	CodeInvalid       = "validation_failed"
 	CodeMalformed     = "malformed_request"
+	CodeTooLarge      = "body_too_large"
 	CodeNotFound      = "not_found"
+	CodeNotAllowed    = "method_not_allowed"
 	CodeConflict      = "conflict"
 	CodeUnauthorized  = "unauthorized"
 	CodeForbidden     = "forbidden"
+	CodeDeclined      = "declined"
+	CodeRateLimited   = "rate_limited"
 	CodeUnavailable   = "dependency_unavailable"
-	CodeInternal      = "internal"
-	CodeNotAllowed    = "method_not_allowed"
+	CodeTimeout       = "timeout"
 	CodeRouteNotFound = "route_not_found"
 )
 
-// Error is a contract error: a stable code plus a human-readable message.
+var genericCode = [...]string{
+	Internal: CodeInternal, Invalid: CodeInvalid, Malformed: CodeMalformed, TooLarge: CodeTooLarge,
+	NotFound: CodeNotFound, NotAllowed: CodeNotAllowed, Conflict: CodeConflict,
+	Unauthorized: CodeUnauthorized, Forbidden: CodeForbidden, Declined: CodeDeclined,
+	RateLimited: CodeRateLimited, Unavailable: CodeUnavailable, Timeout: CodeTimeout,
+}
+
+// Error is a contract error: its kind, a stable code and a message for people.
 type Error struct {
+	Kind    Kind
 	Code    string
 	Message string
 }
 
-// New declares a contract error.
-func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+// New declares a contract error with a code of its own.
+func New(kind Kind, code, message string) *Error {
+	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// Of declares a contract error with its kind's generic code.
+func Of(kind Kind, message string) *Error {
+	return &Error{Kind: kind, Code: genericCode[kind], Message: message}
+}
 
 func (e *Error) Error() string { return e.Message }
 
 // Generic sentinels for failures that belong to no single module.
 var (
-	ErrInvalid      = New(CodeInvalid, "the request is not valid")
-	ErrMalformed    = New(CodeMalformed, "the request body is not valid JSON for this endpoint")
-	ErrUnauthorized = New(CodeUnauthorized, "a valid API key is required")
-	ErrForbidden    = New(CodeForbidden, "this API key may not do that")
+	ErrInvalid      = Of(Invalid, "the request is not valid")
+	ErrMalformed    = Of(Malformed, "the request body is not valid JSON for this endpoint")
+	ErrUnauthorized = Of(Unauthorized, "a valid API key is required")
+	ErrForbidden    = Of(Forbidden, "this API key may not do that")
 
 	// Answers to an Idempotency-Key, whichever route (and module) keeps it.
-	ErrIdempotencyKeyReused = New("idempotency_key_reused", "this Idempotency-Key was used for a different request")
-	ErrIdempotencyKeyInUse  = New("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
+	ErrIdempotencyKeyReused = New(Invalid, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	ErrIdempotencyKeyInUse  = New(Conflict, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed; retry shortly")
 )
+
+// Index maps codes to a contract's errors, for its HTTP client to turn a
+// problem's code back into the error. Where errors share a code, the first
+// listed is the one a client gets back.
+func Index(list ...*Error) map[string]error {
+	out := make(map[string]error, len(list))
+	for _, e := range list {
+		if _, ok := out[e.Code]; !ok {
+			out[e.Code] = e
+		}
+	}
+	return out
+}
+
+// KindOf returns the kind of err, or Internal when it carries none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
 
 // Code returns the contract code of err, or CodeInternal when err carries none.
 func Code(err error) string {
@@ -113,7 +178,7 @@ func (v *Validator) Err() error {
 	return &ValidationError{Fields: v.fields}
 }
 
-// Invalid is a one-field validation error.
-func Invalid(field, reason string) error {
+// InvalidField is a one-field validation error.
+func InvalidField(field, reason string) error {
 	return &ValidationError{Fields: []FieldError{{Field: field, Reason: reason}}}
 }

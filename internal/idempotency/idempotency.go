@@ -43,7 +43,7 @@ var (
 	ErrInUse  = errs.ErrIdempotencyKeyInUse
 	ErrReused = errs.ErrIdempotencyKeyReused
 	// ErrBadKey is a key ValidKey refuses.
-	ErrBadKey = errs.Invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+	ErrBadKey = errs.InvalidField("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
 )
 
 type record struct {
@@ -97,7 +97,7 @@ func (s *Store) Wrap(h gin.HandlerFunc) gin.HandlerFunc {
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes))
 		if err != nil {
-			web.Error(c, errs.New(web.CodeTooLarge, "the request body is too large"))
+			web.Error(c, errs.Of(errs.TooLarge, "the request body is too large"))
 			return
 		}
 		c.Request.Body = io.NopCloser(bytes.NewReader(body))

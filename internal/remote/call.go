@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
 // Call sends in (if not nil) as JSON with the service token, and decodes a
@@ -63,12 +64,43 @@ func (m *Module) call(ctx context.Context, r Request, in, out any, known map[str
 
 // Problem is a problem document as it arrives from a module.
 type Problem struct {
-	Status      int               `json:"status"`
-	Code        string            `json:"code"`
-	Detail      string            `json:"detail"`
-	Errors      []errs.FieldError `json:"errors"`
-	PaymentID   string            `json:"payment_id"`
-	DeclineCode string            `json:"decline_code"`
+	Status int
+	Code   string
+	Detail string
+	Errors []errs.FieldError
+	// Extensions are the members a module adds of its own (a payment_id,
+	// say), kept as they came so that they are passed on unchanged.
+	Extensions map[string]any
+}
+
+// standardMembers are the members every problem has; the rest are Extensions.
+var standardMembers = map[string]bool{"type": true, "title": true, "status": true, "detail": true, "code": true, "request_id": true, "errors": true}
+
+// UnmarshalJSON reads the standard members and keeps the rest as Extensions.
+func (p *Problem) UnmarshalJSON(b []byte) error {
+	var std struct {
+		Status int               `json:"status"`
+		Code   string            `json:"code"`
+		Detail string            `json:"detail"`
+		Errors []errs.FieldError `json:"errors"`
+	}
+	var all map[string]any
+	if err := json.Unmarshal(b, &std); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	*p = Problem{Status: std.Status, Code: std.Code, Detail: std.Detail, Errors: std.Errors}
+	for k, v := range all {
+		if !standardMembers[k] {
+			if p.Extensions == nil {
+				p.Extensions = map[string]any{}
+			}
+			p.Extensions[k] = v
+		}
+	}
+	return nil
 }
 
 // ProblemError is a contract error that came over the wire. It unwraps to
@@ -92,16 +124,19 @@ func (e *ProblemError) Unwrap() []error {
 // Extensions keeps the problem's extension members when it is written again.
 func (e *ProblemError) Extensions() map[string]any {
 	ext := map[string]any{}
+	for k, v := range e.Problem.Extensions {
+		ext[k] = v
+	}
 	if len(e.Errors) > 0 {
 		ext["errors"] = e.Errors
 	}
-	if e.PaymentID != "" {
-		ext["payment_id"] = e.PaymentID
-	}
-	if e.DeclineCode != "" {
-		ext["decline_code"] = e.DeclineCode
-	}
 	return ext
+}
+
+// Extension returns a string member of the problem, or "".
+func (e *ProblemError) Extension(name string) string {
+	s, _ := e.Problem.Extensions[name].(string)
+	return s
 }
 
 func decodeProblem(status int, body []byte, known map[string]error) error {
@@ -117,9 +152,9 @@ func decodeProblem(status int, body []byte, known map[string]error) error {
 	case p.Code == errs.CodeUnavailable:
 		sentinel = ErrUnavailable
 	default:
-		// A code this client does not know still keeps its code, and so
-		// its HTTP status, when it is passed on.
-		sentinel = errs.New(p.Code, p.Detail)
+		// A code this client does not know still keeps its code, and its
+		// kind by the status it came with, when it is passed on.
+		sentinel = errs.New(web.KindOfStatus(status), p.Code, p.Detail)
 	}
 	return &ProblemError{Problem: p, Err: sentinel}
 }

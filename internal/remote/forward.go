@@ -34,10 +34,10 @@ func (m *Module) Forward(c *gin.Context) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		web.Error(c, errs.New(web.CodeTooLarge, "the request body is too large"))
+		web.Error(c, errs.Of(errs.TooLarge, "the request body is too large"))
 		return
 	case err != nil:
-		web.Error(c, errs.New(errs.CodeMalformed, "the request body could not be read"))
+		web.Error(c, errs.Of(errs.Malformed, "the request body could not be read"))
 		return
 	}
 	r := Request{

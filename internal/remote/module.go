@@ -173,7 +173,7 @@ type Request struct {
 type Header struct{ Name, Value string }
 
 // ErrUnavailable is a module that could not be reached.
-var ErrUnavailable = errs.New(errs.CodeUnavailable, "a module this request needs is unavailable")
+var ErrUnavailable = errs.Of(errs.Unavailable, "a module this request needs is unavailable")
 
 // Send makes the call, trying replicas and retrying with backoff as the
 // request allows, and leaves the answer in resp (the caller's, from

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -29,7 +30,11 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
-func init() { gin.SetMode(gin.TestMode) }
+// TestMain quiets gin: no route listing for every server a test starts.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
 
 const token = "remote-test-service-token"
 
@@ -239,7 +244,7 @@ func TestStampedHeadersWithoutRequest(t *testing.T) {
 // 2. Problem documents come back as the module's contract errors.
 func TestCallDecodesAnswers(t *testing.T) {
 	t.Parallel()
-	errOutOfStock := errs.New("out_of_stock", "the product is out of stock")
+	errOutOfStock := errs.New(errs.Conflict, "out_of_stock", "the product is out of stock")
 	known := map[string]error{"out_of_stock": errOutOfStock}
 
 	type answer struct {

@@ -17,9 +17,6 @@ import (
 // MaxBodyBytes bounds every request body; no Bazaar request is near this size.
 const MaxBodyBytes = 1 << 20
 
-// CodeTooLarge is the problem code of a body over MaxBodyBytes.
-const CodeTooLarge = "body_too_large"
-
 // Decode reads the JSON object in the body into v strictly: anything but one
 // object, unknown fields, trailing data and wrong types are a 400
 // malformed_request that says what was wrong, so a typo in a field name
@@ -54,9 +51,9 @@ func malformed(err error) error {
 	case errors.As(err, &syntaxErr):
 		err = fmt.Errorf("invalid JSON at byte %d", syntaxErr.Offset)
 	case isTooLarge(err):
-		return &errs.Error{Code: CodeTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
+		return errs.Of(errs.TooLarge, fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
 	}
-	return &errs.Error{Code: errs.CodeMalformed, Message: err.Error()}
+	return errs.Of(errs.Malformed, err.Error())
 }
 
 // QueryLimit reads the optional ?limit= of a list endpoint: def when
@@ -68,7 +65,7 @@ func QueryLimit(c *gin.Context, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 || n > max {
-		return 0, errs.Invalid("limit", fmt.Sprintf("must be an integer between 1 and %d", max))
+		return 0, errs.InvalidField("limit", fmt.Sprintf("must be an integer between 1 and %d", max))
 	}
 	return n, nil
 }

@@ -92,12 +92,12 @@ func Recover() gin.HandlerFunc {
 
 // NoRoute and NoMethod answer unknown paths and methods with problem documents.
 func NoRoute(c *gin.Context) {
-	Error(c, errs.New(errs.CodeRouteNotFound, "no such route: "+c.Request.Method+" "+c.Request.URL.Path))
+	Error(c, errs.New(errs.NotFound, errs.CodeRouteNotFound, "no such route: "+c.Request.Method+" "+c.Request.URL.Path))
 }
 
 // NoMethod answers a known path called with the wrong method.
 func NoMethod(c *gin.Context) {
-	Error(c, errs.New(errs.CodeNotAllowed, "method "+c.Request.Method+" is not allowed here"))
+	Error(c, errs.Of(errs.NotAllowed, "method "+c.Request.Method+" is not allowed here"))
 }
 
 // isTooLarge reports whether err came from http.MaxBytesReader.

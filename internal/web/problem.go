@@ -15,40 +15,41 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
 
-// statusByCode is the one place where contract error codes meet HTTP.
-var statusByCode = map[string]int{
-	errs.CodeInvalid:          http.StatusUnprocessableEntity,
-	errs.CodeMalformed:        http.StatusBadRequest,
-	CodeTooLarge:              http.StatusRequestEntityTooLarge,
-	errs.CodeNotFound:         http.StatusNotFound,
-	errs.CodeRouteNotFound:    http.StatusNotFound,
-	errs.CodeNotAllowed:       http.StatusMethodNotAllowed,
-	errs.CodeConflict:         http.StatusConflict,
-	errs.CodeUnauthorized:     http.StatusUnauthorized,
-	errs.CodeForbidden:        http.StatusForbidden,
-	errs.CodeUnavailable:      http.StatusServiceUnavailable,
-	"timeout":                 http.StatusGatewayTimeout,
-	"insufficient_stock":      http.StatusConflict,
-	"out_of_stock":            http.StatusConflict,
-	"reservation_closed":      http.StatusConflict,
-	"reservation_not_found":   http.StatusNotFound,
-	"reservation_mismatch":    http.StatusConflict,
-	"unknown_product":         http.StatusUnprocessableEntity,
-	"currency_mismatch":       http.StatusUnprocessableEntity,
-	"card_declined":           http.StatusPaymentRequired,
-	"payment_not_refundable":  http.StatusConflict,
-	"idempotency_key_in_use":  http.StatusConflict,
-	"idempotency_key_reused":  http.StatusUnprocessableEntity,
-	"rate_limited":            http.StatusTooManyRequests,
-	"webhook_url_not_allowed": http.StatusUnprocessableEntity,
+// statusByKind is the one place where contract errors meet HTTP: each
+// module says what kind each of its errors is, and this table nothing else.
+var statusByKind = [...]int{
+	errs.Internal:     http.StatusInternalServerError,
+	errs.Invalid:      http.StatusUnprocessableEntity,
+	errs.Malformed:    http.StatusBadRequest,
+	errs.TooLarge:     http.StatusRequestEntityTooLarge,
+	errs.NotFound:     http.StatusNotFound,
+	errs.NotAllowed:   http.StatusMethodNotAllowed,
+	errs.Conflict:     http.StatusConflict,
+	errs.Unauthorized: http.StatusUnauthorized,
+	errs.Forbidden:    http.StatusForbidden,
+	errs.Declined:     http.StatusPaymentRequired,
+	errs.RateLimited:  http.StatusTooManyRequests,
+	errs.Unavailable:  http.StatusServiceUnavailable,
+	errs.Timeout:      http.StatusGatewayTimeout,
 }
 
-// StatusOf returns the HTTP status for a contract code (500 when unknown).
-func StatusOf(code string) int {
-	if s, ok := statusByCode[code]; ok {
-		return s
+// StatusOf returns the HTTP status of a kind of error.
+func StatusOf(kind errs.Kind) int {
+	if int(kind) < len(statusByKind) {
+		return statusByKind[kind]
 	}
 	return http.StatusInternalServerError
+}
+
+// KindOfStatus is the kind of error an HTTP status stands for, for a
+// problem whose code a client does not know: passed on, it keeps its status.
+func KindOfStatus(status int) errs.Kind {
+	for kind, s := range statusByKind {
+		if s == status {
+			return errs.Kind(kind)
+		}
+	}
+	return errs.Internal
 }
 
 // ProblemType is the RFC 9457 type URI of a code; docs/errors.md explains each.
@@ -90,15 +91,14 @@ type extender interface{ Extensions() map[string]any }
 // ProblemOf turns any error into the problem document a client sees.
 // Errors without a contract code become a 500 that reveals nothing inside.
 func ProblemOf(err error) Problem {
-	code := errs.Code(err)
-	detail := err.Error()
+	kind, code, detail := errs.KindOf(err), errs.Code(err), err.Error()
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		code, detail = "timeout", "the request took too long"
-	case code == errs.CodeInternal:
-		detail = "an unexpected error occurred; the request id identifies it in the logs"
+		kind, code, detail = errs.Timeout, errs.CodeTimeout, "the request took too long"
+	case kind == errs.Internal:
+		code, detail = errs.CodeInternal, "an unexpected error occurred; the request id identifies it in the logs"
 	}
-	status := StatusOf(code)
+	status := StatusOf(kind)
 	p := Problem{Type: ProblemType(code), Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
 	var ext extender
 	if errors.As(err, &ext) {

@@ -68,9 +68,13 @@ const (
 
 // Errors of the catalogue contract.
 var (
-	ErrNotFound     = errs.New(errs.CodeNotFound, "product not found")
-	ErrDuplicateSKU = errs.New(errs.CodeConflict, "a product with this sku already exists")
+	ErrNotFound     = errs.Of(errs.NotFound, "product not found")
+	ErrDuplicateSKU = errs.Of(errs.Conflict, "a product with this sku already exists")
 )
+
+// Errors lists the errors the catalogue answers with, as its HTTP client
+// turns their codes back (errs.Index): the first of a code wins.
+var Errors = []*errs.Error{ErrNotFound, ErrDuplicateSKU}
 
 // Service is the catalogue module.
 type Service interface {

@@ -52,18 +52,23 @@ type Reservation struct {
 // Errors of the inventory contract.
 var (
 	// ErrProductNotFound: the catalogue does not sell this product.
-	ErrProductNotFound = errs.New(errs.CodeNotFound, "product not found")
+	ErrProductNotFound = errs.Of(errs.NotFound, "product not found")
 	// ErrOutOfStock: a reservation asked for more than is available.
-	ErrOutOfStock = errs.New("out_of_stock", "not enough stock to reserve")
+	ErrOutOfStock = errs.New(errs.Conflict, "out_of_stock", "not enough stock to reserve")
 	// ErrInsufficientStock: a stock change would leave less on hand than is reserved.
-	ErrInsufficientStock = errs.New("insufficient_stock", "on hand would fall below what is reserved")
+	ErrInsufficientStock = errs.New(errs.Conflict, "insufficient_stock", "on hand would fall below what is reserved")
 	// ErrReservationNotFound: no reservation has this id.
-	ErrReservationNotFound = errs.New("reservation_not_found", "reservation not found")
+	ErrReservationNotFound = errs.New(errs.NotFound, "reservation_not_found", "reservation not found")
 	// ErrReservationClosed: the reservation was released or expired and holds nothing.
-	ErrReservationClosed = errs.New("reservation_closed", "the reservation no longer holds stock")
+	ErrReservationClosed = errs.New(errs.Conflict, "reservation_closed", "the reservation no longer holds stock")
 	// ErrReservationMismatch: a reservation id was reused for different lines.
-	ErrReservationMismatch = errs.New("reservation_mismatch", "a reservation with this id holds other lines")
+	ErrReservationMismatch = errs.New(errs.Conflict, "reservation_mismatch", "a reservation with this id holds other lines")
 )
+
+// Errors lists the errors the inventory answers with, as its HTTP client
+// turns their codes back (errs.Index): the first of a code wins.
+var Errors = []*errs.Error{ErrProductNotFound, ErrOutOfStock, ErrInsufficientStock, ErrReservationNotFound,
+	ErrReservationClosed, ErrReservationMismatch}
 
 // Service is the inventory module.
 type Service interface {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
 )
 
 // Status is where a payment is in its life.
@@ -126,16 +127,22 @@ const (
 // Errors of the payment contract. A checkout that runs out of stock fails
 // with inventory.ErrOutOfStock.
 var (
-	ErrNotFound         = errs.New(errs.CodeNotFound, "payment not found")
-	ErrUnknownProduct   = errs.New("unknown_product", "the cart names a product that is not for sale")
-	ErrCurrencyMismatch = errs.New("currency_mismatch", "all items of a cart must share one currency")
-	ErrCardDeclined     = errs.New("card_declined", "the card was declined")
-	ErrNotRefundable    = errs.New("payment_not_refundable", "only a succeeded payment can be refunded")
-	ErrChargeNotFound   = errs.New(errs.CodeNotFound, "the processor has no charge with this key")
+	ErrNotFound         = errs.Of(errs.NotFound, "payment not found")
+	ErrUnknownProduct   = errs.New(errs.Invalid, "unknown_product", "the cart names a product that is not for sale")
+	ErrCurrencyMismatch = errs.New(errs.Invalid, "currency_mismatch", "all items of a cart must share one currency")
+	ErrCardDeclined     = errs.New(errs.Declined, "card_declined", "the card was declined")
+	ErrNotRefundable    = errs.New(errs.Conflict, "payment_not_refundable", "only a succeeded payment can be refunded")
+	ErrChargeNotFound   = errs.Of(errs.NotFound, "the processor has no charge with this key")
 	// The answers every idempotent route of the API gives.
 	ErrIdempotencyKeyReused = errs.ErrIdempotencyKeyReused
 	ErrIdempotencyKeyInUse  = errs.ErrIdempotencyKeyInUse
 )
+
+// Errors lists the errors a checkout and the payment routes answer with,
+// the inventory's a checkout passes on among them, as the payment module's
+// HTTP client turns their codes back (errs.Index): the first of a code wins.
+var Errors = []*errs.Error{ErrNotFound, ErrUnknownProduct, ErrCurrencyMismatch, ErrCardDeclined, ErrNotRefundable,
+	inventory.ErrOutOfStock, inventory.ErrReservationClosed, ErrIdempotencyKeyReused, ErrIdempotencyKeyInUse}
 
 // CheckoutError is a checkout that failed after its payment was recorded:
 // the client gets the payment_id to look the payment up. After a decline or

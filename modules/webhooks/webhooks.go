@@ -24,10 +24,15 @@ var EventTypes = []string{
 
 // Errors of the webhooks contract.
 var (
-	ErrNotFound         = errs.New(errs.CodeNotFound, "webhook endpoint not found")
-	ErrDeliveryNotFound = errs.New(errs.CodeNotFound, "delivery not found")
-	ErrURLNotAllowed    = errs.New("webhook_url_not_allowed", "webhook URLs must be https:// and resolve to public addresses")
+	ErrNotFound         = errs.Of(errs.NotFound, "webhook endpoint not found")
+	ErrDeliveryNotFound = errs.Of(errs.NotFound, "delivery not found")
+	ErrURLNotAllowed    = errs.New(errs.Invalid, "webhook_url_not_allowed", "webhook URLs must be https:// and resolve to public addresses")
 )
+
+// Errors lists the errors the webhooks answer with, as their HTTP client
+// turns their codes back (errs.Index): the first of a code wins, so an
+// unknown delivery comes back as ErrNotFound (both are "not_found").
+var Errors = []*errs.Error{ErrNotFound, ErrDeliveryNotFound, ErrURLNotAllowed}
 
 // Endpoint is a registered receiver. Secret is shown only when it is created.
 type Endpoint struct {

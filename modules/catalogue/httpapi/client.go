@@ -23,10 +23,7 @@ var _ catalogue.Service = (*Client)(nil)
 func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 
 // known turns the catalogue's problem codes back into its errors.
-var known = map[string]error{
-	errs.CodeNotFound: catalogue.ErrNotFound,
-	errs.CodeConflict: catalogue.ErrDuplicateSKU,
-}
+var known = errs.Index(catalogue.Errors...)
 
 func productPath(id string) string { return "/v1/products/" + url.PathEscape(id) }
 

@@ -42,7 +42,7 @@ func decodeProduct(c *gin.Context) (catalogue.ProductInput, error) {
 		return catalogue.ProductInput{}, err
 	}
 	if b.Price == nil {
-		return catalogue.ProductInput{}, errs.Invalid("price", "is required")
+		return catalogue.ProductInput{}, errs.InvalidField("price", "is required")
 	}
 	return catalogue.ProductInput{SKU: b.SKU, Name: b.Name, Description: b.Description, Price: *b.Price, Currency: b.Currency}, nil
 }

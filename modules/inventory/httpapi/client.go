@@ -22,14 +22,7 @@ var _ inventory.Service = (*Client)(nil)
 func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 
 // known turns the inventory's problem codes back into its errors.
-var known = map[string]error{
-	errs.CodeNotFound:       inventory.ErrProductNotFound,
-	"out_of_stock":          inventory.ErrOutOfStock,
-	"insufficient_stock":    inventory.ErrInsufficientStock,
-	"reservation_not_found": inventory.ErrReservationNotFound,
-	"reservation_closed":    inventory.ErrReservationClosed,
-	"reservation_mismatch":  inventory.ErrReservationMismatch,
-}
+var known = errs.Index(inventory.Errors...)
 
 func levelPath(productID string) string { return "/v1/inventory/" + url.PathEscape(productID) }
 

@@ -48,7 +48,7 @@ func set(svc inventory.Service) gin.HandlerFunc {
 			return
 		}
 		if in.OnHand == nil {
-			web.Error(c, errs.Invalid("on_hand", "is required"))
+			web.Error(c, errs.InvalidField("on_hand", "is required"))
 			return
 		}
 		lvl, err := svc.Set(c.Request.Context(), c.Param("product_id"), *in.OnHand)

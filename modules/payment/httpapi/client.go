@@ -11,7 +11,6 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
-	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
@@ -26,17 +25,7 @@ var _ payment.Service = (*Client)(nil)
 func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 
 // known turns the payment module's problem codes back into contract errors.
-var known = map[string]error{
-	errs.CodeNotFound:        payment.ErrNotFound,
-	"unknown_product":        payment.ErrUnknownProduct,
-	"currency_mismatch":      payment.ErrCurrencyMismatch,
-	"card_declined":          payment.ErrCardDeclined,
-	"payment_not_refundable": payment.ErrNotRefundable,
-	"out_of_stock":           inventory.ErrOutOfStock,
-	"reservation_closed":     inventory.ErrReservationClosed,
-	"idempotency_key_reused": payment.ErrIdempotencyKeyReused,
-	"idempotency_key_in_use": payment.ErrIdempotencyKeyInUse,
-}
+var known = errs.Index(payment.Errors...)
 
 // Checkout runs a purchase. A failure that names a payment comes back as a
 // *payment.CheckoutError, as it does in-process.
@@ -52,13 +41,13 @@ func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (pay
 		err = c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
 	}
 	var pe *remote.ProblemError
-	if errors.As(err, &pe) && pe.PaymentID != "" {
-		cause := error(pe)
-		if pe.DeclineCode != "" {
-			cause = &payment.Decline{Code: pe.DeclineCode}
+	if errors.As(err, &pe) && pe.Extension("payment_id") != "" {
+		cause, decline := error(pe), pe.Extension("decline_code")
+		if decline != "" {
+			cause = &payment.Decline{Code: decline}
 		}
-		return payment.Payment{}, &payment.CheckoutError{PaymentID: pe.PaymentID, DeclineCode: pe.DeclineCode, Err: cause,
-			Replayed: p.Replayed}
+		return payment.Payment{}, &payment.CheckoutError{PaymentID: pe.Extension("payment_id"), DeclineCode: decline,
+			Err: cause, Replayed: p.Replayed}
 	}
 	if err != nil {
 		return payment.Payment{}, err

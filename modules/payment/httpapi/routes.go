@@ -93,7 +93,7 @@ func list(svc payment.Service) gin.HandlerFunc {
 		if raw := c.Query("status"); raw != "" {
 			st, ok := payment.ParseStatus(raw)
 			if !ok {
-				web.Error(c, errs.Invalid("status", "must be pending, succeeded, failed or refunded"))
+				web.Error(c, errs.InvalidField("status", "must be pending, succeeded, failed or refunded"))
 				return
 			}
 			q.Status = st

@@ -38,7 +38,7 @@ const (
 
 // errInventoryWasDown replays the failure of a checkout that could not
 // reach the inventory: the 503 its first answer was.
-var errInventoryWasDown = errs.New(errs.CodeUnavailable, "the inventory was unavailable; this payment failed and nothing was charged")
+var errInventoryWasDown = errs.Of(errs.Unavailable, "the inventory was unavailable; this payment failed and nothing was charged")
 
 // Service implements payment.Service.
 type Service struct {

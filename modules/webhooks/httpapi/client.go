@@ -21,10 +21,7 @@ var _ webhooks.Service = (*Client)(nil)
 func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 
 // known turns the webhooks' problem codes back into their errors.
-var known = map[string]error{
-	errs.CodeNotFound:         webhooks.ErrNotFound,
-	"webhook_url_not_allowed": webhooks.ErrURLNotAllowed,
-}
+var known = errs.Index(webhooks.Errors...)
 
 func endpointPath(id string) string { return "/v1/webhooks/" + url.PathEscape(id) }
 

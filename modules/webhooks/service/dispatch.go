@@ -41,7 +41,7 @@ type message struct {
 // an event queues nothing: (endpoint, event) is unique.
 func (s *Service) Publish(ctx context.Context, events []webhooks.Event) error {
 	if len(events) > webhooks.MaxPublish {
-		return errs.Invalid("events", fmt.Sprintf("at most %d events at once", webhooks.MaxPublish))
+		return errs.InvalidField("events", fmt.Sprintf("at most %d events at once", webhooks.MaxPublish))
 	}
 	var endpoints []endpointRow
 	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Find(&endpoints).Error; err != nil {

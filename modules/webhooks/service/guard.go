@@ -61,7 +61,7 @@ func wellFormed(raw string) bool {
 func checkURL(ctx context.Context, raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return errs.Invalid("url", "must be an absolute http(s) URL without credentials")
+		return errs.InvalidField("url", "must be an absolute http(s) URL without credentials")
 	}
 	if allowPrivate {
 		return nil
