@@ -72,6 +72,16 @@ var (
 	ErrDuplicateSKU = errs.Of(errs.Conflict, "a product with this sku already exists")
 )
 
+// Events the catalogue publishes (to webhooks, through its outbox).
+const (
+	EventCreated = "product.created"
+	EventUpdated = "product.updated"
+	EventDeleted = "product.deleted"
+)
+
+// Events lists them all, for subscriptions.
+var Events = []string{EventCreated, EventUpdated, EventDeleted}
+
 // Errors lists the errors the catalogue answers with, as its HTTP client
 // turns their codes back (errs.Index): the first of a code wins.
 var Errors = []*errs.Error{ErrNotFound, ErrDuplicateSKU}

@@ -65,6 +65,15 @@ var (
 	ErrReservationMismatch = errs.New(errs.Conflict, "reservation_mismatch", "a reservation with this id holds other lines")
 )
 
+// Events the inventory publishes (to webhooks, through its outbox).
+const (
+	EventAdjusted = "inventory.adjusted"
+	EventLowStock = "inventory.low_stock"
+)
+
+// Events lists them all, for subscriptions.
+var Events = []string{EventAdjusted, EventLowStock}
+
 // Errors lists the errors the inventory answers with, as its HTTP client
 // turns their codes back (errs.Index): the first of a code wins.
 var Errors = []*errs.Error{ErrProductNotFound, ErrOutOfStock, ErrInsufficientStock, ErrReservationNotFound,

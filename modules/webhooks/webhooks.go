@@ -10,17 +10,18 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	"github.com/bazaar-shop/bazaar/modules/inventory"
+	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
-// EventTypes are the events an endpoint may subscribe to; "*" means all.
-var EventTypes = []string{
-	"product.created", "product.updated", "product.deleted",
-	"inventory.adjusted", "inventory.low_stock",
-	"payment.succeeded", "payment.failed", "payment.refunded",
-}
+// EventTypes are the events an endpoint may subscribe to, as the modules
+// that publish them declare them; "*" means all.
+var EventTypes = slices.Concat(catalogue.Events, inventory.Events, payment.Events)
 
 // Errors of the webhooks contract.
 var (

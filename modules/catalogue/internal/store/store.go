@@ -43,13 +43,6 @@ type Store struct{ db *gorm.DB }
 // New returns a Store on the catalogue's database.
 func New(db *gorm.DB) *Store { return &Store{db: db} }
 
-// Events the catalogue records in its outbox.
-const (
-	EventCreated = "product.created"
-	EventUpdated = "product.updated"
-	EventDeleted = "product.deleted"
-)
-
 // Resource names a product in its events: their sequence counts per product.
 func Resource(productID string) string { return "product:" + productID }
 
@@ -61,7 +54,7 @@ func (s *Store) Insert(ctx context.Context, p catalogue.Product) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if err := outbox.Record(tx, EventCreated, Resource(p.ID), p, p.CreatedAt); err != nil {
+		if err := outbox.Record(tx, catalogue.EventCreated, Resource(p.ID), p, p.CreatedAt); err != nil {
 			return err
 		}
 		return countChange(tx)
@@ -145,7 +138,7 @@ func (s *Store) Update(ctx context.Context, id string, in catalogue.ProductInput
 			return err
 		}
 		out = row.toContract()
-		if err := outbox.Record(tx, EventUpdated, Resource(id), out, now); err != nil {
+		if err := outbox.Record(tx, catalogue.EventUpdated, Resource(id), out, now); err != nil {
 			return err
 		}
 		return countChange(tx)
@@ -181,7 +174,7 @@ func (s *Store) Delete(ctx context.Context, id string, now time.Time) error {
 		if res.RowsAffected == 0 {
 			return catalogue.ErrNotFound // deleted meanwhile
 		}
-		if err := outbox.Record(tx, EventDeleted, Resource(id), Deleted{ID: id, SKU: row.SKU}, now); err != nil {
+		if err := outbox.Record(tx, catalogue.EventDeleted, Resource(id), Deleted{ID: id, SKU: row.SKU}, now); err != nil {
 			return err
 		}
 		return countChange(tx)

@@ -81,12 +81,6 @@ func New(db *gorm.DB, lowStock int64) *Store {
 	return &Store{db: db, lowStock: lowStock, lines: lines}
 }
 
-// Events the inventory records in its outbox.
-const (
-	EventAdjusted = "inventory.adjusted"
-	EventLowStock = "inventory.low_stock"
-)
-
 // Resource names a product's stock in its events: their sequence counts
 // per product, apart from the catalogue's events of the product itself.
 func Resource(productID string) string { return "stock:" + productID }
@@ -116,10 +110,10 @@ type event struct {
 func (s *Store) events(now inventory.Level, before int64, reason string, adjusted bool) []event {
 	var out []event
 	if adjusted {
-		out = append(out, event{EventAdjusted, Adjusted{Level: now, Delta: now.OnHand - before, Reason: reason}})
+		out = append(out, event{inventory.EventAdjusted, Adjusted{Level: now, Delta: now.OnHand - before, Reason: reason}})
 	}
 	if before > s.lowStock && now.OnHand <= s.lowStock {
-		out = append(out, event{EventLowStock, LowStock{Level: now, Threshold: s.lowStock}})
+		out = append(out, event{inventory.EventLowStock, LowStock{Level: now, Threshold: s.lowStock}})
 	}
 	return out
 }

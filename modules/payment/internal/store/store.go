@@ -209,7 +209,7 @@ func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status
 	if p.Status == payment.Refunded {
 		place = 2
 	}
-	if err := outbox.QueueAt(&move, "payment."+string(p.Status), "payment:"+p.ID, place, p, p.UpdatedAt); err != nil {
+	if err := outbox.QueueAt(&move, payment.EventOf(p.Status), "payment:"+p.ID, place, p, p.UpdatedAt); err != nil {
 		return false, err
 	}
 	err := move.Run(ctx, s.db, "payment.finish", func(*database.Pipeline) error {
