@@ -248,6 +248,11 @@ func (s *split) container(t testing.TB, service string) string {
 	return id
 }
 
+// address is a service's container's address on the project's network.
+func (s *split) address(t testing.TB, service string) string {
+	return docker(t, "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", s.container(t, service))
+}
+
 // services lists the project's services, PostgreSQL included.
 func (s *split) services(t testing.TB) []string {
 	return strings.Fields(s.compose(t, "config", "--services"))
@@ -348,8 +353,12 @@ func (s *split) paymentRestarted(t *testing.T) {
 	prod := s.Product(t, stock)
 	stream := s.Checkouts(prod)
 	time.Sleep(time.Second)
+	before := s.address(t, "payment")
 	s.compose(t, "restart", "payment")
 	s.waitHealthy(t, "payment")
+	// The engine may give it another address: callers must not keep
+	// dialling the old one.
+	t.Logf("payment was at %s, is at %s", before, s.address(t, "payment"))
 	succeededSince(t, stream, time.Now())
 	results := stream.Stop()
 	shoptest.RequireClearEnds(t, results, deadline)

@@ -5,8 +5,6 @@ import (
 	"net"
 	"syscall"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // errClosedIdle is a kept-alive connection that the module closed while it
@@ -20,8 +18,13 @@ var errClosedIdle = errors.New("the module closed the idle connection")
 // repeated would then be lost in doubt; net/http's client watches each idle
 // connection with a goroutine of its own. Here the connection itself looks,
 // at the moment a request is about to be written on it (keptConn).
+//
+// It asks the resolver on every new connection: a module restarted as a
+// container, or rescheduled as a pod, may come back at a new address, and
+// fasthttp's own dialer would keep dialling the old one for a minute.
+// Connections are pooled, so a lookup per new connection costs little.
 func dialModule(addr string, timeout time.Duration) (net.Conn, error) {
-	conn, err := fasthttp.DialTimeout(addr, timeout)
+	conn, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

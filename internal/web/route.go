@@ -1,6 +1,9 @@
 package web
 
 import (
+	"net/url"
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/bazaar-shop/bazaar/internal/identity"
@@ -68,3 +71,16 @@ func Principal(c *gin.Context) string { return CallerOf(c).Principal() }
 
 // Own serves a route with its own handler.
 func Own(rt Route) gin.HandlerFunc { return rt.Handler }
+
+// Path fills the parameters of a route's path pattern (":id") in order,
+// each escaped as one path segment, so that a module's HTTP client builds
+// its paths from the very patterns its route table serves.
+func Path(pattern string, params ...string) string {
+	segments := strings.Split(pattern, "/")
+	for i, s := range segments {
+		if strings.HasPrefix(s, ":") && len(params) > 0 {
+			segments[i], params = url.PathEscape(params[0]), params[1:]
+		}
+	}
+	return strings.Join(segments, "/")
+}

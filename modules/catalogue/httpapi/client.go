@@ -9,6 +9,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
@@ -25,12 +26,10 @@ func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 // known turns the catalogue's problem codes back into its errors.
 var known = errs.Index(catalogue.Errors...)
 
-func productPath(id string) string { return "/v1/products/" + url.PathEscape(id) }
-
 // Create adds a product.
 func (c *Client) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
 	var p catalogue.Product
-	err := c.m.Call(ctx, http.MethodPost, "/v1/products", in, &p, false, known)
+	err := c.m.Call(ctx, http.MethodPost, productsPath, in, &p, false, known)
 	return p, err
 }
 
@@ -40,7 +39,7 @@ func (c *Client) Get(ctx context.Context, id string) (catalogue.Product, error) 
 	if !remote.Segment(id) {
 		return p, catalogue.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodGet, productPath(id), nil, &p, true, known)
+	err := c.m.Call(ctx, http.MethodGet, web.Path(productPath, id), nil, &p, true, known)
 	return p, err
 }
 
@@ -61,7 +60,7 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 		v.Set("ids", joinIDs(q.IDs))
 	}
 	var page catalogue.Page
-	path := "/v1/products?" + v.Encode()
+	path := productsPath + "?" + v.Encode()
 	if q.Fresh {
 		return page, c.getFresh(ctx, path, &page)
 	}
@@ -85,7 +84,7 @@ func (c *Client) Update(ctx context.Context, id string, in catalogue.ProductInpu
 	if !remote.Segment(id) {
 		return p, catalogue.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodPut, productPath(id), in, &p, true, known)
+	err := c.m.Call(ctx, http.MethodPut, web.Path(productPath, id), in, &p, true, known)
 	return p, err
 }
 
@@ -94,7 +93,7 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	if !remote.Segment(id) {
 		return catalogue.ErrNotFound
 	}
-	return c.m.Call(ctx, http.MethodDelete, productPath(id), nil, nil, false, known)
+	return c.m.Call(ctx, http.MethodDelete, web.Path(productPath, id), nil, nil, false, known)
 }
 
 // joinIDs puts ids on the wire, separated by commas. No product id holds a

@@ -15,14 +15,20 @@ import (
 
 // Routes is the catalogue's public API. Reads need no key.
 // A process that does not host the module serves the same table by
+// The catalogue's paths, served by Routes and called by the Client.
+const (
+	productsPath = "/v1/products"
+	productPath  = "/v1/products/:id"
+)
+
 // forwarding it.
 func Routes(svc catalogue.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/v1/products", Access: web.Admin, Handler: create(svc), Idempotent: true},
-		{Method: "GET", Path: "/v1/products", Access: web.Public, Handler: list(svc)},
-		{Method: "GET", Path: "/v1/products/:id", Access: web.Public, Handler: get(svc)},
-		{Method: "PUT", Path: "/v1/products/:id", Access: web.Admin, Handler: update(svc)},
-		{Method: "DELETE", Path: "/v1/products/:id", Access: web.Admin, Handler: remove(svc)},
+		{Method: "POST", Path: productsPath, Access: web.Admin, Handler: create(svc), Idempotent: true},
+		{Method: "GET", Path: productsPath, Access: web.Public, Handler: list(svc)},
+		{Method: "GET", Path: productPath, Access: web.Public, Handler: get(svc)},
+		{Method: "PUT", Path: productPath, Access: web.Admin, Handler: update(svc)},
+		{Method: "DELETE", Path: productPath, Access: web.Admin, Handler: remove(svc)},
 	}
 }
 
@@ -59,7 +65,7 @@ func create(svc catalogue.Service) gin.HandlerFunc {
 			web.Error(c, err)
 			return
 		}
-		c.Header("Location", "/v1/products/"+p.ID)
+		c.Header("Location", web.Path(productPath, p.ID))
 		c.JSON(http.StatusCreated, p)
 	}
 }

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 )
 
@@ -24,15 +24,13 @@ func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 // known turns the inventory's problem codes back into its errors.
 var known = errs.Index(inventory.Errors...)
 
-func levelPath(productID string) string { return "/v1/inventory/" + url.PathEscape(productID) }
-
 // Get returns the stock of a product.
 func (c *Client) Get(ctx context.Context, productID string) (inventory.Level, error) {
 	var lvl inventory.Level
 	if !remote.Segment(productID) {
 		return lvl, inventory.ErrProductNotFound
 	}
-	err := c.m.Call(ctx, http.MethodGet, levelPath(productID), nil, &lvl, true, known)
+	err := c.m.Call(ctx, http.MethodGet, web.Path(levelPath, productID), nil, &lvl, true, known)
 	return lvl, err
 }
 
@@ -43,7 +41,7 @@ func (c *Client) Set(ctx context.Context, productID string, onHand int64) (inven
 	if !remote.Segment(productID) {
 		return lvl, inventory.ErrProductNotFound
 	}
-	err := c.m.Call(ctx, http.MethodPut, levelPath(productID), SetRequest{OnHand: &onHand}, &lvl, true, known)
+	err := c.m.Call(ctx, http.MethodPut, web.Path(levelPath, productID), SetRequest{OnHand: &onHand}, &lvl, true, known)
 	return lvl, err
 }
 
@@ -53,32 +51,32 @@ func (c *Client) Adjust(ctx context.Context, productID string, delta int64, reas
 	if !remote.Segment(productID) {
 		return lvl, inventory.ErrProductNotFound
 	}
-	err := c.m.Call(ctx, http.MethodPost, levelPath(productID)+"/adjustments", AdjustRequest{Delta: delta, Reason: reason}, &lvl, false, known)
+	err := c.m.Call(ctx, http.MethodPost, web.Path(adjustmentsPath, productID), AdjustRequest{Delta: delta, Reason: reason}, &lvl, false, known)
 	return lvl, err
 }
 
 // Reserve holds every line or none.
 func (c *Client) Reserve(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
 	var r inventory.Reservation
-	err := c.m.Call(ctx, http.MethodPost, "/internal/v1/reservations", ReserveRequest{ID: id, Lines: lines}, &r, true, known)
+	err := c.m.Call(ctx, http.MethodPost, reservationsPath, ReserveRequest{ID: id, Lines: lines}, &r, true, known)
 	return r, err
 }
 
-func (c *Client) settle(ctx context.Context, id, step string) error {
+func (c *Client) settle(ctx context.Context, id, path string) error {
 	if !remote.Segment(id) {
-		if step == "release" {
+		if path == releasePath {
 			return nil // releasing what was never reserved is a no-op
 		}
 		return inventory.ErrReservationNotFound
 	}
-	return c.m.Call(ctx, http.MethodPost, "/internal/v1/reservations/"+url.PathEscape(id)+"/"+step, nil, nil, true, known)
+	return c.m.Call(ctx, http.MethodPost, web.Path(path, id), nil, nil, true, known)
 }
 
 // Commit turns held units into sold ones.
-func (c *Client) Commit(ctx context.Context, id string) error { return c.settle(ctx, id, "commit") }
+func (c *Client) Commit(ctx context.Context, id string) error { return c.settle(ctx, id, commitPath) }
 
 // Release gives held units back.
-func (c *Client) Release(ctx context.Context, id string) error { return c.settle(ctx, id, "release") }
+func (c *Client) Release(ctx context.Context, id string) error { return c.settle(ctx, id, releasePath) }
 
 // Restock returns the units of a committed reservation to the shelf.
-func (c *Client) Restock(ctx context.Context, id string) error { return c.settle(ctx, id, "restock") }
+func (c *Client) Restock(ctx context.Context, id string) error { return c.settle(ctx, id, restockPath) }

@@ -15,10 +15,10 @@ import (
 // They need the service token, and a gateway never forwards them.
 func InternalRoutes(svc inventory.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/internal/v1/reservations", Access: web.Internal, Handler: reserve(svc)},
-		{Method: "POST", Path: "/internal/v1/reservations/:id/commit", Access: web.Internal, Handler: settle(svc.Commit)},
-		{Method: "POST", Path: "/internal/v1/reservations/:id/release", Access: web.Internal, Handler: settle(svc.Release)},
-		{Method: "POST", Path: "/internal/v1/reservations/:id/restock", Access: web.Internal, Handler: settle(svc.Restock)},
+		{Method: "POST", Path: reservationsPath, Access: web.Internal, Handler: reserve(svc)},
+		{Method: "POST", Path: commitPath, Access: web.Internal, Handler: settle(svc.Commit)},
+		{Method: "POST", Path: releasePath, Access: web.Internal, Handler: settle(svc.Release)},
+		{Method: "POST", Path: restockPath, Access: web.Internal, Handler: settle(svc.Restock)},
 	}
 }
 

@@ -14,12 +14,23 @@ import (
 
 // Routes is the inventory's public API.
 // A process that does not host the module serves the same table by
+// The inventory's paths, served by Routes and InternalRoutes and called by
+// the Client.
+const (
+	levelPath        = "/v1/inventory/:product_id"
+	adjustmentsPath  = "/v1/inventory/:product_id/adjustments"
+	reservationsPath = "/internal/v1/reservations"
+	commitPath       = "/internal/v1/reservations/:id/commit"
+	releasePath      = "/internal/v1/reservations/:id/release"
+	restockPath      = "/internal/v1/reservations/:id/restock"
+)
+
 // forwarding it.
 func Routes(svc inventory.Service) []web.Route {
 	return []web.Route{
-		{Method: "GET", Path: "/v1/inventory/:product_id", Access: web.Storefront, Handler: get(svc)},
-		{Method: "PUT", Path: "/v1/inventory/:product_id", Access: web.Admin, Handler: set(svc), Idempotent: true},
-		{Method: "POST", Path: "/v1/inventory/:product_id/adjustments", Access: web.Admin, Handler: adjust(svc), Idempotent: true},
+		{Method: "GET", Path: levelPath, Access: web.Storefront, Handler: get(svc)},
+		{Method: "PUT", Path: levelPath, Access: web.Admin, Handler: set(svc), Idempotent: true},
+		{Method: "POST", Path: adjustmentsPath, Access: web.Admin, Handler: adjust(svc), Idempotent: true},
 	}
 }
 

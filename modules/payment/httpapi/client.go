@@ -11,6 +11,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
@@ -36,9 +37,9 @@ func (c *Client) Checkout(ctx context.Context, req payment.CheckoutRequest) (pay
 		// With a key, the checkout may be sent again: it happens once.
 		// Hashed: the caller's key may be longer than a header key may be.
 		sum := sha256.Sum256([]byte(req.IdempotencyKey))
-		p.Replayed, err = c.m.CallWithKey(ctx, http.MethodPost, "/v1/payments", hex.EncodeToString(sum[:]), req, &p, known)
+		p.Replayed, err = c.m.CallWithKey(ctx, http.MethodPost, paymentsPath, hex.EncodeToString(sum[:]), req, &p, known)
 	} else {
-		err = c.m.Call(ctx, http.MethodPost, "/v1/payments", req, &p, false, known)
+		err = c.m.Call(ctx, http.MethodPost, paymentsPath, req, &p, false, known)
 	}
 	var pe *remote.ProblemError
 	if errors.As(err, &pe) && pe.Extension("payment_id") != "" {
@@ -61,7 +62,7 @@ func (c *Client) Get(ctx context.Context, id string) (payment.Payment, error) {
 	if !remote.Segment(id) {
 		return p, payment.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(id), nil, &p, true, known)
+	err := c.m.Call(ctx, http.MethodGet, web.Path(paymentPath, id), nil, &p, true, known)
 	return p, err
 }
 
@@ -78,7 +79,7 @@ func (c *Client) List(ctx context.Context, q payment.ListQuery) (payment.Page, e
 		v.Set("status", string(q.Status))
 	}
 	var page payment.Page
-	err := c.m.Call(ctx, http.MethodGet, "/v1/payments?"+v.Encode(), nil, &page, true, known)
+	err := c.m.Call(ctx, http.MethodGet, paymentsPath+"?"+v.Encode(), nil, &page, true, known)
 	return page, err
 }
 
@@ -88,6 +89,6 @@ func (c *Client) Refund(ctx context.Context, id string) (payment.Payment, error)
 	if !remote.Segment(id) {
 		return p, payment.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/refund", nil, &p, true, known)
+	err := c.m.Call(ctx, http.MethodPost, web.Path(refundPath, id), nil, &p, true, known)
 	return p, err
 }

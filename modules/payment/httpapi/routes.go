@@ -16,14 +16,21 @@ import (
 
 // Routes is the payment module's public API.
 // A process that does not host the module serves the same table by
+// The payment module's paths, served by Routes and called by the Client.
+const (
+	paymentsPath = "/v1/payments"
+	paymentPath  = "/v1/payments/:id"
+	refundPath   = "/v1/payments/:id/refund"
+)
+
 // forwarding it.
 func Routes(svc payment.Service) []web.Route {
 	return []web.Route{
 		// The checkout keeps its Idempotency-Key itself (see checkout).
-		{Method: "POST", Path: "/v1/payments", Access: web.Storefront, Handler: checkout(svc)},
-		{Method: "GET", Path: "/v1/payments", Access: web.Admin, Handler: list(svc)},
-		{Method: "GET", Path: "/v1/payments/:id", Access: web.Storefront, Handler: get(svc)},
-		{Method: "POST", Path: "/v1/payments/:id/refund", Access: web.Admin, Handler: refund(svc), Idempotent: true},
+		{Method: "POST", Path: paymentsPath, Access: web.Storefront, Handler: checkout(svc)},
+		{Method: "GET", Path: paymentsPath, Access: web.Admin, Handler: list(svc)},
+		{Method: "GET", Path: paymentPath, Access: web.Storefront, Handler: get(svc)},
+		{Method: "POST", Path: refundPath, Access: web.Admin, Handler: refund(svc), Idempotent: true},
 	}
 }
 
@@ -59,7 +66,7 @@ func checkout(svc payment.Service) gin.HandlerFunc {
 			web.Error(c, err)
 			return
 		}
-		c.Header("Location", "/v1/payments/"+p.ID)
+		c.Header("Location", web.Path(paymentPath, p.ID))
 		c.JSON(http.StatusCreated, p)
 	}
 }

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/webhooks"
 )
 
@@ -23,19 +23,17 @@ func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 // known turns the webhooks' problem codes back into their errors.
 var known = errs.Index(webhooks.Errors...)
 
-func endpointPath(id string) string { return "/v1/webhooks/" + url.PathEscape(id) }
-
 // Register adds an endpoint.
 func (c *Client) Register(ctx context.Context, u string, events []string) (webhooks.Endpoint, error) {
 	var e webhooks.Endpoint
-	err := c.m.Call(ctx, http.MethodPost, "/v1/webhooks", RegisterRequest{URL: u, Events: events}, &e, false, known)
+	err := c.m.Call(ctx, http.MethodPost, endpointsPath, RegisterRequest{URL: u, Events: events}, &e, false, known)
 	return e, err
 }
 
 // List returns the live endpoints.
 func (c *Client) List(ctx context.Context) ([]webhooks.Endpoint, error) {
 	var out List[webhooks.Endpoint]
-	err := c.m.Call(ctx, http.MethodGet, "/v1/webhooks", nil, &out, true, known)
+	err := c.m.Call(ctx, http.MethodGet, endpointsPath, nil, &out, true, known)
 	return out.Data, err
 }
 
@@ -44,7 +42,7 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	if !remote.Segment(id) {
 		return webhooks.ErrNotFound
 	}
-	return c.m.Call(ctx, http.MethodDelete, endpointPath(id), nil, nil, true, known)
+	return c.m.Call(ctx, http.MethodDelete, web.Path(endpointPath, id), nil, nil, true, known)
 }
 
 // Deliveries returns an endpoint's latest deliveries.
@@ -53,7 +51,7 @@ func (c *Client) Deliveries(ctx context.Context, endpointID string) ([]webhooks.
 	if !remote.Segment(endpointID) {
 		return nil, webhooks.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodGet, endpointPath(endpointID)+"/deliveries", nil, &out, true, known)
+	err := c.m.Call(ctx, http.MethodGet, web.Path(deliveriesPath, endpointID), nil, &out, true, known)
 	return out.Data, err
 }
 
@@ -63,7 +61,7 @@ func (c *Client) Retry(ctx context.Context, endpointID, deliveryID string) (webh
 	if !remote.Segment(endpointID) || !remote.Segment(deliveryID) {
 		return d, webhooks.ErrNotFound
 	}
-	path := endpointPath(endpointID) + "/deliveries/" + url.PathEscape(deliveryID) + "/retry"
+	path := web.Path(retryPath, endpointID, deliveryID)
 	err := c.m.Call(ctx, http.MethodPost, path, nil, &d, true, known)
 	return d, err
 }

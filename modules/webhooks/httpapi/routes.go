@@ -13,14 +13,22 @@ import (
 )
 
 // Routes is the webhooks API, for admins. A process that does not host the
+// The webhooks' paths, served by Routes and called by the Client.
+const (
+	endpointsPath  = "/v1/webhooks"
+	endpointPath   = "/v1/webhooks/:id"
+	deliveriesPath = "/v1/webhooks/:id/deliveries"
+	retryPath      = "/v1/webhooks/:id/deliveries/:delivery_id/retry"
+)
+
 // module serves the same table by forwarding it.
 func Routes(svc webhooks.Service) []web.Route {
 	return []web.Route{
-		{Method: "POST", Path: "/v1/webhooks", Access: web.Admin, Handler: register(svc)},
-		{Method: "GET", Path: "/v1/webhooks", Access: web.Admin, Handler: list(svc)},
-		{Method: "DELETE", Path: "/v1/webhooks/:id", Access: web.Admin, Handler: remove(svc)},
-		{Method: "GET", Path: "/v1/webhooks/:id/deliveries", Access: web.Admin, Handler: deliveries(svc)},
-		{Method: "POST", Path: "/v1/webhooks/:id/deliveries/:delivery_id/retry", Access: web.Admin, Handler: retry(svc)},
+		{Method: "POST", Path: endpointsPath, Access: web.Admin, Handler: register(svc)},
+		{Method: "GET", Path: endpointsPath, Access: web.Admin, Handler: list(svc)},
+		{Method: "DELETE", Path: endpointPath, Access: web.Admin, Handler: remove(svc)},
+		{Method: "GET", Path: deliveriesPath, Access: web.Admin, Handler: deliveries(svc)},
+		{Method: "POST", Path: retryPath, Access: web.Admin, Handler: retry(svc)},
 	}
 }
 
