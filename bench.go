@@ -93,7 +93,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	timeout := f.Duration("timeout", def.Timeout, "time allowed for one request")
 	settle := f.Duration("settle", def.Settle, "how long to wait after the load for reservations to be released")
 	jsonPath := f.String("json", "", "write every figure to this file as JSON")
-	plotPath := f.String("plot", "", "draw the latency percentiles to this .svg or .png file")
+	plotPath := f.String("plot", "", "draw the latency percentiles to this .svg file")
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts := def

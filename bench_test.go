@@ -187,7 +187,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"--target", "http://localhost:1", "--admin-key", "k", "--layouts", "split"}, []string{"--target and --layouts exclude each other"}},
 		{[]string{"--mix", "list=10,browse=1"}, []string{`--mix: unknown op "browse"`}},
 		{[]string{"--duration", "5s", "--requests", "100"}, []string{"--duration and --requests exclude each other"}},
-		{[]string{"--plot", "latency.pdf"}, []string{"--plot:", "drawn as .svg or .png"}},
+		{[]string{"--plot", "latency.pdf"}, []string{"--plot:", "drawn as .svg"}},
 		{[]string{"--env", "NOEQUALS"}, []string{`--env: want KEY=VALUE, got "NOEQUALS"`}},
 		{[]string{"--declined", "2"}, []string{"--declined is a share of checkouts between 0 and 1"}},
 		{[]string{"sideways"}, []string{`unknown command "sideways"`}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,16 +57,30 @@ func TestPlot(t *testing.T) {
 		require.NoError(t, err)
 		var out bytes.Buffer
 		require.NoError(t, r.WritePlot(&out, format))
-		switch format {
-		case ".svg":
-			require.True(t, bytes.HasPrefix(out.Bytes(), []byte("<?xml")), out.String()[:50])
-			require.Contains(t, out.String(), "<svg")
-		case ".png":
-			require.True(t, bytes.HasPrefix(out.Bytes(), []byte("\x89PNG")))
+		require.True(t, bytes.HasPrefix(out.Bytes(), []byte("<?xml")), out.String()[:50])
+		var doc struct {
+			XMLName xml.Name
+			Texts   []string `xml:"text"`
+			Rects   []struct {
+				Title string `xml:"title"`
+			} `xml:"rect"`
 		}
+		require.NoError(t, xml.Unmarshal(out.Bytes(), &doc), "well-formed SVG")
+		require.Equal(t, "svg", doc.XMLName.Local)
+		var bars []string
+		for _, r := range doc.Rects {
+			if r.Title != "" {
+				bars = append(bars, r.Title)
+			}
+		}
+		// A bar per layout and percentile in each panel: the mix's ops for
+		// the monolith and the split, and get alone for all three.
+		require.Contains(t, bars, "split p99: 3.00 ms", "get alone, split")
+		require.Contains(t, bars, "baseline p50: 0.30 ms")
+		require.Contains(t, doc.Texts, "get alone")
 	}
-	_, err := PlotFormat("latency.pdf")
-	require.ErrorContains(t, err, "drawn as .svg or .png")
+	_, err := PlotFormat("latency.png")
+	require.ErrorContains(t, err, "drawn as .svg")
 	require.ErrorContains(t, (&Report{}).WritePlot(&bytes.Buffer{}, ".svg"), "nothing was measured")
 }
 
