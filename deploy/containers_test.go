@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -200,14 +201,10 @@ func composeUp(t *testing.T) *split {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := s.composeCmd("logs", "--no-color").CombinedOutput()
-			var problems []string
-			for _, line := range strings.Split(string(out), "\n") {
-				if !strings.Contains(line, `"level":"INFO"`) {
-					problems = append(problems, line)
-				}
+			for _, svc := range s.services(t) {
+				out, _ := s.composeCmd("logs", "--no-color", svc).CombinedOutput()
+				t.Logf("what %s logged above INFO, the same message once:\n%s", svc, problems(string(out)))
 			}
-			t.Logf("what the containers logged above INFO:\n%s", tail(strings.Join(problems, "\n"), 80))
 		}
 		_ = s.composeCmd("down", "--volumes", "--remove-orphans", "--timeout", "5").Run()
 	})
@@ -217,6 +214,30 @@ func composeUp(t *testing.T) *split {
 		"the gateway at %s did not become ready", s.Base)
 	t.Logf("the split was ready %s after docker-compose up", time.Since(began).Round(time.Second))
 	return s
+}
+
+// problems keeps the lines of a log above INFO, each message (and error)
+// only the first time it appears, and the last 30 of those.
+func problems(log string) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"level":"INFO"`) {
+			continue
+		}
+		var entry struct{ Msg, Err string }
+		if i := strings.Index(line, "{"); i >= 0 {
+			_ = json.Unmarshal([]byte(line[i:]), &entry)
+		}
+		if key := entry.Msg + entry.Err; key != "" {
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+		}
+		out = append(out, line)
+	}
+	return tail(strings.Join(out, "\n"), 30)
 }
 
 // composeCmd is a docker-compose command on the project.
@@ -324,7 +345,7 @@ func (s *split) replicaKilled(t *testing.T) {
 // stream of checkouts and connects it again. Every checkout ends clearly
 // and in time, and once recovery and expiry run the books balance.
 func (s *split) inventoryPartitioned(t *testing.T) {
-	const stock = 1000
+	const stock = 100_000 // more than any stream sells: every checkout after the break can succeed
 	prod := s.Product(t, stock)
 	network := s.project + "_default"
 	inventory := s.container(t, "inventory")
@@ -349,7 +370,7 @@ func (s *split) inventoryPartitioned(t *testing.T) {
 // the middle of a stream of checkouts: none is left pending once recovery
 // runs, none charged twice, and the books balance.
 func (s *split) paymentRestarted(t *testing.T) {
-	const stock = 1000
+	const stock = 100_000 // more than any stream sells: every checkout after the break can succeed
 	prod := s.Product(t, stock)
 	stream := s.Checkouts(prod)
 	time.Sleep(time.Second)
