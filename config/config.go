@@ -17,16 +17,38 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/database"
 )
 
-// Modules that Bazaar knows, in the order they are wired.
-var Modules = []string{"catalogue", "inventory", "payment", "webhooks"}
+// modules are the modules Bazaar knows, in the order they are wired, each
+// with the modules it calls: a process that hosts a module must host those
+// too or know where they run. Every module with events hands them to
+// webhooks. Adding a module starts with an entry here.
+var modules = []struct {
+	name  string
+	needs []string
+}{
+	{"catalogue", []string{"webhooks"}},
+	{"inventory", []string{"catalogue", "webhooks"}},
+	{"payment", []string{"catalogue", "inventory", "webhooks"}},
+	{"webhooks", nil},
+}
 
-// Needs lists the modules each module calls: a process that hosts a module
-// must host these too or know where they run. Every module with events
-// hands them to webhooks.
-var Needs = map[string][]string{
-	"catalogue": {"webhooks"},
-	"inventory": {"catalogue", "webhooks"},
-	"payment":   {"catalogue", "inventory", "webhooks"},
+// Modules returns the names of the modules Bazaar knows, in the order they
+// are wired.
+func Modules() []string {
+	names := make([]string, len(modules))
+	for i, m := range modules {
+		names[i] = m.name
+	}
+	return names
+}
+
+// Needs returns the modules a module calls.
+func Needs(module string) []string {
+	for _, m := range modules {
+		if m.name == module {
+			return slices.Clone(m.needs)
+		}
+	}
+	return nil
 }
 
 // Config is every setting of a Bazaar process.
@@ -233,7 +255,7 @@ var defaults = map[string]any{
 	"log.format":                    "auto",
 	"auth.dsn":                      "",
 	"auth.edge":                     "auto",
-	"modules.serve":                 Modules,
+	"modules.serve":                 Modules(),
 	"modules.catalogue.dsn":         "",
 	"modules.inventory.dsn":         "",
 	"modules.payment.dsn":           "",
@@ -352,7 +374,7 @@ func (c Config) Edge() bool {
 
 // Monolith reports whether this process hosts every module.
 func (c Config) Monolith() bool {
-	for _, m := range Modules {
+	for _, m := range Modules() {
 		if !c.Hosts(m) {
 			return false
 		}
@@ -364,7 +386,7 @@ func (c Config) Monolith() bool {
 func (c *Config) normalize() {
 	switch {
 	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "all":
-		c.Modules.Serve = slices.Clone(Modules)
+		c.Modules.Serve = Modules()
 	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "none":
 		c.Modules.Serve = []string{}
 	}
@@ -466,18 +488,18 @@ func (c Config) Validate() error {
 		bad("remote.breaker_failures", "must be at least 1, got %d", c.Remote.BreakerFailures)
 	}
 	for _, m := range c.Modules.Serve {
-		if !slices.Contains(Modules, m) {
-			bad("modules.serve", "unknown module %q; the modules are %s (or all, or none)", m, strings.Join(Modules, ", "))
+		if !slices.Contains(Modules(), m) {
+			bad("modules.serve", "unknown module %q; the modules are %s (or all, or none)", m, strings.Join(Modules(), ", "))
 		}
 	}
 	for _, m := range c.Modules.Serve {
-		for _, need := range Needs[m] {
+		for _, need := range Needs(m) {
 			if !c.Hosts(need) && len(c.URLs(need)) == 0 {
 				bad("modules."+need+".url", "%s calls %s, which this process does not host (modules.serve), so it needs the URL where %s runs", m, need, need)
 			}
 		}
 	}
-	for _, m := range Modules {
+	for _, m := range Modules() {
 		key := "modules." + m + ".url"
 		if c.Hosts(m) {
 			continue
@@ -491,8 +513,8 @@ func (c Config) Validate() error {
 	if !c.Monolith() && c.ServiceToken == "" {
 		bad("service_token", "a split layout needs a shared service token for module-to-module calls")
 	}
-	for _, m := range append([]string{"auth"}, Modules...) {
-		if slices.Contains(Modules, m) && !c.Hosts(m) || m == "auth" && !c.Edge() {
+	for _, m := range append([]string{"auth"}, Modules()...) {
+		if slices.Contains(Modules(), m) && !c.Hosts(m) || m == "auth" && !c.Edge() {
 			continue // another process opens it
 		}
 		if _, _, err := database.Parse(c.DSN(m)); err != nil {

@@ -108,9 +108,9 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, ":8080", c.HTTP.Addr)
 	require.Equal(t, "./data", c.DataDir)
 	require.Equal(t, 15*time.Minute, c.Inventory.ReservationTTL)
-	require.Equal(t, config.Modules, c.Modules.Serve)
-	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules)
-	for _, m := range append([]string{"auth"}, config.Modules...) {
+	require.Equal(t, config.Modules(), c.Modules.Serve)
+	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules())
+	for _, m := range append([]string{"auth"}, config.Modules()...) {
 		require.Equal(t, filepath.Join("./data", m+".db"), c.DSN(m), m)
 	}
 	require.NoError(t, c.Validate())
@@ -125,7 +125,7 @@ func TestDefaultsAreNotShared(t *testing.T) {
 	t.Parallel()
 	c := loadDefaults(t)
 	c.Modules.Serve[0] = "changed"
-	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules)
+	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules())
 	require.Equal(t, wantDefaults(), loadDefaults(t))
 }
 
@@ -604,7 +604,7 @@ func TestLayout(t *testing.T) {
 	t.Run("all and none", func(t *testing.T) {
 		c, err := load(map[string]string{"BAZAAR_SERVE": "all"})
 		require.NoError(t, err)
-		require.Equal(t, config.Modules, c.Modules.Serve)
+		require.Equal(t, config.Modules(), c.Modules.Serve)
 		c, err = load(map[string]string{"BAZAAR_SERVE": "none", "BAZAAR_SERVICE_TOKEN": "t",
 			"BAZAAR_MODULES_PAYMENT_URL": "http://p:1"})
 		require.NoError(t, err)

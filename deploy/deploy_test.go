@@ -129,7 +129,7 @@ func checkDeployment(d deployment) []string {
 		}
 	}
 	for name, cfg := range configs {
-		for _, m := range config.Modules {
+		for _, m := range config.Modules() {
 			for _, u := range cfg.URLs(m) {
 				host := hostOf(u)
 				switch {
@@ -142,7 +142,7 @@ func checkDeployment(d deployment) []string {
 		}
 		// Its own databases, and no other's: the DSN settings it carries
 		// are those of the modules it hosts, and the key database's at the edge.
-		for _, owner := range append([]string{"auth"}, config.Modules...) {
+		for _, owner := range append([]string{"auth"}, config.Modules()...) {
 			dsn, holds := d.env(name)[config.EnvName(config.DSNKey(owner))]
 			owns := cfg.Hosts(owner) || owner == "auth" && cfg.Edge()
 			switch {

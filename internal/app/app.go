@@ -92,11 +92,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if cfg.ServiceToken != "" {
 		opts.Signer = identity.NewSigner(cfg.ServiceToken, time.Now)
 	}
-	for _, name := range append([]string{"auth"}, config.Modules...) {
+	for _, name := range append([]string{"auth"}, config.Modules()...) {
 		if name == "auth" && !cfg.Edge() {
 			continue // a module process trusts the callers its edge asserts
 		}
-		if slices.Contains(config.Modules, name) && !cfg.Hosts(name) {
+		if slices.Contains(config.Modules(), name) && !cfg.Hosts(name) {
 			if urls := cfg.URLs(name); len(urls) > 0 {
 				if err := resolvable(ctx, urls, startupWait); err != nil {
 					a.Close()
@@ -209,7 +209,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	// Each hosted module's events go from its outbox to webhooks, in-process
 	// or over the network; the process that hosts webhooks sends them.
-	for _, m := range config.Modules {
+	for _, m := range config.Modules() {
 		if !a.cfg.Hosts(m) || m == "webhooks" {
 			continue
 		}
@@ -322,7 +322,7 @@ func (a *App) Topology(ctx context.Context) Topology {
 	if a.keys.Edge() {
 		t.APIKeys = "local"
 	}
-	for _, name := range config.Modules {
+	for _, name := range config.Modules() {
 		if !a.cfg.Hosts(name) && a.remotes[name] == nil {
 			t.Modules[name] = ModuleLocation{Mode: "unreachable"}
 			continue
