@@ -62,11 +62,12 @@ func (rehearsal) Initialize(*gorm.DB) error { return nil }
 
 // RehearseTransactions makes every Transaction on d (and every Pipeline on
 // SQLite, where a pipeline is a transaction) run its function twice: once
-// in a savepoint that is rolled back, whatever it returned, then for real. It is for tests (internal/testdb turns it on for
-// every database it opens): a function that leaves something behind
-// outside its transaction — a counter bumped, a slice appended to, an id
-// handed out — shows it at once on either engine, instead of only when
-// SQLite's batcher happens to run it twice.
+// in a savepoint that is rolled back, whatever it returned, then for real.
+// It is for tests (internal/testdb turns it on for every database it
+// opens): a function that leaves something behind outside its transaction
+// — a counter bumped, a slice appended to, an id handed out — shows it at
+// once on either engine, instead of only when SQLite's batcher happens to
+// run it twice.
 func (d *DB) RehearseTransactions() error { return d.DB.Use(rehearsal{}) }
 
 func rehearsed(fn func(tx *gorm.DB) error) func(tx *gorm.DB) error {

@@ -138,19 +138,12 @@ var (
 	ErrIdempotencyKeyInUse  = errs.ErrIdempotencyKeyInUse
 )
 
-// Events the payment module publishes (to webhooks, through its outbox):
-// a payment decided, then perhaps refunded.
-const (
-	EventSucceeded = "payment.succeeded"
-	EventFailed    = "payment.failed"
-	EventRefunded  = "payment.refunded"
-)
+// EventOf is the event a payment is published as when it reaches status:
+// "payment.succeeded", "payment.failed", then perhaps "payment.refunded".
+func EventOf(s Status) string { return "payment." + string(s) }
 
 // Events lists them all, for subscriptions.
-var Events = []string{EventSucceeded, EventFailed, EventRefunded}
-
-// EventOf is the event a payment's status is published as.
-func EventOf(s Status) string { return "payment." + string(s) }
+var Events = []string{EventOf(Succeeded), EventOf(Failed), EventOf(Refunded)}
 
 // Errors lists the errors a checkout and the payment routes answer with,
 // the inventory's a checkout passes on among them, as the payment module's
