@@ -79,7 +79,7 @@ func TestBench(t *testing.T) {
 	require.Equal(t, []string{"monolith", "split"}, r.Settings.Layouts)
 	require.Equal(t, "list=10,get=5,stock=3,checkout=1", r.Settings.Mix)
 	require.Len(t, r.Layouts, 2)
-	procs := map[string][]string{"monolith": {"bazaar"}, "split": {"webhooks", "catalogue", "inventory", "payment", "gateway"}}
+	procs := map[string][]string{"monolith": {"monolith"}, "split": {"webhooks", "catalogue", "inventory", "payment", "gateway"}}
 	for _, l := range r.Layouts {
 		require.True(t, l.Started, l.Name)
 		require.InDelta(t, 2, l.WindowSeconds, 0.01, l.Name)
@@ -122,7 +122,7 @@ func TestBenchTarget(t *testing.T) {
 	t.Parallel()
 	p := start(t, t.TempDir(), "BAZAAR_ADMIN_KEY=bzr_bench_target", "BAZAAR_RATE_LIMIT_RPS=0")
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
-	code, out, errOut := runBench(t, "--target", "http://"+p.addr, "--admin-key", "bzr_bench_target",
+	code, out, errOut := runBench(t, "--target", p.URL(), "--admin-key", "bzr_bench_target",
 		"--duration", "1s", "--warmup", "300ms", "--products", "20", "--clients", "4", "--json", jsonPath)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 
@@ -130,7 +130,7 @@ func TestBenchTarget(t *testing.T) {
 	require.Equal(t, []string{"target"}, r.Settings.Layouts)
 	require.Len(t, r.Layouts, 1)
 	l := r.Layouts[0]
-	require.Equal(t, "http://"+p.addr, l.URL)
+	require.Equal(t, p.URL(), l.URL)
 	require.False(t, l.Started)
 	require.Empty(t, l.Processes, "no CPU or RSS of a process the bench did not start")
 	requireMixMeasured(t, &l)
@@ -139,7 +139,7 @@ func TestBenchTarget(t *testing.T) {
 
 	// The target's products are its own: a second bench seeds new ones
 	// and checks only those.
-	code, out, errOut = runBench(t, "--target", "http://"+p.addr, "--admin-key", "bzr_bench_target",
+	code, out, errOut = runBench(t, "--target", p.URL(), "--admin-key", "bzr_bench_target",
 		"--requests", "200", "--warmup", "0s", "--products", "10", "--clients", "2")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	require.Contains(t, out, "200 requests measured")
@@ -211,7 +211,7 @@ func TestBenchLayoutThatDoesNotStart(t *testing.T) {
 	t.Parallel()
 	code, _, errOut := runBench(t, "--layouts", "split", "--env", "BAZAAR_INVENTORY_RESERVATION_TTL=-5s")
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "bazaar: split: webhooks exited before it was ready")
+	require.Contains(t, errOut, "bazaar: split: webhooks exited before it could listen")
 	require.Contains(t, errOut, "inventory.reservation_ttl (BAZAAR_INVENTORY_RESERVATION_TTL)")
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/apitest"
 	"github.com/bazaar-shop/bazaar/internal/identity"
+	"github.com/bazaar-shop/bazaar/internal/launch"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -51,150 +53,77 @@ const (
 // cluster is a layout of running processes.
 type cluster struct {
 	shoptest.Shop // where the public API is asked, and its admin key
-	procs         map[string]*process
-	specs         map[string]procSpec
-	dir           string
+	*launch.Cluster
 }
 
-// procSpec is how to start one process of a layout.
-type procSpec struct {
-	addr string
-	env  []string
-}
-
-// freeAddr finds a loopback port nobody listens on.
+// freeAddr is a loopback address nobody listens on (for now).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := launch.FreeAddr()
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
-// startLayout starts the processes of a named layout and waits until the
-// public API is ready. Each process has a data directory of its own and
-// is given only the databases it owns: the edge (gateway, monolith, or the
-// mixed layout's front) the key database, each module process its
-// module's — shared only by replicas of one module. extra is added to
-// every process's environment.
+// startLayout starts the processes of a named layout (launch.Named) and
+// waits until each is ready. Each process has a data directory of its own
+// and is given only the databases it owns, shared only by replicas of one
+// module. extra is added to every process's environment.
 func startLayout(t *testing.T, engine testdb.Engine, name string, extra []string) *cluster {
 	t.Helper()
-	c := &cluster{Shop: shoptest.Shop{Admin: layoutAdminKey}, procs: map[string]*process{}, specs: map[string]procSpec{}, dir: t.TempDir()}
-	common := []string{
+	bin, err := binary()
+	require.NoError(t, err)
+	layout, err := launch.Named(name)
+	require.NoError(t, err)
+	dsns := map[string]string{}
+	dsn := func(owner string) string {
+		if dsns[owner] == "" {
+			dsns[owner] = engine.New(t, owner)
+		}
+		return dsns[owner]
+	}
+	env := append([]string{
 		"BAZAAR_LOG_FORMAT=text", // read by problems() and the trace test
-		"BAZAAR_ADMIN_KEY=" + layoutAdminKey,
-		"BAZAAR_SERVICE_TOKEN=" + serviceToken,
 		"BAZAAR_REMOTE_HEALTH_INTERVAL=200ms",
 		"BAZAAR_REMOTE_TIMEOUT=3s",
 		"BAZAAR_REMOTE_BREAKER_COOLDOWN=500ms",
-	}
-	common = append(common, extra...)
-	keys := "BAZAAR_AUTH_DSN=" + engine.New(t, "auth")
-	dsn := map[string]string{}
-	for _, m := range []string{"catalogue", "inventory", "payment", "webhooks"} {
-		dsn[m] = "BAZAAR_MODULES_" + strings.ToUpper(m) + "_DSN=" + engine.New(t, m)
-	}
-	addr := map[string]string{}
-	for _, p := range []string{"catalogue", "catalogue2", "inventory", "payment", "webhooks", "gateway", "shop", "monolith"} {
-		addr[p] = freeAddr(t)
-	}
-	url := func(names ...string) string {
-		var urls []string
-		for _, n := range names {
-			urls = append(urls, "http://"+addr[n])
-		}
-		return strings.Join(urls, ",")
-	}
-
-	var order []string
-	switch name {
-	case "monolith":
-		c.specs["monolith"] = procSpec{addr["monolith"], []string{keys, dsn["catalogue"], dsn["inventory"], dsn["payment"], dsn["webhooks"]}}
-		order = []string{"monolith"}
-	case "split", "split-replicas":
-		catalogues := []string{"catalogue"}
-		hooks := "BAZAAR_MODULES_WEBHOOKS_URL=" + url("webhooks")
-		if name == "split-replicas" {
-			catalogues = append(catalogues, "catalogue2")
-			c.specs["catalogue2"] = procSpec{addr["catalogue2"], []string{"BAZAAR_SERVE=catalogue", dsn["catalogue"], hooks}}
-		}
-		c.specs["webhooks"] = procSpec{addr["webhooks"], []string{"BAZAAR_SERVE=webhooks", dsn["webhooks"]}}
-		c.specs["catalogue"] = procSpec{addr["catalogue"], []string{"BAZAAR_SERVE=catalogue", dsn["catalogue"], hooks}}
-		c.specs["inventory"] = procSpec{addr["inventory"], []string{"BAZAAR_SERVE=inventory", dsn["inventory"], hooks,
-			"BAZAAR_MODULES_CATALOGUE_URL=" + url(catalogues...)}}
-		c.specs["payment"] = procSpec{addr["payment"], []string{"BAZAAR_SERVE=payment", dsn["payment"], hooks,
-			"BAZAAR_MODULES_CATALOGUE_URL=" + url(catalogues...), "BAZAAR_MODULES_INVENTORY_URL=" + url("inventory")}}
-		c.specs["gateway"] = procSpec{addr["gateway"], []string{"BAZAAR_SERVE=none", keys, hooks,
-			"BAZAAR_MODULES_CATALOGUE_URL=" + url(catalogues...), "BAZAAR_MODULES_INVENTORY_URL=" + url("inventory"),
-			"BAZAAR_MODULES_PAYMENT_URL=" + url("payment")}}
-		order = append(append([]string{"webhooks"}, catalogues...), "inventory", "payment", "gateway")
-	case "mixed":
-		// The front hosts catalogue and inventory and is the edge too;
-		// webhooks run beside payment.
-		c.specs["shop"] = procSpec{addr["shop"], []string{"BAZAAR_SERVE=catalogue,inventory", "BAZAAR_AUTH_EDGE=true", keys,
-			dsn["catalogue"], dsn["inventory"], "BAZAAR_MODULES_PAYMENT_URL=" + url("payment"),
-			"BAZAAR_MODULES_WEBHOOKS_URL=" + url("payment")}}
-		c.specs["payment"] = procSpec{addr["payment"], []string{"BAZAAR_SERVE=payment,webhooks", dsn["payment"], dsn["webhooks"],
-			"BAZAAR_MODULES_CATALOGUE_URL=" + url("shop"), "BAZAAR_MODULES_INVENTORY_URL=" + url("shop")}}
-		order = []string{"shop", "payment"}
-	default:
-		t.Fatalf("no layout %q", name)
-	}
-	for n, s := range c.specs {
-		s.env = append(append(append([]string{}, common...), s.env...),
-			"BAZAAR_HTTP_ADDR="+s.addr, "BAZAAR_DATA_DIR="+c.dataDir(n))
-		c.specs[n] = s
-	}
-	for _, n := range order {
-		c.start(t, n)
-	}
+	}, extra...)
+	lc, err := launch.Start(context.Background(), layout, launch.Options{Binary: bin, Dir: t.TempDir(),
+		AdminKey: layoutAdminKey, ServiceToken: serviceToken, DSN: dsn, Env: env})
+	require.NoError(t, err)
+	c := &cluster{Shop: shoptest.Shop{Base: lc.URL(), Admin: layoutAdminKey}, Cluster: lc}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for n, p := range c.procs {
-				t.Logf("%s errors and warnings:\n%s", n, problems(p.Log()))
+			for _, p := range c.Procs {
+				t.Logf("%s errors and warnings:\n%s", p.Name, problems(p.Output()))
 			}
 		}
+		c.Close()
 	})
-	front := order[len(order)-1]
-	if name == "mixed" {
-		front = "shop"
-	}
-	c.Base = "http://" + c.specs[front].addr
-	c.waitReady(t, front)
 	return c
 }
 
-// dataDir is a process's own data directory.
-func (c *cluster) dataDir(process string) string { return filepath.Join(c.dir, "data-"+process) }
-
-// start starts (or restarts) one process of the layout.
+// start starts a process of the layout again after it was killed.
 func (c *cluster) start(t *testing.T, name string) {
 	t.Helper()
-	c.procs[name] = start(t, c.dir, c.specs[name].env...)
+	require.NoError(t, c.Proc(name).Restart(context.Background()))
 }
 
 // kill stops a process the hard way, as a crash would.
 func (c *cluster) kill(t *testing.T, name string) {
 	t.Helper()
-	p := c.procs[name]
-	require.NoError(t, p.cmd.Process.Kill())
-	<-p.done
+	c.Proc(name).Kill()
 }
 
 // waitReady waits until a process's /readyz says every module it needs answers.
 func (c *cluster) waitReady(t *testing.T, name string) {
 	t.Helper()
-	shoptest.Eventually(t, 30*time.Second, func() bool {
-		resp, err := http.Get("http://" + c.specs[name].addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, "%s did not become ready:\n%s", name, c.procs[name].Log())
+	require.NoError(t, c.Proc(name).WaitReady(context.Background()))
 }
 
-func (c *cluster) url(name string) string { return "http://" + c.specs[name].addr }
+func (c *cluster) url(name string) string { return c.Proc(name).URL() }
+
+// log is what a process wrote.
+func (c *cluster) log(name string) string { return c.Proc(name).Output() }
 
 // TestModuleProcessesHoldNoKeys starts each module process alone, with a
 // data directory of its own and no key or webhooks database named: it
@@ -684,15 +613,14 @@ func TestOneTraceAcrossProcesses(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%s", out)
 
 	for _, name := range []string{"gateway", "payment", "inventory", "catalogue"} {
-		p := l.procs[name]
 		shoptest.Eventually(t, 10*time.Second, func() bool {
-			log := p.Log()
+			log := l.log(name)
 			return strings.Contains(log, `"TraceID":"`+traceID+`"`) && strings.Contains(log, "trace_id="+traceID)
-		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(p.Log()))
+		}, "%s has no span or log line of trace %s:\n%s", name, traceID, problems(l.log(name)))
 	}
-	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
-	require.Contains(t, l.procs["inventory"].Log(), `"Name":"inventory.reserve"`, "so are database transactions")
-	require.Contains(t, l.procs["payment"].Log(), `"Name":"payment.finish"`)
+	require.Contains(t, l.log("payment"), `"Name":"payment → inventory.Reserve"`, "module calls are spans too")
+	require.Contains(t, l.log("inventory"), `"Name":"inventory.reserve"`, "so are database transactions")
+	require.Contains(t, l.log("payment"), `"Name":"payment.finish"`)
 }
 
 // TestEventOrderUnderLoad: under concurrent product updates, stock

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,12 +13,11 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/launch"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/migrations"
@@ -144,19 +142,11 @@ type buildError struct {
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 // process is a running bazaar serve.
-type process struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *bytes.Buffer
-	mu   *sync.Mutex
-	done chan error
-}
+type process struct{ *launch.Proc }
 
-var (
-	// Log lines are text or JSON (the default when stderr is not a terminal).
-	servingLine = regexp.MustCompile(`msg"?[=:]"bazaar is serving"[ ,]"?addr"?[=:]"?([^\s"]+)`)
-	adminLine   = regexp.MustCompile(`key"?[=:]"?(bzr_[^\s"]+)`)
-)
+// adminLine is where the first start prints the admin key it made. Log
+// lines are text or JSON (the default when stderr is not a terminal).
+var adminLine = regexp.MustCompile(`key"?[=:]"?(bzr_[^\s"]+)`)
 
 // start runs `bazaar` (no arguments: serve is the default) in dir with env,
 // and waits until it listens.
@@ -164,66 +154,30 @@ func start(t *testing.T, dir string, env ...string) *process {
 	t.Helper()
 	bin, err := binary()
 	require.NoError(t, err)
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "BAZAAR_HTTP_ADDR=127.0.0.1:0"}, env...)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	p := &process{cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
-	cmd.Stdout = lockedWriter{p} // spans, when tracing exports to stdout
-	require.NoError(t, cmd.Start())
-
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				listening <- m[1]
+	p, err := launch.StartProc(context.Background(), bin, dir, append([]string{"PATH=" + os.Getenv("PATH")}, env...))
+	if p != nil {
+		t.Cleanup(func() {
+			if exited, _ := p.Exited(); !exited {
+				p.Kill()
 			}
-		}
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	select {
-	case p.addr = <-listening:
-		return p
-	case err := <-p.done:
-		t.Fatalf("bazaar exited before serving: %v\n%s", err, p.Log())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("bazaar did not start serving within 60s:\n%s", p.Log())
+		})
 	}
-	return nil
+	require.NoError(t, err)
+	return &process{p}
 }
 
-func (p *process) Log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
-}
+// Log is what the process wrote.
+func (p *process) Log() string { return p.Output() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (p *process) stop(t *testing.T) {
 	t.Helper()
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-p.done:
-		require.NoError(t, err, "bazaar must exit 0 after SIGTERM:\n%s", p.Log())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("bazaar did not stop within 30s of SIGTERM:\n%s", p.Log())
-	}
+	require.NoError(t, p.Stop(), "bazaar must exit 0 after SIGTERM")
 }
 
 func (p *process) request(t *testing.T, method, path, key, body string) (int, []byte) {
 	t.Helper()
-	return shoptest.Call(t, method, "http://"+p.addr+path, key, body)
+	return shoptest.Call(t, method, p.URL()+path, key, body)
 }
 
 // TestFreshStart is what a new user does: run bazaar with no configuration
@@ -315,13 +269,4 @@ func migrationFiles(t *testing.T, module string) []string {
 	names, err := fs.Glob(fsys, "*.sql")
 	require.NoError(t, err)
 	return names
-}
-
-// lockedWriter appends to a process's log from another goroutine.
-type lockedWriter struct{ p *process }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.p.log.Write(b)
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/launch"
 )
 
 func TestBaselineHandler(t *testing.T) {
@@ -30,13 +32,18 @@ func TestBaselineHandler(t *testing.T) {
 }
 
 func TestServeBaselineStops(t *testing.T) {
-	addr, err := freeLoopbackAddr()
+	addr, err := launch.FreeAddr()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeBaseline(ctx, addr) }()
-	p := &process{name: "baseline", addr: addr, output: newTail(100), done: make(chan struct{})}
-	require.NoError(t, p.waitReady(context.Background()))
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
 	cancel()
 	select {
 	case err := <-done:
@@ -82,12 +89,4 @@ func TestPlot(t *testing.T) {
 	_, err := PlotFormat("latency.png")
 	require.ErrorContains(t, err, "drawn as .svg")
 	require.ErrorContains(t, (&Report{}).WritePlot(&bytes.Buffer{}, ".svg"), "nothing was measured")
-}
-
-func TestTail(t *testing.T) {
-	tl := newTail(8)
-	_, _ = tl.Write([]byte("hello "))
-	_, _ = tl.Write([]byte("world"))
-	require.Equal(t, "lo world", tl.String(), "the last bytes are kept")
-	require.Equal(t, "    a\n    b\n", indent("a\nb\n"))
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bazaar-shop/bazaar/internal/launch"
 )
 
 // Bench is one run of the bench.
@@ -68,13 +70,13 @@ func (b *Bench) layout(ctx context.Context, name string) (LayoutResult, error) {
 		return b.measure(ctx, LayoutResult{Name: name, URL: b.opts.Target}, b.opts.AdminKey, nil)
 	}
 	began := time.Now()
-	cl, err := starter{binary: b.binary, extra: b.opts.Env, log: b.log}.start(ctx, name)
+	cl, err := startLayout(ctx, b.binary, name, b.opts.Env)
 	if err != nil {
 		return LayoutResult{}, err
 	}
-	fmt.Fprintf(b.log, "%s: %s ready in %.1fs on %s\n", name, processNames(cl), time.Since(began).Seconds(), cl.url)
-	res, err := b.measure(ctx, LayoutResult{Name: name, URL: cl.url, Started: true}, cl.admin, cl)
-	cl.stop(b.log)
+	fmt.Fprintf(b.log, "%s: %s ready in %.1fs on %s\n", name, processNames(cl), time.Since(began).Seconds(), cl.URL())
+	res, err := b.measure(ctx, LayoutResult{Name: name, URL: cl.URL(), Started: true}, cl.AdminKey, cl)
+	stopLayout(cl, b.log)
 	if err != nil {
 		return res, err
 	}
@@ -83,7 +85,7 @@ func (b *Bench) layout(ctx context.Context, name string) (LayoutResult, error) {
 }
 
 // measure drives the load against one layout.
-func (b *Bench) measure(ctx context.Context, res LayoutResult, admin string, cl *cluster) (LayoutResult, error) {
+func (b *Bench) measure(ctx context.Context, res LayoutResult, admin string, cl *launch.Cluster) (LayoutResult, error) {
 	c := newClient(res.URL, admin, b.opts.Clients+seedWorkers, b.opts.Timeout)
 	defer c.close()
 	var err error
@@ -97,7 +99,7 @@ func (b *Bench) measure(ctx context.Context, res LayoutResult, admin string, cl 
 
 // shop seeds a Bazaar layout, drives the mix (and, with --baseline, GET
 // /v1/products/{id} alone) and checks the invariants.
-func (b *Bench) shop(ctx context.Context, c *client, cl *cluster, res *LayoutResult) error {
+func (b *Bench) shop(ctx context.Context, c *client, cl *launch.Cluster, res *LayoutResult) error {
 	since := time.Now()
 	fmt.Fprintf(b.log, "%s: seeding %d products with %d units each\n", res.Name, b.opts.Products, b.opts.Stock)
 	cat, err := seed(ctx, c, b.opts.Products, b.opts.Stock, randomHex(4))
@@ -134,7 +136,7 @@ func (b *Bench) shop(ctx context.Context, c *client, cl *cluster, res *LayoutRes
 }
 
 // baseline drives GET /v1/products/{id} alone against the bare handler.
-func (b *Bench) baseline(ctx context.Context, c *client, cl *cluster, res *LayoutResult) error {
+func (b *Bench) baseline(ctx context.Context, c *client, cl *launch.Cluster, res *LayoutResult) error {
 	cat := catalogue{ids: make([]string, b.opts.Products)}
 	for i := range cat.ids {
 		cat.ids[i] = fmt.Sprintf("prod_baseline%05d", i)
@@ -154,7 +156,7 @@ func (b *Bench) baseline(ctx context.Context, c *client, cl *cluster, res *Layou
 // pass drives one mix and, for a started layout, reads what its
 // processes used during the measured window. A process that died during
 // the pass is an error.
-func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, cl *cluster) (*measurement, []ProcessStats, error) {
+func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, cl *launch.Cluster) (*measurement, []ProcessStats, error) {
 	p := pass{label: label, mix: mix, clients: b.opts.Clients, rate: b.opts.Rate,
 		warmup: b.opts.Warmup, duration: b.opts.Duration, requests: b.opts.Requests}
 	var mu sync.Mutex
@@ -162,8 +164,8 @@ func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, 
 	atWindow := func() {
 		s := make([]cpuSample, 0)
 		if cl != nil {
-			for _, proc := range cl.procs {
-				s = append(s, sampleCPU(proc.cmd.Process.Pid))
+			for _, proc := range cl.Procs {
+				s = append(s, sampleCPU(proc.PID()))
 			}
 		}
 		mu.Lock()
@@ -178,20 +180,20 @@ func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, 
 	if cl == nil {
 		return m, nil, nil
 	}
-	if err := cl.exited(); err != nil {
+	if err := cl.Exited(); err != nil {
 		return nil, nil, err
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	var stats []ProcessStats
-	for i, proc := range cl.procs {
+	for i, proc := range cl.Procs {
 		start := cpuSample{}
 		if i < len(starts) {
 			start = starts[i]
 		}
-		s, ok := windowStats(proc.name, proc.cmd.Process.Pid, start)
+		s, ok := windowStats(proc.Name, proc.PID(), start)
 		if !ok {
-			s = ProcessStats{Name: proc.name, PID: proc.cmd.Process.Pid} // filled in once it exits
+			s = ProcessStats{Name: proc.Name, PID: proc.PID()} // filled in once it exits
 		}
 		stats = append(stats, s)
 	}
@@ -235,22 +237,22 @@ func (l *LayoutResult) setProcesses(procs []ProcessStats) {
 
 // exitedStats fills in, from the operating system's account of the
 // exited processes, the figures /proc could not give.
-func exitedStats(cl *cluster, procs []ProcessStats) []ProcessStats {
+func exitedStats(cl *launch.Cluster, procs []ProcessStats) []ProcessStats {
 	for i, p := range procs {
-		if p.Source != "" || i >= len(cl.procs) {
+		if p.Source != "" || i >= len(cl.Procs) {
 			continue
 		}
-		if s, err := exitStats(p.Name, cl.procs[i].cmd.ProcessState); err == nil {
+		if s, err := exitStats(p.Name, cl.Procs[i].ProcessState()); err == nil {
 			procs[i] = s
 		}
 	}
 	return procs
 }
 
-func processNames(cl *cluster) string {
-	names := make([]string, len(cl.procs))
-	for i, p := range cl.procs {
-		names[i] = p.name
+func processNames(cl *launch.Cluster) string {
+	names := make([]string, len(cl.Procs))
+	for i, p := range cl.Procs {
+		names[i] = p.Name
 	}
 	if len(names) == 1 {
 		return "1 process (" + names[0] + ")"
@@ -260,13 +262,13 @@ func processNames(cl *cluster) string {
 
 // processURLs names the base URL of every process of a layout: those the
 // bench started, or the target alone.
-func processURLs(front string, cl *cluster) map[string]string {
+func processURLs(front string, cl *launch.Cluster) map[string]string {
 	if cl == nil {
 		return map[string]string{"target": front}
 	}
 	out := map[string]string{}
-	for _, p := range cl.procs {
-		out[p.name] = "http://" + p.addr
+	for _, p := range cl.Procs {
+		out[p.Name] = p.URL()
 	}
 	return out
 }

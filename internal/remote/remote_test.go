@@ -25,6 +25,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/identity"
+	"github.com/bazaar-shop/bazaar/internal/launch"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -68,10 +69,8 @@ func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
 // freeAddr is a loopback address nobody listens on (for now).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := launch.FreeAddr()
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
 	return addr
 }
 

@@ -1,8 +1,8 @@
-package bench
+package launch
 
 import "syscall"
 
-// childAttr makes the kernel kill a started process if the bench dies
+// childAttr makes the kernel kill a started process if its starter dies
 // without stopping it (killed, or a test timing out), so no server is
 // left behind holding a port.
 func childAttr() *syscall.SysProcAttr {
