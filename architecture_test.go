@@ -24,13 +24,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 const archModulePath = "github.com/bazaar-shop/bazaar"
-
-// archModules are the modules that must exist, each with a contract package
-// (modules/<name>) and a service package (modules/<name>/service).
-var archModules = []string{"catalogue", "inventory", "payment", "webhooks"}
 
 // listedPackage is the subset of `go list -json` output the rules need.
 type listedPackage struct {
@@ -465,8 +463,9 @@ func TestArchitectureBoundaries(t *testing.T) {
 			local[r.rel] = true
 		}
 	}
-	for _, m := range archModules {
-		for _, rel := range []string{"modules/" + m, "modules/" + m + "/service"} {
+	// Each module of the modules table has a contract and a service.
+	for _, m := range modules.All() {
+		for _, rel := range []string{"modules/" + string(m), "modules/" + string(m) + "/service"} {
 			assert.True(t, local[rel], "go list did not report %s; the architecture test would be checking nothing", rel)
 		}
 	}

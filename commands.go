@@ -108,7 +108,7 @@ func migrateCommand(load loader, stdout io.Writer) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		names := append([]string{"auth"}, config.Modules()...)
+		names := config.Owners()
 		if *module != "" {
 			if !slices.Contains(names, *module) {
 				return fmt.Errorf("--module: unknown module %q", *module)

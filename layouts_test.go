@@ -274,9 +274,9 @@ func TestSplitSurvivesInventoryCrash(t *testing.T) {
 	prod := l.Product(t, stock)
 
 	stream := l.Checkouts(prod)
-	time.Sleep(500 * time.Millisecond) // let checkouts flow before the crash
+	stream.Await(t, 10) // checkouts flow before the crash
 	l.kill(t, "inventory")
-	time.Sleep(time.Second) // checkouts meet a dead inventory
+	stream.Await(t, 8) // checkouts meet a dead inventory
 	l.start(t, "inventory")
 	l.waitReady(t, "inventory")
 	back := time.Now()
@@ -412,8 +412,7 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 		defer mu.Unlock()
 		return types["product.created"] && types["inventory.adjusted"] && types["payment.succeeded"]
 	}, "not every event arrived after the restart")
-	// Let any duplicate show up before counting.
-	time.Sleep(500 * time.Millisecond)
+	deliveriesDone(t, l) // any duplicate has been sent
 	mu.Lock()
 	defer mu.Unlock()
 	for id, n := range seen {
@@ -421,11 +420,21 @@ func TestWebhooksSurviveRestart(t *testing.T) {
 	}
 }
 
+// deliveriesDone waits until the webhooks process has no delivery pending,
+// by its own gauge: none will be sent again.
+func deliveriesDone(t *testing.T, l *cluster) {
+	t.Helper()
+	shoptest.Eventually(t, 30*time.Second, func() bool {
+		_, metrics := shoptest.Call(t, "GET", l.url("webhooks")+"/metrics", "", "")
+		return strings.Contains(string(metrics), `bazaar_webhook_deliveries{status="pending"} 0`+"\n")
+	}, "deliveries still pending")
+}
+
 // TestWebhooksModuleDown: the webhooks module is its own process in the
 // split. An endpoint registered through the gateway gets every event of a
 // checkout, a decline, a refund and a stock adjustment, signed, once each;
-// and with the webhooks process killed for 10 s during a stream of
-// checkouts, the events wait in their modules' outboxes and every one
+// and with the webhooks process killed while forty checkouts of a stream
+// go through, the events wait in their modules' outboxes and every one
 // arrives when it is back — once, but for the one delivery the kill cut off
 // between the receiver's answer and its record.
 func TestWebhooksModuleDown(t *testing.T) {
@@ -510,11 +519,11 @@ func TestWebhooksModuleDown(t *testing.T) {
 	}, "not every event of a checkout, a decline, a refund and an adjustment arrived")
 
 	stream := l.Checkouts(prod)
-	time.Sleep(300 * time.Millisecond) // checkouts before, during and after the outage
+	stream.Await(t, 5) // checkouts before, during and after the outage
 	l.kill(t, "webhooks")
-	time.Sleep(10 * time.Second)
+	stream.Await(t, 40)
 	l.start(t, "webhooks")
-	time.Sleep(300 * time.Millisecond)
+	stream.Await(t, 5)
 	results := stream.Stop()
 
 	var succeeded []string
@@ -533,7 +542,7 @@ func TestWebhooksModuleDown(t *testing.T) {
 		}
 		return true
 	}, "not every checkout's event arrived after webhooks came back")
-	time.Sleep(500 * time.Millisecond) // let any duplicate show up before counting
+	deliveriesDone(t, l) // any duplicate has been sent
 	mu.Lock()
 	defer mu.Unlock()
 	// A delivery the receiver took while the webhooks process was killed,
@@ -547,7 +556,7 @@ func TestWebhooksModuleDown(t *testing.T) {
 		repeats += n - 1
 	}
 	require.LessOrEqual(t, repeats, 1, "only the delivery in flight at the kill may come twice")
-	t.Logf("%d checkouts through a stream that lost webhooks for 10 s; every event arrived, %d twice", len(succeeded), repeats)
+	t.Logf("%d checkouts through a stream that lost webhooks for forty of them; every event arrived, %d twice", len(succeeded), repeats)
 }
 
 // TestPaymentCrashLoop kills -9 the payment process in the middle of a
@@ -586,7 +595,7 @@ func TestPaymentCrashLoop(t *testing.T) {
 
 	stream := l.Checkouts(prod)
 	for round := 0; round < 3; round++ {
-		time.Sleep(300 * time.Millisecond) // checkouts in flight when the process dies
+		stream.Await(t, 3) // checkouts in flight when the process dies
 		l.kill(t, "payment")
 		l.start(t, "payment")
 	}

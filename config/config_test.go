@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bazaar-shop/bazaar/config"
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // exampleFile is the commented example configuration at the repository root.
@@ -64,7 +66,10 @@ func wantDefaults() config.Config {
 		Log:  config.Log{Level: "info", Format: "auto"},
 		Auth: config.Auth{DSN: "", Edge: "auto"},
 		Modules: config.ModuleSet{
-			Serve: []string{"catalogue", "inventory", "payment", "webhooks"},
+			Serve: modules.All(),
+			Each: map[modules.Module]config.ModuleSettings{
+				modules.Catalogue: {}, modules.Inventory: {}, modules.Payment: {}, modules.Webhooks: {},
+			},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
 		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000},
@@ -108,9 +113,9 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, ":8080", c.HTTP.Addr)
 	require.Equal(t, "./data", c.DataDir)
 	require.Equal(t, 15*time.Minute, c.Inventory.ReservationTTL)
-	require.Equal(t, config.Modules(), c.Modules.Serve)
-	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules())
-	for _, m := range append([]string{"auth"}, config.Modules()...) {
+	require.Equal(t, modules.All(), c.Modules.Serve)
+	require.Equal(t, []string{"auth", "catalogue", "inventory", "payment", "webhooks"}, config.Owners())
+	for _, m := range config.Owners() {
 		require.Equal(t, filepath.Join("./data", m+".db"), c.DSN(m), m)
 	}
 	require.NoError(t, c.Validate())
@@ -125,7 +130,7 @@ func TestDefaultsAreNotShared(t *testing.T) {
 	t.Parallel()
 	c := loadDefaults(t)
 	c.Modules.Serve[0] = "changed"
-	require.Equal(t, []string{"catalogue", "inventory", "payment", "webhooks"}, config.Modules())
+	require.Equal(t, []modules.Module{"catalogue", "inventory", "payment", "webhooks"}, modules.All())
 	require.Equal(t, wantDefaults(), loadDefaults(t))
 }
 
@@ -211,11 +216,11 @@ func TestPrecedence(t *testing.T) {
 		{
 			name: "list",
 			key:  "modules.serve",
-			get:  func(c config.Config) any { return c.Modules.Serve },
-			def:  []string{"catalogue", "inventory", "payment", "webhooks"},
-			file: layer{"modules:\n  serve: [payment, catalogue, inventory, webhooks]\n", []string{"payment", "catalogue", "inventory", "webhooks"}},
-			env:  layer{"catalogue, inventory,payment,webhooks", []string{"catalogue", "inventory", "payment", "webhooks"}},
-			flag: &layer{"--modules=webhooks,inventory,payment,catalogue", []string{"webhooks", "inventory", "payment", "catalogue"}},
+			get:  func(c config.Config) any { return modules.List(c.Modules.Serve) },
+			def:  "catalogue,inventory,payment,webhooks",
+			file: layer{"modules:\n  serve: [payment, catalogue, inventory, webhooks]\n", "payment,catalogue,inventory,webhooks"},
+			env:  layer{"catalogue, inventory,payment,webhooks", "catalogue,inventory,payment,webhooks"},
+			flag: &layer{"--modules=webhooks,inventory,payment,catalogue", "webhooks,inventory,payment,catalogue"},
 		},
 		{
 			name: "data_dir",
@@ -287,8 +292,8 @@ func TestPrecedenceLeavesOtherKeysAlone(t *testing.T) {
 	want.HTTP.Addr = ":9000"
 	want.HTTP.ReadTimeout = 7 * time.Second
 	want.HTTP.WriteTimeout = 45 * time.Second
-	want.Modules.Catalogue.DSN = "cat.db"
-	want.Modules.Payment.DSN = "pay.db"
+	want.Modules.Each[modules.Catalogue] = config.ModuleSettings{DSN: "cat.db"}
+	want.Modules.Each[modules.Payment] = config.ModuleSettings{DSN: "pay.db"}
 	want.Log.Level = "warn"
 	require.Equal(t, want, c)
 }
@@ -333,24 +338,24 @@ func envCases() map[string]envCase {
 		"log.format":                    {"json", "json", func(c config.Config) any { return c.Log.Format }, nil},
 		"auth.dsn":                      {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }, nil},
 		"auth.edge":                     {"false", "false", func(c config.Config) any { return c.Auth.Edge }, nil},
-		"modules.serve":                 {"payment", []string{"payment"}, func(c config.Config) any { return c.Modules.Serve }, split},
-		"modules.catalogue.url":         {"http://a:1, http://b:2/", "http://a:1, http://b:2/", func(c config.Config) any { return c.Modules.Catalogue.URL }, nil},
-		"modules.inventory.url":         {"http://inv:8080", "http://inv:8080", func(c config.Config) any { return c.Modules.Inventory.URL }, nil},
-		"modules.payment.url":           {"https://pay.example", "https://pay.example", func(c config.Config) any { return c.Modules.Payment.URL }, nil},
+		"modules.serve":                 {"payment", "payment", func(c config.Config) any { return modules.List(c.Modules.Serve) }, split},
+		"modules.catalogue.url":         {"http://a:1, http://b:2/", "http://a:1, http://b:2/", func(c config.Config) any { return c.Modules.Each[modules.Catalogue].URL }, nil},
+		"modules.inventory.url":         {"http://inv:8080", "http://inv:8080", func(c config.Config) any { return c.Modules.Each[modules.Inventory].URL }, nil},
+		"modules.payment.url":           {"https://pay.example", "https://pay.example", func(c config.Config) any { return c.Modules.Each[modules.Payment].URL }, nil},
 		"service_token":                 {"s3cret", "s3cret", func(c config.Config) any { return c.ServiceToken }, nil},
 		"remote.timeout":                {"750ms", 750 * time.Millisecond, func(c config.Config) any { return c.Remote.Timeout }, nil},
 		"remote.retries":                {"4", 4, func(c config.Config) any { return c.Remote.Retries }, nil},
 		"remote.breaker_failures":       {"9", 9, func(c config.Config) any { return c.Remote.BreakerFailures }, nil},
 		"remote.breaker_cooldown":       {"30s", 30 * time.Second, func(c config.Config) any { return c.Remote.BreakerCooldown }, nil},
 		"remote.health_interval":        {"500ms", 500 * time.Millisecond, func(c config.Config) any { return c.Remote.HealthInterval }, nil},
-		"modules.catalogue.dsn":         {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Catalogue.DSN }, nil},
-		"modules.inventory.dsn":         {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Inventory.DSN }, nil},
-		"modules.payment.dsn":           {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Payment.DSN }, nil},
+		"modules.catalogue.dsn":         {"sqlite:///tmp/cat.db", "sqlite:///tmp/cat.db", func(c config.Config) any { return c.Modules.Each[modules.Catalogue].DSN }, nil},
+		"modules.inventory.dsn":         {"file:/tmp/inv.db", "file:/tmp/inv.db", func(c config.Config) any { return c.Modules.Each[modules.Inventory].DSN }, nil},
+		"modules.payment.dsn":           {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Each[modules.Payment].DSN }, nil},
 		"rate_limit.rps":                {"25.5", 25.5, func(c config.Config) any { return c.RateLimit.RPS }, nil},
 		"rate_limit.burst":              {"7", 7, func(c config.Config) any { return c.RateLimit.Burst }, nil},
 		"inventory.low_stock_threshold": {"12", int64(12), func(c config.Config) any { return c.Inventory.LowStockThreshold }, nil},
-		"modules.webhooks.dsn":          {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Modules.Webhooks.DSN }, nil},
-		"modules.webhooks.url":          {"http://hooks:8080", "http://hooks:8080", func(c config.Config) any { return c.Modules.Webhooks.URL }, nil},
+		"modules.webhooks.dsn":          {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].DSN }, nil},
+		"modules.webhooks.url":          {"http://hooks:8080", "http://hooks:8080", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].URL }, nil},
 		"webhooks.allow_private":        {"true", true, func(c config.Config) any { return c.Webhooks.AllowPrivate }, nil},
 		"webhooks.retry_schedule":       {"1s, 2s", []time.Duration{time.Second, 2 * time.Second}, func(c config.Config) any { return c.Webhooks.RetrySchedule }, nil},
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},
@@ -553,25 +558,33 @@ func TestDefaultFile(t *testing.T) {
 	require.ErrorContains(t, err, "htttp")
 }
 
-// TestExampleFile keeps bazaar.example.yaml in step with the code: it loads,
-// it equals the defaults, and it lists every key.
+// update rewrites bazaar.example.yaml from the declarations:
+// go test ./config -run TestExampleFile -update
+var update = flag.Bool("update", false, "rewrite "+exampleFile+" from the settings' declarations")
+
+// TestExampleFile keeps bazaar.example.yaml in step with the declarations:
+// it is what they write, it loads, it equals the defaults, and it lists
+// every key with its environment variable.
 func TestExampleFile(t *testing.T) {
-	t.Parallel()
+	if *update {
+		require.NoError(t, os.WriteFile(exampleFile, []byte(config.Example()), 0o644))
+	}
+	data, err := os.ReadFile(exampleFile)
+	require.NoError(t, err)
+	require.Equal(t, config.Example(), string(data),
+		"%s differs from the settings' declarations; rewrite it: go test ./config -run TestExampleFile -update", exampleFile)
+
 	c, err := config.Load(nil, envOf(map[string]string{"BAZAAR_CONFIG": exampleFile}))
 	require.NoError(t, err)
 	require.Equal(t, loadDefaults(t), c, "%s must give exactly the defaults", exampleFile)
 
-	data, err := os.ReadFile(exampleFile)
-	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(data, &doc))
 	var leaves []string
 	flatten("", doc, &leaves)
 	require.ElementsMatch(t, config.Keys(), leaves, "%s must list every key, and only those", exampleFile)
-
-	text := string(data)
 	for _, key := range config.Keys() {
-		require.Contains(t, text, config.EnvName(key), "%s should document the environment variable of %s", exampleFile, key)
+		require.Contains(t, string(data), config.EnvName(key), "%s should document the environment variable of %s", exampleFile, key)
 	}
 }
 
@@ -604,18 +617,18 @@ func TestLayout(t *testing.T) {
 	t.Run("all and none", func(t *testing.T) {
 		c, err := load(map[string]string{"BAZAAR_SERVE": "all"})
 		require.NoError(t, err)
-		require.Equal(t, config.Modules(), c.Modules.Serve)
+		require.Equal(t, modules.All(), c.Modules.Serve)
 		c, err = load(map[string]string{"BAZAAR_SERVE": "none", "BAZAAR_SERVICE_TOKEN": "t",
 			"BAZAAR_MODULES_PAYMENT_URL": "http://p:1"})
 		require.NoError(t, err)
 		require.Empty(t, c.Modules.Serve, "a gateway hosts nothing")
 		require.False(t, c.Monolith())
-		require.Equal(t, []string{"http://p:1"}, c.URLs("payment"))
+		require.Equal(t, []string{"http://p:1"}, c.URLs(modules.Payment))
 	})
 	t.Run("BAZAAR_SERVE is short for BAZAAR_MODULES_SERVE, which wins", func(t *testing.T) {
 		c, err := load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_SERVICE_TOKEN": "t", "BAZAAR_MODULES_WEBHOOKS_URL": "http://w:1"})
 		require.NoError(t, err)
-		require.Equal(t, []string{"catalogue"}, c.Modules.Serve)
+		require.Equal(t, []modules.Module{modules.Catalogue}, c.Modules.Serve)
 		c, err = load(map[string]string{"BAZAAR_SERVE": "catalogue", "BAZAAR_MODULES_SERVE": "all"})
 		require.NoError(t, err)
 		require.True(t, c.Monolith())
@@ -634,7 +647,7 @@ func TestLayout(t *testing.T) {
 		c, err := load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
 			"BAZAAR_MODULES_CATALOGUE_URL": " http://a:1/ ,http://b:2", "BAZAAR_MODULES_WEBHOOKS_URL": "http://w:1"})
 		require.NoError(t, err)
-		require.Equal(t, []string{"http://a:1", "http://b:2"}, c.URLs("catalogue"))
+		require.Equal(t, []string{"http://a:1", "http://b:2"}, c.URLs(modules.Catalogue))
 		_, err = load(map[string]string{"BAZAAR_SERVE": "inventory", "BAZAAR_SERVICE_TOKEN": "t",
 			"BAZAAR_MODULES_CATALOGUE_URL": "catalogue:8080"})
 		require.ErrorContains(t, err, "modules.catalogue.url")

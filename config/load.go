@@ -6,32 +6,35 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // DefaultFile is read when it exists and no other file is named.
 const DefaultFile = "bazaar.yaml"
 
-// Flags binds command-line flags to configuration keys.
-var flagKeys = map[string]string{
-	"addr":      "http.addr",
-	"data-dir":  "data_dir",
-	"modules":   "modules.serve",
-	"log-level": "log.level",
-}
-
-// AddFlags declares the flags that Load understands on fs.
+// AddFlags declares the flags that Load understands on fs: --config, and
+// one for each setting that declares a flag.
 func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "configuration file (default ./"+DefaultFile+" when it exists; env BAZAAR_CONFIG)")
-	fs.String("addr", "", "listen address, e.g. :8080 (http.addr)")
-	fs.String("data-dir", "", "directory of the SQLite files (data_dir)")
-	fs.StringSlice("modules", nil, "modules this process hosts (modules.serve)")
-	fs.String("log-level", "", "debug, info, warn or error (log.level)")
+	for _, s := range settings() {
+		if s.flag == "" {
+			continue
+		}
+		usage := s.help + " (" + s.key + ")"
+		if s.value(Config{}).Kind() == reflect.Slice {
+			fs.StringSlice(s.flag, nil, usage)
+		} else {
+			fs.String(s.flag, "", usage)
+		}
+	}
 }
 
 // Load builds the Config from defaults, the config file, the environment
@@ -39,8 +42,11 @@ func AddFlags(fs *pflag.FlagSet) {
 // and the flags in fs, which may be nil. It validates the result.
 func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	v := viper.New()
-	for k, val := range defaults {
-		v.SetDefault(k, val)
+	all := settings()
+	for _, s := range all {
+		if !s.section {
+			v.SetDefault(s.key, s.def)
+		}
 	}
 	if err := readFile(v, flags, getenv); err != nil {
 		return Config{}, err
@@ -48,21 +54,20 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	// Environment values are merged above the file; flags, bound below,
 	// still win over both.
 	env := map[string]any{}
-	if val, ok := lookup(getenv, "BAZAAR_SERVE"); ok {
-		setPath(env, "modules.serve", val) // the short name; BAZAAR_MODULES_SERVE wins below
-	}
-	for _, key := range Keys() {
-		if val, ok := lookup(getenv, EnvName(key)); ok {
-			setPath(env, key, val)
+	for _, s := range all {
+		for _, name := range s.env { // the long name last: it wins
+			if val, ok := lookup(getenv, name); ok && !s.section {
+				setPath(env, s.key, val)
+			}
 		}
 	}
 	if err := v.MergeConfigMap(env); err != nil {
 		return Config{}, err
 	}
 	if flags != nil {
-		for name, key := range flagKeys {
-			if f := flags.Lookup(name); f != nil {
-				if err := v.BindPFlag(key, f); err != nil {
+		for _, s := range all {
+			if f := flags.Lookup(s.flag); s.flag != "" && f != nil {
+				if err := v.BindPFlag(s.key, f); err != nil {
 					return Config{}, err
 				}
 			}
@@ -71,6 +76,14 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	var c Config
 	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook)); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	c.Modules.Each = map[modules.Module]ModuleSettings{}
+	for _, m := range modules.All() {
+		var each ModuleSettings
+		if err := v.UnmarshalKey("modules."+string(m), &each, viper.DecodeHook(decodeHook)); err != nil {
+			return Config{}, fmt.Errorf("invalid configuration: %w", err)
+		}
+		c.Modules.Each[m] = each
 	}
 	c.normalize()
 	if err := c.Validate(); err != nil {
@@ -157,9 +170,10 @@ func readFile(v *viper.Viper, flags *pflag.FlagSet, getenv func(string) string) 
 // checkFileKeys refuses a config file with keys Bazaar does not know, so a
 // misspelt setting is an error rather than silently ignored.
 func checkFileKeys(v *viper.Viper, path string) error {
+	known := Keys()
 	var unknown []string
 	for _, k := range v.AllKeys() {
-		if _, ok := defaults[k]; !ok {
+		if !slices.Contains(known, k) {
 			unknown = append(unknown, k)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bazaar-shop/bazaar/config"
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // The deployment files are checked by the tools made for them: .ci/run
@@ -109,7 +110,7 @@ func checkDeployment(d deployment) []string {
 	for _, k := range config.Keys() {
 		settings[config.EnvName(k)] = true
 	}
-	hosts := map[string][]string{} // process name → the modules it hosts
+	hosts := map[string][]modules.Module{} // process name → the modules it hosts
 	configs := map[string]config.Config{}
 	for _, p := range d.procs {
 		for name := range p.env {
@@ -124,12 +125,12 @@ func checkDeployment(d deployment) []string {
 		}
 		configs[p.name], hosts[p.name] = cfg, cfg.Modules.Serve
 		if want := strings.TrimRight(p.name, "-0123456789"); want == "gateway" && len(cfg.Modules.Serve) != 0 ||
-			want != "gateway" && !slices.Equal(cfg.Modules.Serve, []string{want}) {
+			want != "gateway" && !slices.Equal(cfg.Modules.Serve, []modules.Module{modules.Module(want)}) {
 			bad("%s hosts %v", p.name, cfg.Modules.Serve)
 		}
 	}
 	for name, cfg := range configs {
-		for _, m := range config.Modules() {
+		for _, m := range modules.All() {
 			for _, u := range cfg.URLs(m) {
 				host := hostOf(u)
 				switch {
@@ -142,9 +143,9 @@ func checkDeployment(d deployment) []string {
 		}
 		// Its own databases, and no other's: the DSN settings it carries
 		// are those of the modules it hosts, and the key database's at the edge.
-		for _, owner := range append([]string{"auth"}, config.Modules()...) {
+		for _, owner := range config.Owners() {
 			dsn, holds := d.env(name)[config.EnvName(config.DSNKey(owner))]
-			owns := cfg.Hosts(owner) || owner == "auth" && cfg.Edge()
+			owns := cfg.Hosts(modules.Module(owner)) || owner == "auth" && cfg.Edge()
 			switch {
 			case holds && !owns:
 				bad("%s holds the %s database", name, owner)

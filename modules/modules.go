@@ -58,7 +58,7 @@ func (m Module) Needs() []Module {
 func Parse(s string) (Module, error) {
 	m := Module(strings.TrimSpace(s))
 	if !slices.Contains(All(), m) {
-		return "", fmt.Errorf("no module %q (modules: %s)", s, List(All()))
+		return "", fmt.Errorf("unknown module %q; the modules are %s", s, strings.ReplaceAll(List(All()), ",", ", "))
 	}
 	return m, nil
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,28 +27,21 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/migrations"
+	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
-	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
-	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
-	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
-	inventorysvc "github.com/bazaar-shop/bazaar/modules/inventory/service"
 	"github.com/bazaar-shop/bazaar/modules/payment"
-	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
-	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
-	paymentsvc "github.com/bazaar-shop/bazaar/modules/payment/service"
 	"github.com/bazaar-shop/bazaar/modules/webhooks"
-	webhookshttp "github.com/bazaar-shop/bazaar/modules/webhooks/httpapi"
-	webhookssvc "github.com/bazaar-shop/bazaar/modules/webhooks/service"
 )
 
 // App is a wired Bazaar process.
 type App struct {
 	cfg     config.Config
 	log     *slog.Logger
-	dbs     map[string]*database.DB   // "auth" at an edge, and the hosted modules
-	remotes map[string]*remote.Module // the modules hosted elsewhere
+	dbs     map[string]*database.DB           // "auth" at an edge, and the hosted modules
+	remotes map[modules.Module]*remote.Module // the modules hosted elsewhere
 	keys    *auth.Keys
 	metrics *metrics.Metrics
 	traces  *sdktrace.TracerProvider
@@ -61,13 +53,16 @@ type App struct {
 	payment   payment.Service
 	webhooks  webhooks.Service
 
-	// The services hosted here, for their background work and gauges.
-	hostedInventory *inventorysvc.Service
-	hostedPayment   *paymentsvc.Service
-	hostedWebhooks  *webhookssvc.Service
-
+	routes  map[modules.Module]moduleRoutes
+	starts  []func(context.Context)     // the hosted modules' start-up work, run by Start in turn
+	work    []func(ctx context.Context) // their background work, run by Start until ctx ends
 	workers sync.WaitGroup
 }
+
+// moduleRoutes are a module's route tables: the public API, served or
+// forwarded by every process, and the module-to-module routes, served only
+// where it runs.
+type moduleRoutes struct{ public, internal []web.Route }
 
 // Now is the clock of every module: UTC, at the microsecond precision that
 // both SQLite and PostgreSQL keep, so a value read back equals the one written.
@@ -76,8 +71,8 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // New opens and migrates the databases of the modules this process hosts
 // and builds every module, local or remote.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[string]*remote.Module{},
-		metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[modules.Module]*remote.Module{},
+		metrics: metrics.New(), routes: map[modules.Module]moduleRoutes{}}
 	traces, err := tracing.New(ctx, cfg.Tracing.Exporter, cfg.Tracing.Endpoint, "bazaar "+serviceName(cfg), os.Stdout)
 	if err != nil {
 		return nil, err
@@ -92,26 +87,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if cfg.ServiceToken != "" {
 		opts.Signer = identity.NewSigner(cfg.ServiceToken, time.Now)
 	}
-	for _, name := range append([]string{"auth"}, config.Modules()...) {
-		if name == "auth" && !cfg.Edge() {
-			continue // a module process trusts the callers its edge asserts
-		}
-		if slices.Contains(config.Modules(), name) && !cfg.Hosts(name) {
-			if urls := cfg.URLs(name); len(urls) > 0 {
-				if err := resolvable(ctx, urls, startupWait); err != nil {
-					a.Close()
-					return nil, fmt.Errorf("%s: %w", config.Setting("modules."+name+".url"), err)
-				}
-				a.remotes[name] = remote.New(name, urls, client, opts)
+	for _, m := range modules.All() {
+		if urls := cfg.URLs(m); !cfg.Hosts(m) && len(urls) > 0 {
+			if err := resolvable(ctx, urls, startupWait); err != nil {
+				a.Close()
+				return nil, fmt.Errorf("%s: %w", config.Setting("modules."+string(m)+".url"), err)
 			}
-			continue
+			a.remotes[m] = remote.New(string(m), urls, client, opts)
 		}
-		db, err := openMigrated(ctx, name, cfg.DSN(name), database.Synchronous(cfg.SQLite.Synchronous))
+	}
+	for _, owner := range config.Owners() {
+		if owner == "auth" && !cfg.Edge() || owner != "auth" && !cfg.Hosts(modules.Module(owner)) {
+			continue // a module process trusts the callers its edge asserts; another process opens the rest
+		}
+		db, err := openMigrated(ctx, owner, cfg.DSN(owner), database.Synchronous(cfg.SQLite.Synchronous))
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
-		a.dbs[name] = db
+		a.dbs[owner] = db
 	}
 	for name, db := range a.dbs {
 		if db.Kind == database.SQLite {
@@ -126,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 	}
 	for name, m := range a.remotes {
-		a.metrics.Breaker(name, func() bool { return m.BreakerState() == "open" })
+		a.metrics.Breaker(string(name), func() bool { return m.BreakerState() == "open" })
 	}
 	var keyDB *gorm.DB // nil: not an edge
 	if db, ok := a.dbs["auth"]; ok {
@@ -135,50 +129,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.keys = auth.New(keyDB, cfg.AdminKey, cfg.ServiceToken, Now).
 		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
 
-	// A module that is neither hosted nor reachable stays nil: config
-	// validation made sure no hosted module needs it.
-	switch {
-	case cfg.Hosts("catalogue"):
-		a.catalogue = cataloguesvc.New(a.dbs["catalogue"].DB, Now).WithCache(cfg.Catalogue.CacheTTL, cfg.Catalogue.CacheCheck)
-	case a.remotes["catalogue"] != nil:
-		a.catalogue = cataloguehttp.NewClient(a.remotes["catalogue"])
-	}
-	switch {
-	case cfg.Hosts("inventory"):
-		a.hostedInventory = inventorysvc.New(a.dbs["inventory"].DB, a.catalogueFor("inventory"), cfg.Inventory.ReservationTTL,
-			cfg.Inventory.LowStockThreshold, Now)
-		a.inventory = a.hostedInventory
-	case a.remotes["inventory"] != nil:
-		a.inventory = inventoryhttp.NewClient(a.remotes["inventory"])
-	}
-	switch {
-	case cfg.Hosts("payment"):
-		a.hostedPayment = paymentsvc.New(a.dbs["payment"].DB, a.catalogueFor("payment"), a.inventoryFor("payment"), sandbox.New(), Now,
-			log.With("module", "payment"))
-		a.payment = countedCheckouts{a.hostedPayment, a.metrics}
-	case a.remotes["payment"] != nil:
-		a.payment = paymenthttp.NewClient(a.remotes["payment"])
-	}
-	switch {
-	case cfg.Hosts("webhooks"):
-		a.hostedWebhooks = webhookssvc.New(a.dbs["webhooks"].DB, webhookssvc.Options{
-			AllowPrivate: cfg.Webhooks.AllowPrivate, Schedule: cfg.Webhooks.RetrySchedule,
-			Timeout: cfg.Webhooks.Timeout, PollInterval: cfg.Webhooks.PollInterval, Retention: cfg.Webhooks.Retention,
-		}, Now)
-		a.webhooks = a.hostedWebhooks
-	case a.remotes["webhooks"] != nil:
-		a.webhooks = webhookshttp.NewClient(a.remotes["webhooks"])
-	}
+	// Each module is its service here or its client of where it runs, a
+	// module after those it calls (catalogue.go, inventory.go, …). One
+	// neither hosted nor reachable stays nil: config validation made sure
+	// no hosted module needs it.
+	a.wireCatalogue()
+	a.wireInventory()
+	a.wirePayment()
+	a.wireWebhooks()
 	a.gauges()
 	return a, nil
 }
+
+// db is the database of a module hosted here.
+func (a *App) db(m modules.Module) *gorm.DB { return a.dbs[string(m)].DB }
 
 // serviceName names the process in traces by the modules it hosts.
 func serviceName(cfg config.Config) string {
 	if len(cfg.Modules.Serve) == 0 {
 		return "gateway"
 	}
-	return strings.Join(cfg.Modules.Serve, "+")
+	return strings.ReplaceAll(modules.List(cfg.Modules.Serve), ",", "+")
 }
 
 // openMigrated opens a module's database and applies its migrations.
@@ -209,48 +180,33 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	// Each hosted module's events go from its outbox to webhooks, in-process
 	// or over the network; the process that hosts webhooks sends them.
-	for _, m := range config.Modules() {
-		if !a.cfg.Hosts(m) || m == "webhooks" {
+	for _, m := range modules.All() {
+		if !a.cfg.Hosts(m) || m == modules.Webhooks {
 			continue
 		}
-		db, publish, log := a.dbs[m].DB, a.publish(m), a.log.With("module", m, "component", "relay")
+		db, publish, log := a.db(m), a.publish(m), a.log.With("module", m, "component", "relay")
 		a.goWork(func() { outbox.RunRelay(ctx, db, a.cfg.Webhooks.PollInterval, publish, log) })
 	}
-	if a.hostedWebhooks != nil {
-		a.goWork(func() { a.hostedWebhooks.Run(ctx, a.log.With("module", "webhooks")) })
+	for _, start := range a.starts {
+		start(ctx)
 	}
-	if a.hostedInventory != nil {
-		a.goWork(func() {
-			a.hostedInventory.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", "inventory"))
-		})
-	}
-	if a.hostedPayment != nil {
-		// Payments pending from before this start have no checkout running
-		// in this process any more: resolve them now rather than after the
-		// usual grace period.
-		if n, err := a.hostedPayment.ResolvePending(ctx, Now()); err != nil {
-			a.log.Error("resolve payments left pending", "err", err)
-		} else if n > 0 {
-			a.log.Info("resolved payments left pending by an earlier run", "count", n)
-		}
-		a.goWork(func() {
-			a.hostedPayment.RunRecovery(ctx, a.cfg.Payment.RecoveryInterval, a.cfg.Payment.RecoverAfter)
-		})
+	for _, work := range a.work {
+		a.goWork(func() { work(ctx) })
 	}
 	return nil
 }
 
 // publish hands a module's outbox events to the webhooks module, as a
 // module call of caller like any other: counted, timed, local or remote.
-func (a *App) publish(caller string) outbox.Publish {
-	hooks, c := a.webhooks, call{a.metrics, a.tracer, caller, a.mode("webhooks")}
+func (a *App) publish(caller modules.Module) outbox.Publish {
+	hooks, c := a.webhooks, call{a.metrics, a.tracer, string(caller), a.mode(modules.Webhooks)}
 	return func(ctx context.Context, events []outbox.Event) error {
 		out := make([]webhooks.Event, len(events))
 		for i, e := range events {
 			out[i] = webhooks.Event{ID: e.ID, Type: e.Type, Resource: e.Resource, Sequence: e.Sequence,
 				Data: e.Data, CreatedAt: e.CreatedAt}
 		}
-		return observeErr(ctx, c, "webhooks", "Publish", func(ctx context.Context) error { return hooks.Publish(ctx, out) })
+		return observeErr(ctx, c, modules.Webhooks, "Publish", func(ctx context.Context) error { return hooks.Publish(ctx, out) })
 	}
 }
 
@@ -275,7 +231,7 @@ func (a *App) Ready(ctx context.Context, localOnly bool) map[string]error {
 	}
 	if !localOnly {
 		for name, m := range a.remotes {
-			out[name] = m.Ready()
+			out[string(name)] = m.Ready()
 		}
 	}
 	return out
@@ -318,18 +274,22 @@ type ModuleLocation struct {
 
 // Topology asks every module now.
 func (a *App) Topology(ctx context.Context) Topology {
-	t := Topology{Hosts: a.cfg.Modules.Serve, APIKeys: "edge", Modules: map[string]ModuleLocation{}}
+	t := Topology{Hosts: strings.Split(modules.List(a.cfg.Modules.Serve), ","), APIKeys: "edge", Modules: map[string]ModuleLocation{}}
+	if len(a.cfg.Modules.Serve) == 0 {
+		t.Hosts = []string{}
+	}
 	if a.keys.Edge() {
 		t.APIKeys = "local"
 	}
-	for _, name := range config.Modules() {
-		if !a.cfg.Hosts(name) && a.remotes[name] == nil {
+	for _, m := range modules.All() {
+		name := string(m)
+		if !a.cfg.Hosts(m) && a.remotes[m] == nil {
 			t.Modules[name] = ModuleLocation{Mode: "unreachable"}
 			continue
 		}
-		if m, ok := a.remotes[name]; ok {
-			reps := m.Replicas(ctx)
-			loc := ModuleLocation{Mode: "remote", Replicas: reps, Breaker: m.BreakerState()}
+		if r, ok := a.remotes[m]; ok {
+			reps := r.Replicas(ctx)
+			loc := ModuleLocation{Mode: "remote", Replicas: reps, Breaker: r.BreakerState()}
 			for _, r := range reps {
 				loc.Ready = loc.Ready || r.Healthy
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
@@ -28,21 +29,21 @@ type call struct {
 }
 
 // observe runs one module call in a span of its own and records it.
-func observe[T any](ctx context.Context, c call, callee, method string, f func(context.Context) (T, error)) (T, error) {
-	ctx, span := c.tracer.Start(ctx, c.caller+" → "+callee+"."+method, trace.WithAttributes(
-		attribute.String("bazaar.caller", c.caller), attribute.String("bazaar.callee", callee),
+func observe[T any](ctx context.Context, c call, callee modules.Module, method string, f func(context.Context) (T, error)) (T, error) {
+	ctx, span := c.tracer.Start(ctx, c.caller+" → "+string(callee)+"."+method, trace.WithAttributes(
+		attribute.String("bazaar.caller", c.caller), attribute.String("bazaar.callee", string(callee)),
 		attribute.String("bazaar.mode", c.mode)))
 	defer span.End()
 	start := time.Now()
 	v, err := f(ctx)
-	c.m.Call(c.caller, callee, method, c.mode, start, err)
+	c.m.Call(c.caller, string(callee), method, c.mode, start, err)
 	if err != nil {
 		span.SetStatus(codes.Error, errs.Code(err))
 	}
 	return v, err
 }
 
-func observeErr(ctx context.Context, c call, callee, method string, f func(context.Context) error) error {
+func observeErr(ctx context.Context, c call, callee modules.Module, method string, f func(context.Context) error) error {
 	_, err := observe(ctx, c, callee, method, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
 	return err
 }
@@ -53,23 +54,23 @@ type catalogueCalls struct {
 }
 
 func (c catalogueCalls) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
-	return observe(ctx, c.call, "catalogue", "Create", func(ctx context.Context) (catalogue.Product, error) { return c.next.Create(ctx, in) })
+	return observe(ctx, c.call, modules.Catalogue, "Create", func(ctx context.Context) (catalogue.Product, error) { return c.next.Create(ctx, in) })
 }
 
 func (c catalogueCalls) Get(ctx context.Context, id string) (catalogue.Product, error) {
-	return observe(ctx, c.call, "catalogue", "Get", func(ctx context.Context) (catalogue.Product, error) { return c.next.Get(ctx, id) })
+	return observe(ctx, c.call, modules.Catalogue, "Get", func(ctx context.Context) (catalogue.Product, error) { return c.next.Get(ctx, id) })
 }
 
 func (c catalogueCalls) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
-	return observe(ctx, c.call, "catalogue", "List", func(ctx context.Context) (catalogue.Page, error) { return c.next.List(ctx, q) })
+	return observe(ctx, c.call, modules.Catalogue, "List", func(ctx context.Context) (catalogue.Page, error) { return c.next.List(ctx, q) })
 }
 
 func (c catalogueCalls) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
-	return observe(ctx, c.call, "catalogue", "Update", func(ctx context.Context) (catalogue.Product, error) { return c.next.Update(ctx, id, in) })
+	return observe(ctx, c.call, modules.Catalogue, "Update", func(ctx context.Context) (catalogue.Product, error) { return c.next.Update(ctx, id, in) })
 }
 
 func (c catalogueCalls) Delete(ctx context.Context, id string) error {
-	return observeErr(ctx, c.call, "catalogue", "Delete", func(ctx context.Context) error { return c.next.Delete(ctx, id) })
+	return observeErr(ctx, c.call, modules.Catalogue, "Delete", func(ctx context.Context) error { return c.next.Delete(ctx, id) })
 }
 
 type inventoryCalls struct {
@@ -78,33 +79,33 @@ type inventoryCalls struct {
 }
 
 func (c inventoryCalls) Get(ctx context.Context, productID string) (inventory.Level, error) {
-	return observe(ctx, c.call, "inventory", "Get", func(ctx context.Context) (inventory.Level, error) { return c.next.Get(ctx, productID) })
+	return observe(ctx, c.call, modules.Inventory, "Get", func(ctx context.Context) (inventory.Level, error) { return c.next.Get(ctx, productID) })
 }
 
 func (c inventoryCalls) Set(ctx context.Context, productID string, onHand int64) (inventory.Level, error) {
-	return observe(ctx, c.call, "inventory", "Set", func(ctx context.Context) (inventory.Level, error) { return c.next.Set(ctx, productID, onHand) })
+	return observe(ctx, c.call, modules.Inventory, "Set", func(ctx context.Context) (inventory.Level, error) { return c.next.Set(ctx, productID, onHand) })
 }
 
 func (c inventoryCalls) Adjust(ctx context.Context, productID string, delta int64, reason string) (inventory.Level, error) {
-	return observe(ctx, c.call, "inventory", "Adjust", func(ctx context.Context) (inventory.Level, error) {
+	return observe(ctx, c.call, modules.Inventory, "Adjust", func(ctx context.Context) (inventory.Level, error) {
 		return c.next.Adjust(ctx, productID, delta, reason)
 	})
 }
 
 func (c inventoryCalls) Reserve(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
-	return observe(ctx, c.call, "inventory", "Reserve", func(ctx context.Context) (inventory.Reservation, error) { return c.next.Reserve(ctx, id, lines) })
+	return observe(ctx, c.call, modules.Inventory, "Reserve", func(ctx context.Context) (inventory.Reservation, error) { return c.next.Reserve(ctx, id, lines) })
 }
 
 func (c inventoryCalls) Commit(ctx context.Context, id string) error {
-	return observeErr(ctx, c.call, "inventory", "Commit", func(ctx context.Context) error { return c.next.Commit(ctx, id) })
+	return observeErr(ctx, c.call, modules.Inventory, "Commit", func(ctx context.Context) error { return c.next.Commit(ctx, id) })
 }
 
 func (c inventoryCalls) Release(ctx context.Context, id string) error {
-	return observeErr(ctx, c.call, "inventory", "Release", func(ctx context.Context) error { return c.next.Release(ctx, id) })
+	return observeErr(ctx, c.call, modules.Inventory, "Release", func(ctx context.Context) error { return c.next.Release(ctx, id) })
 }
 
 func (c inventoryCalls) Restock(ctx context.Context, id string) error {
-	return observeErr(ctx, c.call, "inventory", "Restock", func(ctx context.Context) error { return c.next.Restock(ctx, id) })
+	return observeErr(ctx, c.call, modules.Inventory, "Restock", func(ctx context.Context) error { return c.next.Restock(ctx, id) })
 }
 
 // countedCheckouts counts the checkouts this process serves, by outcome.
@@ -125,18 +126,11 @@ var (
 	_ payment.Service   = countedCheckouts{}
 )
 
-// gauges exports what is read at scrape time: units reserved, events not
-// yet relayed per hosted module, and webhook deliveries by status.
+// gauges exports the events not yet relayed per hosted module, read at
+// scrape time; the modules add their own as they are wired.
 func (a *App) gauges() {
-	if a.hostedInventory != nil {
-		a.metrics.Gauge("bazaar_units_reserved", "Units held by reservations right now.", nil,
-			func(ctx context.Context) (float64, error) {
-				n, err := a.hostedInventory.ReservedUnits(ctx)
-				return float64(n), err
-			})
-	}
 	for name, db := range a.dbs {
-		if name == "auth" || name == "webhooks" {
+		if name == "auth" || name == string(modules.Webhooks) {
 			continue
 		}
 		a.metrics.Gauge("bazaar_outbox_backlog", "Events in a module's outbox not yet relayed to webhooks.",
@@ -145,29 +139,19 @@ func (a *App) gauges() {
 				return float64(n), err
 			})
 	}
-	if a.hostedWebhooks == nil {
-		return
-	}
-	for _, status := range []string{"pending", "delivered", "failed"} {
-		a.metrics.Gauge("bazaar_webhook_deliveries", "Webhook deliveries by status.", prometheus.Labels{"status": status},
-			func(ctx context.Context) (float64, error) {
-				counts, err := a.hostedWebhooks.Counts(ctx)
-				return float64(counts[status]), err
-			})
-	}
 }
 
 // catalogueFor and inventoryFor are the modules as a caller sees them:
 // measured, and labelled with where they run.
-func (a *App) catalogueFor(caller string) catalogue.Service {
-	return catalogueCalls{call{a.metrics, a.tracer, caller, a.mode("catalogue")}, a.catalogue}
+func (a *App) catalogueFor(caller modules.Module) catalogue.Service {
+	return catalogueCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Catalogue)}, a.catalogue}
 }
 
-func (a *App) inventoryFor(caller string) inventory.Service {
-	return inventoryCalls{call{a.metrics, a.tracer, caller, a.mode("inventory")}, a.inventory}
+func (a *App) inventoryFor(caller modules.Module) inventory.Service {
+	return inventoryCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Inventory)}, a.inventory}
 }
 
-func (a *App) mode(module string) string {
+func (a *App) mode(module modules.Module) string {
 	if a.cfg.Hosts(module) {
 		return "local"
 	}

@@ -10,10 +10,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/idempotency"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
-	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
-	inventoryhttp "github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
-	paymenthttp "github.com/bazaar-shop/bazaar/modules/payment/httpapi"
-	webhookshttp "github.com/bazaar-shop/bazaar/modules/webhooks/httpapi"
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // Handler is the whole HTTP API of this process; every route is listed
@@ -21,7 +18,6 @@ import (
 // modules it hosts from their handlers, the others forwarded to where those
 // modules run. Internal routes are served only where their module lives.
 func (a *App) Handler(openapiJSON []byte) http.Handler {
-	gin.SetMode(gin.ReleaseMode) // our access log replaces gin's debug output
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -41,15 +37,11 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	}
 	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
 
-	a.mount(r, "catalogue", cataloguehttp.Routes(a.catalogue))
-	a.mount(r, "inventory", inventoryhttp.Routes(a.inventory))
-	a.mount(r, "payment", paymenthttp.Routes(a.payment))
-	a.mount(r, "webhooks", webhookshttp.Routes(a.webhooks))
-	if a.cfg.Hosts("inventory") {
-		web.Mount(r, inventoryhttp.InternalRoutes(a.inventory), a.keys, web.Own)
-	}
-	if a.cfg.Hosts("webhooks") {
-		web.Mount(r, webhookshttp.InternalRoutes(a.webhooks), a.keys, web.Own)
+	for _, m := range modules.All() {
+		a.mount(r, m, a.routes[m].public)
+		if a.cfg.Hosts(m) {
+			web.Mount(r, a.routes[m].internal, a.keys, web.Own)
+		}
 	}
 	return r
 }
@@ -57,10 +49,10 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 // mount serves a module's public routes here, or forwards them to it, or —
 // when this process neither hosts the module nor knows where it runs —
 // says so.
-func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
+func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 	serve := web.Own
 	if a.cfg.Hosts(module) {
-		keys := idempotency.New(a.dbs[module].DB, Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
+		keys := idempotency.New(a.db(module), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
 		serve = func(rt web.Route) gin.HandlerFunc {
 			if rt.Idempotent {
 				return keys.Wrap(rt.Handler)
@@ -71,8 +63,8 @@ func (a *App) mount(r gin.IRouter, module string, routes []web.Route) {
 	if m, remote := a.remotes[module]; remote {
 		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
 	} else if !a.cfg.Hosts(module) {
-		unreachable := errs.Of(errs.Unavailable, "this process does not host "+module+
-			" and does not know where it runs (modules."+module+".url)")
+		unreachable := errs.Of(errs.Unavailable, "this process does not host "+string(module)+
+			" and does not know where it runs (modules."+string(module)+".url)")
 		serve = func(web.Route) gin.HandlerFunc { return func(c *gin.Context) { web.Error(c, unreachable) } }
 	}
 	web.Mount(r, routes, a.keys, serve)

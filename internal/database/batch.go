@@ -48,6 +48,9 @@ type batcher struct {
 	// because one of their transactions failed.
 	reruns atomic.Int64
 
+	// queued is how many callers wait for the batcher to take their job.
+	queued atomic.Int64
+
 	// careful is how many batches, after a rerun, go straight to
 	// savepoints (only the batcher's goroutine uses it).
 	careful int
@@ -64,6 +67,7 @@ type WriteStats struct {
 	Batches      int64         // BEGIN … COMMITs
 	Transactions int64         // the transactions they held
 	Waited       time.Duration // summed over transactions: from the call to its batch
+	Queued       int64         // transactions waiting for their batch right now
 	LogPages     int64         // pages in the write-ahead log, as the last checkpoint saw it
 	Rewinds      int64         // times the writer started the log over
 	// CheckpointErrors counts background checkpoints that failed.
@@ -120,14 +124,19 @@ func batcherOf(db *gorm.DB) *batcher {
 func (b *batcher) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	j := &job{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	start := time.Now()
+	b.queued.Add(1)
 	select {
 	case b.queue <- j:
+		b.queued.Add(-1)
 		b.waited.Add(int64(time.Since(start)))
 	case <-ctx.Done():
+		b.queued.Add(-1)
 		return ctx.Err()
 	case <-b.stop:
+		b.queued.Add(-1)
 		return errClosed
 	case <-b.done:
+		b.queued.Add(-1)
 		return errBatcherGone
 	}
 	select {

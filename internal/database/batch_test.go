@@ -137,7 +137,7 @@ func TestSQLiteTransactionsWaitingTogetherShareACommit(t *testing.T) {
 			}))
 		})
 	}
-	time.Sleep(200 * time.Millisecond) // let the ten reach the queue
+	queued(t, db, n) // the ten wait together
 	require.NoError(t, release())
 	wg.Wait()
 
@@ -184,7 +184,7 @@ func TestSQLiteBatchWithAFailureRunsAgain(t *testing.T) {
 				})
 			})
 		}
-		time.Sleep(200 * time.Millisecond) // let them reach the queue
+		queued(t, db, n) // they wait together
 		require.NoError(t, release())
 		wg.Wait()
 		counts := make([]int64, n)
@@ -253,4 +253,11 @@ func holdWriter(db *database.DB, then func(tx *gorm.DB) error) (release func() e
 		close(released)
 		return <-held
 	}
+}
+
+// queued waits until n transactions wait for the writer.
+func queued(t *testing.T, db *database.DB, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return db.Writes().Queued == int64(n) }, 10*time.Second, time.Millisecond,
+		"%d transactions should be waiting for the writer", n)
 }

@@ -278,7 +278,7 @@ func (d *DB) Writes() WriteStats {
 	return WriteStats{Batches: d.batcher.batches.Load(), Transactions: d.batcher.transactions.Load(),
 		Waited: time.Duration(d.batcher.waited.Load()), LogPages: d.batcher.logPages.Load(),
 		Rewinds: d.batcher.rewinds.Load(), CheckpointErrors: d.batcher.checkpointErrors.Load(),
-		Reruns: d.batcher.reruns.Load()}
+		Reruns: d.batcher.reruns.Load(), Queued: d.batcher.queued.Load()}
 }
 
 // Pools returns the connection pools, by role ("write", "read"), for the

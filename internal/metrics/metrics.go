@@ -122,6 +122,10 @@ func (m *Metrics) Writes(module string, read func() database.WriteStats) {
 		Name: "bazaar_db_wal_pages", ConstLabels: labels,
 		Help: "Pages in the SQLite write-ahead log at the last checkpoint; it should stay in the thousands.",
 	}, func() float64 { return float64(read().LogPages) }))
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bazaar_db_write_queue", ConstLabels: labels,
+		Help: "SQLite write transactions waiting for their batch right now.",
+	}, func() float64 { return float64(read().Queued) }))
 }
 
 // Checkout counts a checkout by its outcome: ok or the error code.

@@ -215,6 +215,15 @@ func (c *Checkouts) Results() []Result {
 	return append([]Result(nil), c.done...)
 }
 
+// Await waits until n more checkouts of the stream have ended: a test lets
+// checkouts meet the shop in each state it puts it in.
+func (c *Checkouts) Await(t testing.TB, n int) {
+	t.Helper()
+	from := len(c.Results())
+	Eventually(t, 60*time.Second, func() bool { return len(c.Results()) >= from+n },
+		"%d more checkouts did not end within 60s", n)
+}
+
 // Stop ends the stream and returns every result.
 func (c *Checkouts) Stop() []Result {
 	close(c.quit)

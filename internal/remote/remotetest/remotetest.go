@@ -38,7 +38,6 @@ func (tokenGuard) Require(access web.Access) gin.HandlerFunc {
 // for them, named name.
 func Serve(t testing.TB, name string, routes ...[]web.Route) *remote.Module {
 	t.Helper()
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
