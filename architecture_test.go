@@ -80,7 +80,7 @@ func (r pkgRef) under(rel string) bool {
 // blackBox: the suites that drive a running shop from outside, and so may
 // know the modules' contracts but nothing behind them.
 func (r pkgRef) blackBox() bool {
-	return r.under("internal/apitest") || r.under("internal/shoptest")
+	return r.under("internal/apitest") || r.under("internal/shoptest") || r.under("internal/pagetest")
 }
 func (r pkgRef) isModuleInternal() bool {
 	return r.isImpl() && (r.sub == "internal" || strings.HasPrefix(r.sub, "internal/"))

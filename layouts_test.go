@@ -20,6 +20,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/apitest"
 	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/launch"
+	"github.com/bazaar-shop/bazaar/internal/pagetest"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -28,10 +29,11 @@ import (
 )
 
 // TestLayouts is the one entry point that proves the layouts equivalent:
-// the whole black-box API suite runs, unchanged, against the monolith, the
-// four-process split (gateway + catalogue + inventory + payment) and a mixed
-// layout (catalogue and inventory together, payment apart), each started as
-// real processes of the built binary on loopback ports.
+// the whole black-box API suite and the storefront's page suite run,
+// unchanged, against the monolith, the split (a process per module behind a
+// gateway) and a mixed layout (catalogue, inventory and the storefront
+// together, payment and webhooks apart), each started as real processes of
+// the built binary on loopback ports.
 //
 //	go test -run TestLayouts -v .
 func TestLayouts(t *testing.T) {
@@ -40,6 +42,7 @@ func TestLayouts(t *testing.T) {
 			t.Run(engine.Name+"/"+name, func(t *testing.T) {
 				l := startLayout(t, engine, name, nil)
 				apitest.Run(t, l.Base, l.Admin)
+				pagetest.Run(t, l.Shop)
 			})
 		}
 	}

@@ -44,6 +44,7 @@ type Config struct {
 	Payment      Payment     `mapstructure:"payment" help:"Recovery of payments left pending, e.g. by a crash mid-checkout."`
 	Catalogue    Catalogue   `mapstructure:"catalogue" help:"The catalogue's read cache."`
 	SQLite       SQLite      `mapstructure:"sqlite" help:"SQLite databases (the default; PostgreSQL ignores this)."`
+	Storefront   Storefront  `mapstructure:"storefront" help:"The shop's web pages."`
 }
 
 // HTTP is the public listener.
@@ -163,6 +164,14 @@ type SQLite struct {
 	Synchronous string `mapstructure:"synchronous" default:"normal" check:"oneof=normal|full" help:"normal: a commit survives a crash of the process; full: a power loss too, for an fsync per commit."`
 }
 
+// Storefront tunes the shop's web pages.
+type Storefront struct {
+	// Secret signs shoppers' session cookies. Empty: derived from the
+	// service token in a split, so that every replica reads every
+	// session; kept in <data_dir>/storefront.key in the monolith.
+	Secret string `mapstructure:"secret" help:"Signs shoppers' session cookies; every storefront replica needs the same. Empty: derived from service_token, or kept in <data_dir>/storefront.key."`
+}
+
 // Payment tunes the recovery of payments left pending.
 type Payment struct {
 	RecoveryInterval time.Duration `mapstructure:"recovery_interval" default:"1m" check:"positive" help:"How often pending payments are looked for."`
@@ -179,11 +188,13 @@ func DSNKey(owner string) string {
 }
 
 // Owners lists every database's owner: "auth" (the API keys), then each
-// module.
+// module that stores data.
 func Owners() []string {
 	owners := []string{"auth"}
 	for _, m := range modules.All() {
-		owners = append(owners, string(m))
+		if m.Stores() {
+			owners = append(owners, string(m))
+		}
 	}
 	return owners
 }

@@ -68,7 +68,7 @@ func wantDefaults() config.Config {
 		Modules: config.ModuleSet{
 			Serve: modules.All(),
 			Each: map[modules.Module]config.ModuleSettings{
-				modules.Catalogue: {}, modules.Inventory: {}, modules.Payment: {}, modules.Webhooks: {},
+				modules.Catalogue: {}, modules.Inventory: {}, modules.Payment: {}, modules.Webhooks: {}, modules.Storefront: {},
 			},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
@@ -130,7 +130,7 @@ func TestDefaultsAreNotShared(t *testing.T) {
 	t.Parallel()
 	c := loadDefaults(t)
 	c.Modules.Serve[0] = "changed"
-	require.Equal(t, []modules.Module{"catalogue", "inventory", "payment", "webhooks"}, modules.All())
+	require.Equal(t, []modules.Module{"catalogue", "inventory", "payment", "webhooks", "storefront"}, modules.All())
 	require.Equal(t, wantDefaults(), loadDefaults(t))
 }
 
@@ -217,10 +217,10 @@ func TestPrecedence(t *testing.T) {
 			name: "list",
 			key:  "modules.serve",
 			get:  func(c config.Config) any { return modules.List(c.Modules.Serve) },
-			def:  "catalogue,inventory,payment,webhooks",
-			file: layer{"modules:\n  serve: [payment, catalogue, inventory, webhooks]\n", "payment,catalogue,inventory,webhooks"},
-			env:  layer{"catalogue, inventory,payment,webhooks", "catalogue,inventory,payment,webhooks"},
-			flag: &layer{"--modules=webhooks,inventory,payment,catalogue", "webhooks,inventory,payment,catalogue"},
+			def:  "catalogue,inventory,payment,webhooks,storefront",
+			file: layer{"modules:\n  serve: [payment, catalogue, inventory, webhooks, storefront]\n", "payment,catalogue,inventory,webhooks,storefront"},
+			env:  layer{"storefront,catalogue, inventory,payment,webhooks", "storefront,catalogue,inventory,payment,webhooks"},
+			flag: &layer{"--modules=webhooks,inventory,storefront,payment,catalogue", "webhooks,inventory,storefront,payment,catalogue"},
 		},
 		{
 			name: "data_dir",
@@ -356,6 +356,8 @@ func envCases() map[string]envCase {
 		"inventory.low_stock_threshold": {"12", int64(12), func(c config.Config) any { return c.Inventory.LowStockThreshold }, nil},
 		"modules.webhooks.dsn":          {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].DSN }, nil},
 		"modules.webhooks.url":          {"http://hooks:8080", "http://hooks:8080", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].URL }, nil},
+		"modules.storefront.url":        {"http://shop:8080", "http://shop:8080", func(c config.Config) any { return c.Modules.Each[modules.Storefront].URL }, nil},
+		"storefront.secret":             {"shhh", "shhh", func(c config.Config) any { return c.Storefront.Secret }, nil},
 		"webhooks.allow_private":        {"true", true, func(c config.Config) any { return c.Webhooks.AllowPrivate }, nil},
 		"webhooks.retry_schedule":       {"1s, 2s", []time.Duration{time.Second, 2 * time.Second}, func(c config.Config) any { return c.Webhooks.RetrySchedule }, nil},
 		"webhooks.timeout":              {"3s", 3 * time.Second, func(c config.Config) any { return c.Webhooks.Timeout }, nil},

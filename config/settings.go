@@ -45,6 +45,9 @@ func walk(t reflect.Type, prefix string, index []int, out *[]setting) {
 				help := strings.ReplaceAll(f.Tag.Get("help"), "{module}", string(m))
 				*out = append(*out, setting{key: prefix + string(m), help: help, section: true})
 				for j := range each.NumField() {
+					if each.Field(j).Name == "DSN" && !m.Stores() {
+						continue // no database of its own
+					}
 					s := declared(each.Field(j), prefix+string(m)+".")
 					s.help = strings.ReplaceAll(s.help, "{module}", string(m))
 					s.module, s.field = m, each.Field(j).Name

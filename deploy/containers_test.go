@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bazaar-shop/bazaar/internal/apitest"
+	"github.com/bazaar-shop/bazaar/internal/pagetest"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
@@ -27,7 +28,8 @@ import (
 // TestContainers builds the image from the Dockerfile as a person would
 // (deploy/local-images.sh, then docker build), starts the split layout of
 // deploy/compose.yaml — gateway, two catalogue replicas, inventory, payment,
-// webhooks and PostgreSQL, each in a container of its own — and breaks it
+// webhooks, the storefront and PostgreSQL, each in a container of its own —
+// and breaks it
 // the ways containers break: a replica killed, a module cut off the
 // network, a module restarted, every container stopped. It needs a Docker
 // engine (started here if none runs and the test runs as root) and
@@ -46,6 +48,7 @@ func TestContainers(t *testing.T) {
 	t.Run("every container is healthy and not root", s.healthyAndNotRoot)
 	t.Run("each database role opens its own database only", s.rolesIsolated)
 	t.Run("the API through the gateway", func(t *testing.T) { apitest.Run(t, s.Base, s.Admin) })
+	t.Run("the shop's pages through the gateway", func(t *testing.T) { pagetest.Run(t, s.Shop) })
 	t.Run("a catalogue replica killed", s.replicaKilled)
 	t.Run("inventory cut off the network", s.inventoryPartitioned)
 	t.Run("payment restarted", s.paymentRestarted)
@@ -189,7 +192,7 @@ func composeUp(t *testing.T) *split {
 `
 	var b strings.Builder
 	b.WriteString("services:\n")
-	for _, svc := range []string{"webhooks", "catalogue-1", "catalogue-2", "inventory", "payment", "gateway"} {
+	for _, svc := range []string{"webhooks", "catalogue-1", "catalogue-2", "inventory", "payment", "storefront", "gateway"} {
 		b.WriteString("  " + svc + ":\n    environment:\n" + tuning)
 	}
 	require.NoError(t, os.WriteFile(override, []byte(b.String()), 0o644))

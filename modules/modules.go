@@ -16,23 +16,28 @@ type Module string
 
 // The modules, each the name of its package under modules/.
 const (
-	Catalogue Module = "catalogue"
-	Inventory Module = "inventory"
-	Payment   Module = "payment"
-	Webhooks  Module = "webhooks"
+	Catalogue  Module = "catalogue"
+	Inventory  Module = "inventory"
+	Payment    Module = "payment"
+	Webhooks   Module = "webhooks"
+	Storefront Module = "storefront"
 )
 
 // table lists the modules in the order they are wired, each with the
-// modules it calls: a process that hosts a module must host those too or
-// know where they run. Every module with events hands them to webhooks.
+// modules it calls — a process that hosts a module must host those too or
+// know where they run; every module with events hands them to webhooks —
+// and whether it keeps data in a database of its own.
 var table = []struct {
 	module Module
 	needs  []Module
+	stores bool
 }{
-	{Catalogue, []Module{Webhooks}},
-	{Inventory, []Module{Catalogue, Webhooks}},
-	{Payment, []Module{Catalogue, Inventory, Webhooks}},
-	{Webhooks, nil},
+	{Catalogue, []Module{Webhooks}, true},
+	{Inventory, []Module{Catalogue, Webhooks}, true},
+	{Payment, []Module{Catalogue, Inventory, Webhooks}, true},
+	{Webhooks, nil, true},
+	// The storefront keeps a shopper's cart in their session cookie.
+	{Storefront, []Module{Catalogue, Inventory, Payment}, false},
 }
 
 // All returns every module, in the order they are wired.
@@ -52,6 +57,16 @@ func (m Module) Needs() []Module {
 		}
 	}
 	return nil
+}
+
+// Stores reports whether m keeps data in a database of its own.
+func (m Module) Stores() bool {
+	for _, e := range table {
+		if e.module == m {
+			return e.stores
+		}
+	}
+	return false
 }
 
 // Parse returns the module named s, or an error that lists the modules.

@@ -137,6 +137,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.wireInventory()
 	a.wirePayment()
 	a.wireWebhooks()
+	if err := a.wireStorefront(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.gauges()
 	return a, nil
 }
@@ -181,7 +185,7 @@ func (a *App) Start(ctx context.Context) error {
 	// Each hosted module's events go from its outbox to webhooks, in-process
 	// or over the network; the process that hosts webhooks sends them.
 	for _, m := range modules.All() {
-		if !a.cfg.Hosts(m) || m == modules.Webhooks {
+		if !a.cfg.Hosts(m) || m == modules.Webhooks || !m.Stores() {
 			continue
 		}
 		db, publish, log := a.db(m), a.publish(m), a.log.With("module", m, "component", "relay")
@@ -296,9 +300,13 @@ func (a *App) Topology(ctx context.Context) Topology {
 			t.Modules[name] = loc
 			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		t.Modules[name] = ModuleLocation{Mode: "local", Ready: a.dbs[name].Ping(pctx) == nil}
-		cancel()
+		loc := ModuleLocation{Mode: "local", Ready: true}
+		if db, ok := a.dbs[name]; ok {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			loc.Ready = db.Ping(pctx) == nil
+			cancel()
+		}
+		t.Modules[name] = loc
 	}
 	return t
 }

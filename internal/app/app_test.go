@@ -17,6 +17,8 @@ import (
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/apitest"
 	"github.com/bazaar-shop/bazaar/internal/app"
+	"github.com/bazaar-shop/bazaar/internal/pagetest"
+	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 )
 
@@ -28,6 +30,18 @@ func TestAPI(t *testing.T) {
 			t.Parallel()
 			base, adminKey := startShop(t, engine, nil)
 			apitest.Run(t, base, adminKey)
+		})
+	}
+}
+
+// TestPages runs the storefront's page suite against the whole shop in
+// one process.
+func TestPages(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			base, adminKey := startShop(t, engine, nil)
+			pagetest.Run(t, shoptest.Shop{Base: base, Admin: adminKey})
 		})
 	}
 }

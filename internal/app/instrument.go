@@ -108,6 +108,27 @@ func (c inventoryCalls) Restock(ctx context.Context, id string) error {
 	return observeErr(ctx, c.call, modules.Inventory, "Restock", func(ctx context.Context) error { return c.next.Restock(ctx, id) })
 }
 
+type paymentCalls struct {
+	call
+	next payment.Service
+}
+
+func (c paymentCalls) Checkout(ctx context.Context, req payment.CheckoutRequest) (payment.Payment, error) {
+	return observe(ctx, c.call, modules.Payment, "Checkout", func(ctx context.Context) (payment.Payment, error) { return c.next.Checkout(ctx, req) })
+}
+
+func (c paymentCalls) Get(ctx context.Context, id string) (payment.Payment, error) {
+	return observe(ctx, c.call, modules.Payment, "Get", func(ctx context.Context) (payment.Payment, error) { return c.next.Get(ctx, id) })
+}
+
+func (c paymentCalls) List(ctx context.Context, q payment.ListQuery) (payment.Page, error) {
+	return observe(ctx, c.call, modules.Payment, "List", func(ctx context.Context) (payment.Page, error) { return c.next.List(ctx, q) })
+}
+
+func (c paymentCalls) Refund(ctx context.Context, id string) (payment.Payment, error) {
+	return observe(ctx, c.call, modules.Payment, "Refund", func(ctx context.Context) (payment.Payment, error) { return c.next.Refund(ctx, id) })
+}
+
 // countedCheckouts counts the checkouts this process serves, by outcome.
 type countedCheckouts struct {
 	payment.Service
@@ -123,6 +144,7 @@ func (c countedCheckouts) Checkout(ctx context.Context, req payment.CheckoutRequ
 var (
 	_ catalogue.Service = catalogueCalls{}
 	_ inventory.Service = inventoryCalls{}
+	_ payment.Service   = paymentCalls{}
 	_ payment.Service   = countedCheckouts{}
 )
 
@@ -149,6 +171,10 @@ func (a *App) catalogueFor(caller modules.Module) catalogue.Service {
 
 func (a *App) inventoryFor(caller modules.Module) inventory.Service {
 	return inventoryCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Inventory)}, a.inventory}
+}
+
+func (a *App) paymentFor(caller modules.Module) payment.Service {
+	return paymentCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Payment)}, a.payment}
 }
 
 func (a *App) mode(module modules.Module) string {

@@ -51,7 +51,7 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 // says so.
 func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 	serve := web.Own
-	if a.cfg.Hosts(module) {
+	if a.cfg.Hosts(module) && module.Stores() {
 		keys := idempotency.New(a.db(module), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
 		serve = func(rt web.Route) gin.HandlerFunc {
 			if rt.Idempotent {
@@ -61,7 +61,12 @@ func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 		}
 	}
 	if m, remote := a.remotes[module]; remote {
-		serve = func(web.Route) gin.HandlerFunc { return m.Forward }
+		serve = func(rt web.Route) gin.HandlerFunc {
+			if rt.Page {
+				return m.ForwardPage
+			}
+			return m.Forward
+		}
 	} else if !a.cfg.Hosts(module) {
 		unreachable := errs.Of(errs.Unavailable, "this process does not host "+string(module)+
 			" and does not know where it runs (modules."+string(module)+".url)")

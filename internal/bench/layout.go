@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"github.com/bazaar-shop/bazaar/internal/launch"
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // layoutEnv is the environment every bazaar process of a started layout
@@ -28,8 +30,16 @@ var layoutEnv = []string{
 // or the bare handler --baseline measures.
 func layoutOf(name string) (launch.Layout, error) {
 	switch name {
-	case Monolith, Split:
+	case Monolith:
 		return launch.Named(name)
+	case Split:
+		// The bench drives the API: a storefront process would idle, and
+		// count in the split's processes and memory all the same.
+		l, err := launch.Named(name)
+		l.Procs = slices.DeleteFunc(l.Procs, func(s launch.Spec) bool {
+			return slices.Equal(s.Serve, []modules.Module{modules.Storefront})
+		})
+		return l, err
 	case Baseline:
 		return launch.Layout{Name: name, Front: "baseline",
 			Procs: []launch.Spec{{Name: "baseline", Args: []string{"bench", "baseline", "--addr", "{addr}"}}}}, nil

@@ -44,7 +44,7 @@ const (
 	Monolith      = "monolith"
 	Split         = "split"          // every module its own process, behind a gateway
 	SplitReplicas = "split-replicas" // the split with two catalogue replicas
-	Mixed         = "mixed"          // catalogue and inventory at the front; payment and webhooks apart
+	Mixed         = "mixed"          // catalogue, inventory and the storefront at the front; payment and webhooks apart
 )
 
 // Named returns one of the layouts above.
@@ -68,7 +68,7 @@ func Named(name string) (Layout, error) {
 		// first, and needs not, as a module need not be up for its
 		// callers to start.
 		return Layout{Name: name, Front: "shop", Procs: []Spec{
-			{Name: "shop", Serve: []modules.Module{modules.Catalogue, modules.Inventory}, Edge: true},
+			{Name: "shop", Serve: []modules.Module{modules.Catalogue, modules.Inventory, modules.Storefront}, Edge: true},
 			{Name: "payment", Serve: []modules.Module{modules.Payment, modules.Webhooks}},
 		}}, nil
 	}
@@ -112,7 +112,9 @@ func (l Layout) env(s Spec, addrs map[string]string, dsn func(owner string) stri
 			env = append(env, "BAZAAR_AUTH_DSN="+dsn("auth"))
 		}
 		for _, m := range s.Serve {
-			env = append(env, moduleVar(m, "DSN")+"="+dsn(string(m)))
+			if m.Stores() {
+				env = append(env, moduleVar(m, "DSN")+"="+dsn(string(m)))
+			}
 		}
 	}
 	for _, m := range l.calls(s) {
@@ -121,6 +123,9 @@ func (l Layout) env(s Spec, addrs map[string]string, dsn func(owner string) stri
 			if slices.Contains(p.Serve, m) {
 				urls = append(urls, "http://"+addrs[p.Name])
 			}
+		}
+		if len(urls) == 0 && s.Edge && !slices.Contains(l.needed(s), m) {
+			continue // a route to it would answer 503: the layout leaves it out
 		}
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("layout %s: %s calls %s, which no process hosts", l.Name, s.Name, m)
@@ -136,16 +141,18 @@ func (l Layout) env(s Spec, addrs map[string]string, dsn func(owner string) stri
 func (l Layout) calls(s Spec) []modules.Module {
 	var out []modules.Module
 	for _, m := range modules.All() {
-		if slices.Contains(s.Serve, m) {
-			continue
-		}
-		needed := s.Edge
-		for _, h := range s.Serve {
-			needed = needed || slices.Contains(h.Needs(), m)
-		}
-		if needed {
+		if !slices.Contains(s.Serve, m) && (s.Edge || slices.Contains(l.needed(s), m)) {
 			out = append(out, m)
 		}
+	}
+	return out
+}
+
+// needed lists the modules a process's own modules call.
+func (l Layout) needed(s Spec) []modules.Module {
+	var out []modules.Module
+	for _, h := range s.Serve {
+		out = append(out, h.Needs()...)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,13 +39,13 @@ func TestMonolith(t *testing.T) {
 	l, env := envOf(t, Monolith, nil)
 	require.Equal(t, []string{"monolith"}, names(l))
 	require.Equal(t, "monolith", l.Front)
-	require.Equal(t, []string{"BAZAAR_SERVE=catalogue,inventory,payment,webhooks", "BAZAAR_AUTH_EDGE=true"}, env["monolith"],
+	require.Equal(t, []string{"BAZAAR_SERVE=catalogue,inventory,payment,webhooks,storefront", "BAZAAR_AUTH_EDGE=true"}, env["monolith"],
 		"the monolith hosts every module: no URLs")
 }
 
 func TestSplit(t *testing.T) {
 	l, env := envOf(t, Split, nil)
-	require.Equal(t, []string{"webhooks", "catalogue", "inventory", "payment", "gateway"}, names(l),
+	require.Equal(t, []string{"webhooks", "catalogue", "inventory", "payment", "storefront", "gateway"}, names(l),
 		"a module starts after those it calls, the gateway last")
 	require.Equal(t, "gateway", l.Front)
 	hooks := "BAZAAR_MODULES_WEBHOOKS_URL=http://127.0.0.1:9000"
@@ -54,8 +55,10 @@ func TestSplit(t *testing.T) {
 	require.Equal(t, []string{"BAZAAR_SERVE=catalogue", hooks}, env["catalogue"])
 	require.Equal(t, []string{"BAZAAR_SERVE=inventory", cat, hooks}, env["inventory"])
 	require.Equal(t, []string{"BAZAAR_SERVE=payment", cat, inv, hooks}, env["payment"])
-	require.Equal(t, []string{"BAZAAR_SERVE=none", "BAZAAR_AUTH_EDGE=true", cat, inv,
-		"BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9003", hooks}, env["gateway"])
+	pay := "BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9003"
+	require.Equal(t, []string{"BAZAAR_SERVE=storefront", cat, inv, pay}, env["storefront"], "the storefront has no database and no events")
+	require.Equal(t, []string{"BAZAAR_SERVE=none", "BAZAAR_AUTH_EDGE=true", cat, inv, pay, hooks,
+		"BAZAAR_MODULES_STOREFRONT_URL=http://127.0.0.1:9004"}, env["gateway"])
 }
 
 // Replicas of a module are one comma-separated URL to their callers, and
@@ -63,7 +66,7 @@ func TestSplit(t *testing.T) {
 func TestReplicasAndDatabases(t *testing.T) {
 	dsn := func(owner string) string { return "db-" + owner }
 	l, env := envOf(t, SplitReplicas, dsn)
-	require.Equal(t, []string{"webhooks", "catalogue", "catalogue2", "inventory", "payment", "gateway"}, names(l))
+	require.Equal(t, []string{"webhooks", "catalogue", "catalogue2", "inventory", "payment", "storefront", "gateway"}, names(l))
 	require.Contains(t, env["payment"], "BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9001,http://127.0.0.1:9002")
 	require.Contains(t, env["catalogue2"], "BAZAAR_MODULES_CATALOGUE_DSN=db-catalogue", "replicas share their module's database")
 	require.Contains(t, env["gateway"], "BAZAAR_AUTH_DSN=db-auth")
@@ -81,7 +84,7 @@ func TestReplicasAndDatabases(t *testing.T) {
 func TestMixed(t *testing.T) {
 	l, env := envOf(t, Mixed, nil)
 	require.Equal(t, "shop", l.Front)
-	require.Equal(t, []string{"BAZAAR_SERVE=catalogue,inventory", "BAZAAR_AUTH_EDGE=true",
+	require.Equal(t, []string{"BAZAAR_SERVE=catalogue,inventory,storefront", "BAZAAR_AUTH_EDGE=true",
 		"BAZAAR_MODULES_PAYMENT_URL=http://127.0.0.1:9001", "BAZAAR_MODULES_WEBHOOKS_URL=http://127.0.0.1:9001"}, env["shop"])
 	require.Equal(t, []string{"BAZAAR_SERVE=payment,webhooks",
 		"BAZAAR_MODULES_CATALOGUE_URL=http://127.0.0.1:9000", "BAZAAR_MODULES_INVENTORY_URL=http://127.0.0.1:9000"}, env["payment"])
@@ -99,6 +102,14 @@ func TestLayoutWithoutACallee(t *testing.T) {
 	l.Procs = l.Procs[1:] // no webhooks
 	_, err = l.env(l.Procs[0], map[string]string{}, nil)
 	require.ErrorContains(t, err, "catalogue calls webhooks, which no process hosts")
+
+	// A gateway needs no module: one that no process hosts is left out.
+	l, err = Named(Split)
+	require.NoError(t, err)
+	l.Procs = slices.DeleteFunc(l.Procs, func(s Spec) bool { return s.Name == "storefront" })
+	env, err := l.env(l.Procs[len(l.Procs)-1], map[string]string{}, nil)
+	require.NoError(t, err)
+	require.NotContains(t, strings.Join(env, " "), "STOREFRONT")
 }
 
 // FreeAddr's ports lie below the ephemeral range, where no outgoing

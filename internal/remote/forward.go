@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -22,10 +23,24 @@ var forwardedHeaders = []string{"Content-Type", "Accept", "Idempotency-Key", "Ca
 // answerHeaders are the response headers passed back to the caller.
 var answerHeaders = []string{"Content-Type", "Location", "Retry-After", "WWW-Authenticate", "Idempotent-Replayed"}
 
+// pageHeaders are what a page adds to each way: the browser's cookies and
+// the scheme it came over (for Secure cookies) in; the cookies set and the
+// headers that keep a page safe and out of caches back.
+var (
+	pageRequestHeaders = []string{"Cookie", "X-Forwarded-Proto"}
+	pageAnswerHeaders  = []string{"Cache-Control", "Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"}
+)
+
 // Forward serves a public route of this module by passing the request to a
 // replica and its answer back. Reads may be retried on another replica; a
 // write is sent again only if it never reached one.
-func (m *Module) Forward(c *gin.Context) {
+func (m *Module) Forward(c *gin.Context) { m.forward(c, false) }
+
+// ForwardPage forwards a page (web.Route.Page) as Forward does an API
+// route, with its cookies both ways.
+func (m *Module) ForwardPage(c *gin.Context) { m.forward(c, true) }
+
+func (m *Module) forward(c *gin.Context, page bool) {
 	var body []byte
 	var err error
 	if c.Request.Body != http.NoBody {
@@ -48,7 +63,14 @@ func (m *Module) Forward(c *gin.Context) {
 	}
 	caller := web.CallerOf(c)
 	r.Caller = &caller
-	for _, h := range forwardedHeaders {
+	in, out := forwardedHeaders, answerHeaders
+	if page {
+		in, out = append(slices.Clip(in), pageRequestHeaders...), append(slices.Clip(out), pageAnswerHeaders...)
+		if c.Request.TLS != nil && c.GetHeader("X-Forwarded-Proto") == "" {
+			r.Header = append(r.Header, Header{"X-Forwarded-Proto", "https"})
+		}
+	}
+	for _, h := range in {
 		if v := c.GetHeader(h); v != "" {
 			r.Header = append(r.Header, Header{h, v})
 		}
@@ -59,9 +81,14 @@ func (m *Module) Forward(c *gin.Context) {
 		web.Error(c, err)
 		return
 	}
-	for _, h := range answerHeaders {
+	for _, h := range out {
 		if v := resp.Header.Peek(h); len(v) > 0 {
 			c.Header(h, string(v))
+		}
+	}
+	if page {
+		for _, header := range resp.Header.Cookies() { // the name, then the whole header
+			c.Writer.Header().Add("Set-Cookie", string(header))
 		}
 	}
 	// The whole answer is in hand: its length spares both sides chunked

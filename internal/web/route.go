@@ -36,6 +36,9 @@ type Route struct {
 	// Idempotent routes honour an Idempotency-Key header: a repeat gets
 	// the first answer again (see internal/idempotency).
 	Idempotent bool
+	// Page routes are HTML for browsers: a forwarder passes their cookies
+	// both ways (remote.Module.ForwardPage).
+	Page bool
 }
 
 // Guard turns an access level into the middleware that enforces it.
