@@ -1,0 +1,239 @@
+// Package browsertest shops in the storefront and reads the console with
+// a real browser — headless Chromium driven by chromedp — against the
+// monolith and the split started as processes of the built binary. It runs
+// where Chromium is installed (Debian's chromium package), and must run
+// when BAZAAR_TEST_BROWSER=1, as in CI:
+//
+//	BAZAAR_TEST_BROWSER=1 go test -v ./internal/browsertest
+//
+// With -screenshots DIR it saves what it saw there, as docs/screenshots
+// holds: go test ./internal/browsertest -screenshots ../../docs/screenshots
+package browsertest
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/launch"
+	"github.com/bazaar-shop/bazaar/internal/pagetest"
+	"github.com/bazaar-shop/bazaar/internal/shoptest"
+)
+
+var screenshots = flag.String("screenshots", "", "save screenshots of the pages in this directory")
+
+// chromium finds the browser, or skips the test where there is none and
+// none was asked for.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("BAZAAR_TEST_BROWSER") == "1" {
+		t.Fatal("BAZAAR_TEST_BROWSER=1 but no Chromium is installed: apt-get install chromium")
+	}
+	t.Skip("no Chromium here (apt-get install chromium); BAZAAR_TEST_BROWSER=1 makes this a failure")
+	return ""
+}
+
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "bazaar-browser-")
+	if err != nil {
+		return "", err
+	}
+	return launch.Build(dir)
+})
+
+// start starts a layout of the shop and returns it.
+func start(t *testing.T, name string) shoptest.Shop {
+	t.Helper()
+	bin, err := binary()
+	require.NoError(t, err)
+	layout, err := launch.Named(name)
+	require.NoError(t, err)
+	c, err := launch.Start(context.Background(), layout, launch.Options{Binary: bin, Dir: t.TempDir(),
+		Env: []string{"BAZAAR_LOG_FORMAT=text", "BAZAAR_RATE_LIMIT_RPS=0"}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range c.Procs {
+				t.Logf("%s:\n%s", p.Name, launch.Indent(p.Output()))
+			}
+		}
+		c.Close()
+	})
+	return shoptest.Shop{Base: c.URL(), Admin: c.AdminKey}
+}
+
+// browser starts a headless Chromium for the test; each shopper it makes
+// has a profile of their own.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
+		chromedp.NoSandbox, chromedp.WindowSize(1280, 900), chromedp.Flag("lang", "en-US"))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx), "start Chromium") // the first run starts the browser
+	return ctx
+}
+
+// shopper opens a tab in a browser profile of its own: its own cookies.
+func shopper(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// shot saves a screenshot of the page when -screenshots is given.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if *screenshots == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(*screenshots, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(*screenshots, name+".png"), png, 0o644))
+}
+
+// follow clicks what leads to another page — a link, a form's button —
+// and waits for that page to load: a query sent meanwhile could be
+// answered by the page being left.
+func follow(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	_, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible))
+	require.NoError(t, err, "click %s", sel)
+}
+
+// open loads a page.
+func open(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	_, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
+	require.NoError(t, err, "open %s", url)
+}
+
+// text is the visible text of the first element matching sel.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(sel)))
+	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	require.NoError(t, err)
+	return s
+}
+
+// TestShopping: a shopper searches, adds two products to the cart, pays
+// with the success card and sees the confirmation, and stock drops by what
+// was bought; a declined card shows the decline and takes no stock; a cart
+// with more than is in stock is refused before any charge. In the monolith
+// and in the split.
+func TestShopping(t *testing.T) {
+	b := browser(t)
+	for _, layout := range []string{launch.Monolith, launch.Split} {
+		t.Run(layout, func(t *testing.T) {
+			shop := start(t, layout)
+			word := "Lantern" + strings.ToUpper(layout[:1]) + time.Now().Format("150405")
+			ids := pagetest.Products(t, shop, word, 3, 5)
+
+			ctx := shopper(t, b)
+			open(t, ctx, shop.Base+"/")
+			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(`#q`, word)))
+			follow(t, ctx, `form.search button`)
+			require.Contains(t, text(t, ctx, "h1"), word)
+			require.Contains(t, text(t, ctx, ".grid"), "5 in stock")
+			shot(t, ctx, "storefront-"+layout)
+
+			for i, qty := range []string{"2", "1"} {
+				open(t, ctx, shop.Base+"/?q="+word)
+				follow(t, ctx, `a[href="/products/`+ids[i]+`"]`)
+				require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(`#quantity`, qty)))
+				follow(t, ctx, `form.add button`)
+			}
+			require.Contains(t, text(t, ctx, ".total"), "31.00 EUR", "2 × 10.00 + 1 × 11.00")
+			shot(t, ctx, "cart-"+layout)
+
+			follow(t, ctx, `a[href="/checkout"]`)
+			require.Contains(t, text(t, ctx, ".test-cards"), "4242 4242 4242 4242", "the test cards are listed")
+			fill(t, ctx, pagetest.CardSucceeds)
+			shot(t, ctx, "checkout-"+layout)
+			follow(t, ctx, `form.checkout button[type="submit"]`)
+			require.Contains(t, text(t, ctx, "h1"), "Thank you for your order")
+			require.Regexp(t, regexp.MustCompile(`^pay_[0-9a-z]{26}$`), text(t, ctx, ".payment-id"))
+			require.Equal(t, "succeeded", text(t, ctx, ".status"))
+			shot(t, ctx, "confirmation-"+layout)
+			require.Equal(t, int64(3), pagetest.OnHand(t, shop, ids[0]))
+			require.Equal(t, int64(4), pagetest.OnHand(t, shop, ids[1]))
+
+			// A declined card: the decline is shown, and no stock is taken.
+			open(t, ctx, shop.Base+"/products/"+ids[2])
+			follow(t, ctx, `form.add button`)
+			open(t, ctx, shop.Base+"/checkout")
+			fill(t, ctx, pagetest.CardDeclined)
+			follow(t, ctx, `form.checkout button[type="submit"]`)
+			require.Contains(t, text(t, ctx, `.notice.error`), "Your card was declined")
+			require.Equal(t, int64(5), pagetest.OnHand(t, shop, ids[2]))
+
+			// More than is in stock: refused before any charge.
+			before := pagetest.PaymentCount(t, shop)
+			open(t, ctx, shop.Base+"/cart")
+			require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(`#qty-`+ids[2], "9")))
+			follow(t, ctx, `#qty-`+ids[2]+` ~ button`)
+			require.Contains(t, text(t, ctx, `table.lines`), "only 5 in stock")
+			open(t, ctx, shop.Base+"/checkout")
+			fill(t, ctx, pagetest.CardSucceeds)
+			follow(t, ctx, `form.checkout button[type="submit"]`)
+			require.Contains(t, text(t, ctx, `.notice.error`), "Not enough stock")
+			require.Equal(t, before, pagetest.PaymentCount(t, shop), "nothing was charged")
+			require.Equal(t, int64(5), pagetest.OnHand(t, shop, ids[2]))
+		})
+	}
+}
+
+// fill types the checkout form's fields, as a shopper would.
+func fill(t *testing.T, ctx context.Context, card string) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(`#email`, "ada@example.com"),
+		chromedp.SendKeys(`#name`, "Ada Lovelace"),
+		chromedp.SendKeys(`#number`, card),
+		chromedp.SendKeys(`#exp_month`, "12"),
+		chromedp.SendKeys(`#exp_year`, time.Now().AddDate(3, 0, 0).Format("2006")),
+		chromedp.SendKeys(`#cvc`, "123"),
+	))
+}
+
+// TestPhone: the storefront fits a phone's screen: nothing wider than it.
+func TestPhone(t *testing.T) {
+	b := browser(t)
+	shop := start(t, launch.Monolith)
+	word := "Kettle" + time.Now().Format("150405")
+	ids := pagetest.Products(t, shop, word, 4, 3)
+	ctx := shopper(t, b)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)))
+	open(t, ctx, shop.Base+"/products/"+ids[0])
+	follow(t, ctx, `form.add button`)
+	open(t, ctx, shop.Base+"/?q="+word)
+	scroll, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	require.NoError(t, err)
+	client, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.clientWidth`))
+	require.NoError(t, err)
+	require.LessOrEqual(t, scroll, client, "the page is no wider than the phone")
+	shot(t, ctx, "storefront-phone")
+}
