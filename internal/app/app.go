@@ -26,6 +26,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
 	"github.com/bazaar-shop/bazaar/internal/remote"
+	"github.com/bazaar-shop/bazaar/internal/topology"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/migrations"
@@ -46,6 +47,8 @@ type App struct {
 	metrics *metrics.Metrics
 	traces  *sdktrace.TracerProvider
 	tracer  trace.Tracer
+	spans   *tracing.Recent // the latest recorded spans, for the console
+	secret  []byte          // signs the sessions of shoppers and of the console
 
 	// Each module as the others see it: the local service or a client.
 	catalogue catalogue.Service
@@ -73,8 +76,12 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[modules.Module]*remote.Module{},
 		metrics: metrics.New(), routes: map[modules.Module]moduleRoutes{}}
-	traces, err := tracing.New(ctx, cfg.Tracing.Exporter, cfg.Tracing.Endpoint, "bazaar "+serviceName(cfg), os.Stdout)
+	a.spans = tracing.NewRecent()
+	traces, err := tracing.New(ctx, cfg.Tracing.Exporter, cfg.Tracing.Endpoint, "bazaar "+serviceName(cfg), os.Stdout, a.spans)
 	if err != nil {
+		return nil, err
+	}
+	if a.secret, err = sessionKey(cfg); err != nil {
 		return nil, err
 	}
 	a.traces, a.tracer = traces, traces.Tracer("github.com/bazaar-shop/bazaar")
@@ -137,10 +144,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.wireInventory()
 	a.wirePayment()
 	a.wireWebhooks()
-	if err := a.wireStorefront(); err != nil {
-		a.Close()
-		return nil, err
-	}
+	a.wireStorefront()
 	a.gauges()
 	return a, nil
 }
@@ -150,8 +154,11 @@ func (a *App) db(m modules.Module) *gorm.DB { return a.dbs[string(m)].DB }
 
 // serviceName names the process in traces by the modules it hosts.
 func serviceName(cfg config.Config) string {
-	if len(cfg.Modules.Serve) == 0 {
+	switch {
+	case len(cfg.Modules.Serve) == 0:
 		return "gateway"
+	case cfg.Monolith():
+		return "monolith"
 	}
 	return strings.ReplaceAll(modules.List(cfg.Modules.Serve), ",", "+")
 }
@@ -259,26 +266,9 @@ func (a *App) Close() error {
 	return errors.Join(errList...)
 }
 
-// Topology is where each module runs, as seen from this process.
-type Topology struct {
-	Hosts []string `json:"hosts"`
-	// APIKeys is "local" where this process checks API keys itself (an
-	// edge), "edge" where it trusts the callers its gateway asserts.
-	APIKeys string                    `json:"api_keys"`
-	Modules map[string]ModuleLocation `json:"modules"`
-}
-
-// ModuleLocation is where one module runs and whether it answers.
-type ModuleLocation struct {
-	Mode     string           `json:"mode"` // local, remote, or unreachable (no URL known)
-	Ready    bool             `json:"ready"`
-	Replicas []remote.Replica `json:"replicas,omitempty"`
-	Breaker  string           `json:"breaker,omitempty"`
-}
-
 // Topology asks every module now.
-func (a *App) Topology(ctx context.Context) Topology {
-	t := Topology{Hosts: strings.Split(modules.List(a.cfg.Modules.Serve), ","), APIKeys: "edge", Modules: map[string]ModuleLocation{}}
+func (a *App) Topology(ctx context.Context) topology.Topology {
+	t := topology.Topology{Hosts: strings.Split(modules.List(a.cfg.Modules.Serve), ","), APIKeys: "edge", Modules: map[string]topology.Location{}}
 	if len(a.cfg.Modules.Serve) == 0 {
 		t.Hosts = []string{}
 	}
@@ -288,19 +278,19 @@ func (a *App) Topology(ctx context.Context) Topology {
 	for _, m := range modules.All() {
 		name := string(m)
 		if !a.cfg.Hosts(m) && a.remotes[m] == nil {
-			t.Modules[name] = ModuleLocation{Mode: "unreachable"}
+			t.Modules[name] = topology.Location{Mode: topology.Unreachable}
 			continue
 		}
 		if r, ok := a.remotes[m]; ok {
 			reps := r.Replicas(ctx)
-			loc := ModuleLocation{Mode: "remote", Replicas: reps, Breaker: r.BreakerState()}
+			loc := topology.Location{Mode: topology.Remote, Replicas: reps, Breaker: r.BreakerState()}
 			for _, r := range reps {
 				loc.Ready = loc.Ready || r.Healthy
 			}
 			t.Modules[name] = loc
 			continue
 		}
-		loc := ModuleLocation{Mode: "local", Ready: true}
+		loc := topology.Location{Mode: topology.Local, Ready: true}
 		if db, ok := a.dbs[name]; ok {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			loc.Ready = db.Ping(pctx) == nil

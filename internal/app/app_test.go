@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bazaar-shop/bazaar/config"
@@ -21,6 +23,13 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 )
+
+// TestMain quiets gin: the binary sets release mode in main, and so do
+// these tests, which build its handler.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode)
+	os.Exit(m.Run())
+}
 
 // TestAPI runs the black-box API suite against the whole shop in one
 // process, on SQLite and (when configured) on PostgreSQL.

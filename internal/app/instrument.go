@@ -12,6 +12,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -32,7 +33,7 @@ type call struct {
 func observe[T any](ctx context.Context, c call, callee modules.Module, method string, f func(context.Context) (T, error)) (T, error) {
 	ctx, span := c.tracer.Start(ctx, c.caller+" → "+string(callee)+"."+method, trace.WithAttributes(
 		attribute.String("bazaar.caller", c.caller), attribute.String("bazaar.callee", string(callee)),
-		attribute.String("bazaar.mode", c.mode)))
+		tracing.ModeKey.String(c.mode)))
 	defer span.End()
 	start := time.Now()
 	v, err := f(ctx)

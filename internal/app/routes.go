@@ -37,6 +37,10 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	}
 	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
 
+	web.Mount(r, a.internalRoutes(), a.keys, web.Own)
+	if a.keys.Edge() {
+		web.Mount(r, a.newConsole().Routes(), a.keys, web.Own)
+	}
 	for _, m := range modules.All() {
 		a.mount(r, m, a.routes[m].public)
 		if a.cfg.Hosts(m) {

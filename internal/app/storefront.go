@@ -19,25 +19,20 @@ import (
 // wireStorefront makes the storefront's pages: served here over the
 // catalogue, inventory and payment as this process reaches them when it
 // hosts the storefront, forwarded to where it runs otherwise.
-func (a *App) wireStorefront() error {
+func (a *App) wireStorefront() {
 	if !a.cfg.Hosts(modules.Storefront) {
 		a.routes[modules.Storefront] = moduleRoutes{public: pages.New(nil, nil, Now).Routes()}
-		return nil
-	}
-	key, err := sessionKey(a.cfg)
-	if err != nil {
-		return err
+		return
 	}
 	shop := service.New(a.catalogueFor(modules.Storefront), a.inventoryFor(modules.Storefront),
 		a.paymentFor(modules.Storefront), a.log.With("module", modules.Storefront))
-	a.routes[modules.Storefront] = moduleRoutes{public: pages.New(shop, key, Now).Routes()}
-	return nil
+	a.routes[modules.Storefront] = moduleRoutes{public: pages.New(shop, a.secret, Now).Routes()}
 }
 
-// sessionKey is what signs shoppers' sessions: storefront.secret; else
-// one derived from the service token, the same in every replica; else, in
-// a monolith, one made once and kept in the data directory, so carts
-// outlive a restart.
+// sessionKey is what signs the sessions of shoppers and of the console:
+// storefront.secret; else one derived from the service token, the same in
+// every replica; else, in a monolith, one made once and kept in the data
+// directory, so carts and sign-ins outlive a restart.
 func sessionKey(cfg config.Config) ([]byte, error) {
 	derive := func(secret string) []byte {
 		m := hmac.New(sha256.New, []byte(secret))

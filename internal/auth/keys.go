@@ -184,6 +184,23 @@ func (k *Keys) Authenticate(ctx context.Context, secret string) (identity.Caller
 	return c, nil
 }
 
+// Live reports whether the key with this id may still be used: for a
+// session opened with it, which ends when the key is revoked.
+func (k *Keys) Live(ctx context.Context, id string) (bool, error) {
+	if id == ConfiguredAdmin {
+		return k.adminHash != "", nil
+	}
+	if k.db == nil {
+		return false, nil
+	}
+	var n int64
+	err := k.db.WithContext(ctx).Model(&apiKey{}).Where("id = ? AND revoked_at IS NULL", id).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("look up api key: %w", err)
+	}
+	return n == 1, nil
+}
+
 // List returns a page of live keys, oldest first, without their secrets.
 func (k *Keys) List(ctx context.Context, limit int, cursor string) (KeyPage, error) {
 	after, err := ids.FromCursor(cursor, "key")

@@ -13,6 +13,8 @@ package browsertest
 import (
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +66,8 @@ func start(t *testing.T, name string) shoptest.Shop {
 	layout, err := launch.Named(name)
 	require.NoError(t, err)
 	c, err := launch.Start(context.Background(), layout, launch.Options{Binary: bin, Dir: t.TempDir(),
-		Env: []string{"BAZAAR_LOG_FORMAT=text", "BAZAAR_RATE_LIMIT_RPS=0"}})
+		Env: []string{"BAZAAR_LOG_FORMAT=text", "BAZAAR_RATE_LIMIT_RPS=0",
+			"BAZAAR_WEBHOOKS_ALLOW_PRIVATE=true", "BAZAAR_WEBHOOKS_POLL_INTERVAL=100ms"}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -236,4 +239,67 @@ func TestPhone(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, scroll, client, "the page is no wider than the phone")
 	shot(t, ctx, "storefront-phone")
+}
+
+// TestConsole: an admin signs in to the console, which draws every edge
+// between modules local in the monolith and remote in the split, with
+// live call rates once a purchase has gone through, and the purchase as
+// a trace. A browser without a session is sent to sign in.
+func TestConsole(t *testing.T) {
+	b := browser(t)
+	for _, layout := range []string{launch.Monolith, launch.Split} {
+		t.Run(layout, func(t *testing.T) {
+			shop := start(t, layout)
+			receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			t.Cleanup(receiver.Close)
+			status, out := shoptest.Call(t, "POST", shop.Base+"/v1/webhooks", shop.Admin,
+				`{"url":"`+receiver.URL+`/hooks","events":["payment.succeeded"]}`)
+			require.Equal(t, http.StatusCreated, status, "%s", out)
+			ids := pagetest.Products(t, shop, "Teapot"+strings.ToUpper(layout[:1]), 2, 2) // 2 on hand: low stock
+
+			stranger := shopper(t, b)
+			open(t, stranger, shop.Base+"/console")
+			require.Contains(t, text(t, stranger, "h1"), "Sign in", "no session: sign in first")
+
+			ctx := shopper(t, b)
+			open(t, ctx, shop.Base+"/console/sign-in")
+			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(`#key`, shop.Admin)))
+			follow(t, ctx, `form.signin button`)
+			require.Contains(t, text(t, ctx, "h1"), "The layout")
+			want := "local"
+			if layout == launch.Split {
+				want = "remote"
+			}
+			for _, edge := range []string{"payment-inventory", "payment-catalogue", "inventory-catalogue", "storefront-payment"} {
+				require.Equal(t, want, text(t, ctx, `tr[data-edge="`+edge+`"] .mode`), edge)
+			}
+
+			// A purchase through the pages, then the console again.
+			s := pagetest.NewShopper(t, shop.Base)
+			product := s.Get("/products/" + ids[0])
+			s.Follow("/cart", product.Form("product_id", ids[0], "quantity", "1"))
+			checkout := s.Get("/checkout")
+			require.Equal(t, 303, s.Post("/checkout", pagetest.CheckoutForm(checkout, pagetest.CardSucceeds)).Status)
+
+			shoptest.Eventually(t, 20*time.Second, func() bool {
+				open(t, ctx, shop.Base+"/console")
+				r := text(t, ctx, `tr[data-edge="payment-inventory"] .rate`)
+				return r != "—" && r != "0.0/s"
+			}, "the console shows no calls from payment to inventory after a purchase")
+			require.Equal(t, want, text(t, ctx, `tr[data-edge="payment-inventory"] .mode`))
+			require.Contains(t, text(t, ctx, ".trace"), "payment → inventory.Reserve", "the purchase as a trace")
+			require.Contains(t, text(t, ctx, "table.stock"), "low", "stock at the threshold is highlighted")
+			shoptest.Eventually(t, 20*time.Second, func() bool {
+				open(t, ctx, shop.Base+"/console")
+				return strings.Contains(text(t, ctx, ".hook"), "delivered")
+			}, "the console shows no delivery of the purchase's event")
+			require.Contains(t, text(t, ctx, ".hook"), receiver.URL+"/hooks")
+			shot(t, ctx, "console-"+layout)
+
+			follow(t, ctx, `form.signout button`)
+			require.Contains(t, text(t, ctx, "h1"), "Sign in")
+			open(t, ctx, shop.Base+"/console")
+			require.Contains(t, text(t, ctx, "h1"), "Sign in", "signed out")
+		})
+	}
 }

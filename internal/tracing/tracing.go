@@ -21,6 +21,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 )
 
 // Propagator reads and writes the W3C traceparent header.
@@ -33,17 +34,18 @@ const (
 	OTLP   = "otlp"   // OTLP over HTTP to a collector
 )
 
-// New returns the tracer provider of a process. With exporter none, spans
-// still carry trace ids from process to process (logs show them), but
-// nothing is exported. Shut the provider down to flush what is buffered.
-func New(ctx context.Context, exporter, endpoint, service string, stdout io.Writer) (*sdktrace.TracerProvider, error) {
+// New returns the tracer provider of a process. Every span it records is
+// kept in recent too, for the console. With exporter none, only the traces
+// of some checkouts are recorded; the others' spans still carry trace ids
+// from process to process (logs show them), and nothing is exported. Shut
+// the provider down to flush what is buffered.
+func New(ctx context.Context, exporter, endpoint, service string, stdout io.Writer, recent *Recent) (*sdktrace.TracerProvider, error) {
 	res := resource.NewSchemaless(semconv.ServiceName(service))
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSpanProcessor(recent)}
 	switch exporter {
 	case None, "":
-		// Nothing is exported, so nothing is recorded; spans still get
-		// trace ids, which the logs carry and the wire propagates.
-		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
+		// A trace begun elsewhere is recorded here if it was there.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(checkoutSampler{rate.NewLimiter(5, 5)})))
 	case Stdout:
 		exp, err := stdouttrace.New(stdouttrace.WithWriter(stdout))
 		if err != nil {
