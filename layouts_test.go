@@ -837,3 +837,35 @@ func TestAssertionsStraightToAModule(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, status, "a raw key, even the admin's: %s", raw)
 	require.Contains(t, string(raw), "call through the gateway")
 }
+
+// TestStorefrontWhenModulesAreDown: with inventory down the pages still
+// show the products, without stock, and a checkout says the shop is busy;
+// with the catalogue down too, a page says so — never a 500.
+func TestStorefrontWhenModulesAreDown(t *testing.T) {
+	l := startLayout(t, testdb.Engines()[0], "split", []string{"BAZAAR_REMOTE_TIMEOUT=1s", "BAZAAR_REMOTE_RETRIES=0"})
+	ids := pagetest.Products(t, l.Shop, "Candle", 1, 5)
+	s := pagetest.NewShopper(t, l.Base)
+	require.Contains(t, s.Get("/?q=Candle").HTML, "5 in stock")
+	product := s.Get("/products/" + ids[0])
+	s.Follow("/cart", product.Form("product_id", ids[0], "quantity", "1"))
+
+	l.kill(t, "inventory")
+	shelf := s.Get("/?q=Candle")
+	require.Equal(t, http.StatusOK, shelf.Status, "%s", shelf.HTML)
+	require.Contains(t, shelf.HTML, "Stock levels are not available right now")
+	require.Contains(t, shelf.HTML, "Candle 0")
+	require.NotContains(t, shelf.HTML, "in stock")
+	require.Equal(t, http.StatusOK, s.Get("/products/"+ids[0]).Status)
+
+	checkout := s.Get("/checkout")
+	require.Equal(t, http.StatusOK, checkout.Status)
+	page := s.Post("/checkout", pagetest.CheckoutForm(checkout, pagetest.CardSucceeds))
+	require.Equal(t, http.StatusServiceUnavailable, page.Status, "%s", page.HTML)
+	require.Contains(t, page.HTML, "The shop is busy")
+
+	l.kill(t, "catalogue")
+	page = s.Get("/?q=Candle")
+	require.Equal(t, http.StatusServiceUnavailable, page.Status, "%s", page.HTML)
+	require.Contains(t, page.Header.Get("Content-Type"), "text/html")
+	require.Contains(t, page.HTML, "The shop is busy")
+}

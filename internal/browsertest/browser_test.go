@@ -174,6 +174,7 @@ func TestShopping(t *testing.T) {
 
 			follow(t, ctx, `a[href="/checkout"]`)
 			require.Contains(t, text(t, ctx, ".test-cards"), "4242 4242 4242 4242", "the test cards are listed")
+			labelled(t, ctx)
 			fill(t, ctx, pagetest.CardSucceeds)
 			shot(t, ctx, "checkout-"+layout)
 			follow(t, ctx, `form.checkout button[type="submit"]`)
@@ -199,6 +200,7 @@ func TestShopping(t *testing.T) {
 			require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(`#qty-`+ids[2], "9")))
 			follow(t, ctx, `#qty-`+ids[2]+` ~ button`)
 			require.Contains(t, text(t, ctx, `table.lines`), "only 5 in stock")
+			labelled(t, ctx)
 			open(t, ctx, shop.Base+"/checkout")
 			fill(t, ctx, pagetest.CardSucceeds)
 			follow(t, ctx, `form.checkout button[type="submit"]`)
@@ -207,6 +209,16 @@ func TestShopping(t *testing.T) {
 			require.Equal(t, int64(5), pagetest.OnHand(t, shop, ids[2]))
 		})
 	}
+}
+
+// labelled checks that every field of the page has a label a screen reader
+// announces.
+func labelled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input:not([type=hidden])')]
+		.filter(i => !i.labels || i.labels.length === 0).map(i => i.id || i.name)`))
+	require.NoError(t, err)
+	require.Empty(t, unlabelled, "fields without a label")
 }
 
 // fill types the checkout form's fields, as a shopper would.
