@@ -15,8 +15,9 @@ import (
 const benchLong = `Measure layouts of Bazaar side by side under the same load.
 
 By default the bench starts the monolith (one process) and then the split
-(catalogue, inventory and payment in a process each, each with its own
-SQLite database, behind a gateway) from this very binary, on free loopback
+(catalogue, inventory, payment and webhooks in a process each, each with
+its own SQLite database, behind a gateway; no storefront, which the load
+does not use) from this very binary, on free loopback
 ports with a fresh data directory each; it seeds --products products with
 --stock units each, sends the --mix of requests, checks the invariants and
 stops the layout, then goes on to the next.

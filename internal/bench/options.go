@@ -13,8 +13,9 @@ import (
 const (
 	// Monolith is one `bazaar serve` process hosting every module.
 	Monolith = "monolith"
-	// Split is catalogue, inventory and payment in a process each, each
-	// with its own SQLite database, behind a gateway.
+	// Split is catalogue, inventory, payment and webhooks in a process
+	// each, each with its own SQLite database, behind a gateway; the
+	// storefront, which the load does not use, is left out.
 	Split = "split"
 	// Baseline is not Bazaar: a bare gin handler answering GET
 	// /v1/products/{id} with a fixed product, the ceiling to compare the
