@@ -114,14 +114,13 @@ func New(d Deps) *Console {
 		views[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles,
 			"templates/layout.html", "templates/"+name+".html"))
 	}
-	return &Console{deps: d, sessions: sessions{key: d.Key, now: d.Now}, views: views, signIns: map[string]*rate.Limiter{}}
+	return &Console{deps: d, sessions: sessions{seal: web.NewSealer(d.Key), now: d.Now}, views: views, signIns: map[string]*rate.Limiter{}}
 }
 
 // Routes is the console's route table; the console checks its own
 // sessions, so every route is public to the guard.
 func (c *Console) Routes() []web.Route {
 	assets, _ := fs.Sub(assetFiles, "assets") // the directory is embedded
-	files := http.StripPrefix("/console/assets", http.FileServerFS(assets))
 	route := func(method, path string, h gin.HandlerFunc) web.Route {
 		return web.Route{Method: method, Path: path, Access: web.Public, Handler: h}
 	}
@@ -130,10 +129,7 @@ func (c *Console) Routes() []web.Route {
 		route(http.MethodGet, "/console/sign-in", c.signInForm),
 		route(http.MethodPost, "/console/sign-in", c.signIn),
 		route(http.MethodPost, "/console/sign-out", c.signOut),
-		route(http.MethodGet, "/console/assets/*file", func(ctx *gin.Context) {
-			ctx.Header("Cache-Control", "public, max-age=3600")
-			files.ServeHTTP(ctx.Writer, ctx.Request)
-		}),
+		route(http.MethodGet, "/console/assets/*file", web.Assets(assets, "/console/assets")),
 	}
 }
 
@@ -152,12 +148,7 @@ type page struct {
 }
 
 func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
-	h := ctx.Writer.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
+	web.PageHeaders(ctx.Writer.Header())
 	ctx.Status(status)
 	if err := c.views[name].ExecuteTemplate(ctx.Writer, "layout", p); err != nil {
 		c.deps.Log.Error("console: render", "page", name, "err", err)
@@ -190,12 +181,10 @@ func (c *Console) signInForm(ctx *gin.Context) {
 }
 
 func (c *Console) showSignIn(ctx *gin.Context, status int, message string) {
-	b := make([]byte, 16)
-	_, _ = readRandom(b)
-	nonce := fmt.Sprintf("%x", b)
+	nonce := randomToken()
 	http.SetCookie(ctx.Writer, &http.Cookie{Name: signInCookie, Value: nonce, Path: "/console", MaxAge: 600,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(ctx.Request)})
-	c.render(ctx, status, "signin", page{Title: "Sign in", CSRF: c.sessions.sign("sign-in", nonce), Message: message})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: web.OverTLS(ctx.Request)})
+	c.render(ctx, status, "signin", page{Title: "Sign in", CSRF: c.sessions.seal.Sign("console sign-in", nonce), Message: message})
 }
 
 // allowSignIn reports whether a client may try another key: five failures
@@ -221,7 +210,7 @@ func (c *Console) signIn(ctx *gin.Context) {
 		return
 	}
 	nonce, err := ctx.Request.Cookie(signInCookie)
-	if err != nil || !validToken(ctx.Request.PostForm.Get("csrf"), c.sessions.sign("sign-in", nonce.Value)) {
+	if err != nil || !c.sessions.seal.Valid("console sign-in", nonce.Value, ctx.Request.PostForm.Get("csrf")) {
 		c.message(ctx, http.StatusForbidden, "This sign-in form has expired or was not sent from this console. Open the sign-in page again.")
 		return
 	}
@@ -246,7 +235,7 @@ func (c *Console) signIn(ctx *gin.Context) {
 func (c *Console) signOut(ctx *gin.Context) {
 	sess, ok := c.sessions.read(ctx.Request)
 	ctx.Request.Body = http.MaxBytesReader(ctx.Writer, ctx.Request.Body, 4<<10)
-	if !ok || ctx.Request.ParseForm() != nil || !validToken(ctx.Request.PostForm.Get("csrf"), c.sessions.csrf(sess)) {
+	if !ok || ctx.Request.ParseForm() != nil || !c.sessions.seal.Valid("console csrf", sess.Nonce, ctx.Request.PostForm.Get("csrf")) {
 		c.message(ctx, http.StatusForbidden, "Sign out from the console's own page.")
 		return
 	}

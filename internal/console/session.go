@@ -1,14 +1,12 @@
 package console
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
 // A console session is a cookie the edge signs after a sign-in with an
@@ -30,58 +28,40 @@ const (
 )
 
 type sessions struct {
-	key []byte
-	now func() time.Time
-}
-
-func (s sessions) sign(purpose, data string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("console\x00" + purpose + "\x00" + data))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	seal web.Sealer
+	now  func() time.Time
 }
 
 // open makes a session for an admin key's id.
-func (s sessions) open(w http.ResponseWriter, r *http.Request, keyID string) session {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // never fails
-	sess := session{Key: keyID, Expires: s.now().Add(sessionFor), Nonce: base64.RawURLEncoding.EncodeToString(b)}
-	raw, _ := json.Marshal(sess) // plain data: never fails
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: payload + "." + s.sign("session", payload), Path: "/console",
-		MaxAge: int(sessionFor.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r)})
-	return sess
+func (s sessions) open(w http.ResponseWriter, r *http.Request, keyID string) {
+	sess := session{Key: keyID, Expires: s.now().Add(sessionFor), Nonce: randomToken()}
+	s.cookie(w, r, s.seal.Seal("console session", sess), int(sessionFor.Seconds()))
 }
 
 // close ends the session in the browser.
-func (s sessions) close(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r)})
+func (s sessions) close(w http.ResponseWriter, r *http.Request) { s.cookie(w, r, "", -1) }
+
+func (s sessions) cookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: web.OverTLS(r)})
 }
 
 // read returns the request's session, if it has a valid one that has not
 // expired.
 func (s sessions) read(r *http.Request) (session, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return session{}, false
-	}
-	payload, sig, ok := strings.Cut(c.Value, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(s.sign("session", payload))) {
-		return session{}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	var sess session
-	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.Key == "" || !s.now().Before(sess.Expires) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || !s.seal.Open("console session", c.Value, &sess) || sess.Key == "" || !s.now().Before(sess.Expires) {
 		return session{}, false
 	}
 	return sess, true
 }
 
 // csrf is the token the session's forms carry.
-func (s sessions) csrf(sess session) string { return s.sign("csrf", sess.Nonce) }
+func (s sessions) csrf(sess session) string { return s.seal.Sign("console csrf", sess.Nonce) }
 
-// overTLS reports whether the browser's connection is encrypted, here or
-// at a proxy in front that says so.
-func overTLS(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails
+	return base64.RawURLEncoding.EncodeToString(b)
 }

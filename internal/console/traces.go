@@ -1,8 +1,6 @@
 package console
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
 	"fmt"
 	"sort"
 	"time"
@@ -87,8 +85,3 @@ func took(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.0f ms", ms)
 }
-
-// validToken compares a form's token with the one expected, in constant time.
-func validToken(got, want string) bool { return got != "" && hmac.Equal([]byte(got), []byte(want)) }
-
-func readRandom(b []byte) (int, error) { return rand.Read(b) }

@@ -63,14 +63,13 @@ func New(shop storefront.Service, key []byte, now func() time.Time) *Pages {
 		views[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles,
 			"templates/layout.html", "templates/"+name+".html"))
 	}
-	return &Pages{shop: shop, sessions: sessions{key: key}, views: views, now: now}
+	return &Pages{shop: shop, sessions: sessions{seal: web.NewSealer(key)}, views: views, now: now}
 }
 
 // Routes is the storefront's route table: public pages, forwarded with
 // their cookies by a process that does not host the storefront.
 func (p *Pages) Routes() []web.Route {
 	assets, _ := fs.Sub(assetFiles, "assets") // the directory is embedded
-	files := http.StripPrefix("/assets", http.FileServerFS(assets))
 	page := func(method, path string, h gin.HandlerFunc) web.Route {
 		return web.Route{Method: method, Path: path, Access: web.Public, Page: true, Handler: h}
 	}
@@ -83,10 +82,7 @@ func (p *Pages) Routes() []web.Route {
 		page(http.MethodGet, checkoutPath, p.checkoutForm),
 		page(http.MethodPost, checkoutPath, p.checkout),
 		page(http.MethodGet, orderPath, p.order),
-		page(http.MethodGet, assetsPath, func(c *gin.Context) {
-			c.Header("Cache-Control", "public, max-age=3600")
-			files.ServeHTTP(c.Writer, c.Request)
-		}),
+		page(http.MethodGet, assetsPath, web.Assets(assets, "/assets")),
 	}
 }
 
@@ -115,18 +111,12 @@ type notice struct{ Kind, Text string } // Kind: error or info
 type problemView struct{ Title, Text string }
 
 // render writes a page with the session's cookie and the headers every
-// page carries: no script may run, no other site may frame it, and no
-// cache keeps a page that shows a cart.
+// page carries (web.PageHeaders).
 func (p *Pages) render(c *gin.Context, status int, name string, sess session, v view) {
 	v.CartUnits = sess.Cart.Units()
 	v.CSRF = p.sessions.csrf(sess)
 	p.sessions.write(c.Writer, c.Request, sess)
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-store")
+	web.PageHeaders(c.Writer.Header())
 	c.Status(status)
 	if err := p.views[name].ExecuteTemplate(c.Writer, "layout", v); err != nil {
 		web.Logger(c).Error("storefront: render", "page", name, "err", err)

@@ -1,15 +1,12 @@
 package pages
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/storefront"
 )
 
@@ -33,7 +30,7 @@ const (
 )
 
 // sessions signs and reads session cookies.
-type sessions struct{ key []byte }
+type sessions struct{ seal web.Sealer }
 
 func newID() string {
 	b := make([]byte, 16)
@@ -44,53 +41,28 @@ func newID() string {
 // read returns the request's session, or a new one when it has none or
 // one that does not verify.
 func (s sessions) read(r *http.Request) (session, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return session{ID: newID()}, false
-	}
-	payload, sig, ok := strings.Cut(c.Value, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(s.sign("session", payload))) {
-		return session{ID: newID()}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	var sess session
-	if err != nil || json.Unmarshal(raw, &sess) != nil || sess.ID == "" {
-		return session{ID: newID()}, false
+	if c, err := r.Cookie(cookieName); err == nil && s.seal.Open("storefront session", c.Value, &sess) && sess.ID != "" {
+		return sess, true
 	}
-	return sess, true
+	return session{ID: newID()}, false
 }
 
 // write sets the session cookie: HttpOnly (no script reads it), SameSite
 // Lax (another site's form posts go without it), Secure when the shopper
 // came over TLS.
 func (s sessions) write(w http.ResponseWriter, r *http.Request, sess session) {
-	raw, _ := json.Marshal(sess) // plain data: never fails
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: payload + "." + s.sign("session", payload), Path: "/",
-		MaxAge: int(sessionAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: overTLS(r),
-	})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.seal.Seal("storefront session", sess), Path: "/",
+		MaxAge: int(sessionAge.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.OverTLS(r)})
 }
 
 // csrf is the token a session's forms carry: a form posted from another
 // site, which cannot read the page, cannot know it.
-func (s sessions) csrf(sess session) string { return s.sign("csrf", sess.ID) }
+func (s sessions) csrf(sess session) string { return s.seal.Sign("storefront csrf", sess.ID) }
 
 // validCSRF reports whether a form's token is its session's.
 func (s sessions) validCSRF(sess session, token string) bool {
-	return token != "" && hmac.Equal([]byte(token), []byte(s.csrf(sess)))
-}
-
-func (s sessions) sign(purpose, data string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(purpose + "\x00" + data))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// overTLS reports whether the shopper's connection is encrypted, here or at
-// a proxy in front that says so.
-func overTLS(r *http.Request) bool {
-	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+	return s.seal.Valid("storefront csrf", sess.ID, token)
 }
 
 // remember adds an order to the session, forgetting the oldest beyond
