@@ -118,27 +118,48 @@ func shot(t *testing.T, ctx context.Context, name string) {
 }
 
 // follow clicks what leads to another page — a link, a form's button —
-// and waits for that page to load: a query sent meanwhile could be
-// answered by the page being left.
+// and waits until that page has loaded, redirects and all.
 func follow(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	_, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible))
-	require.NoError(t, err, "click %s", sel)
+	leave(t, ctx, chromedp.Click(sel, chromedp.NodeVisible))
 }
 
 // open loads a page.
 func open(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
-	_, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
-	require.NoError(t, err, "open %s", url)
+	leave(t, ctx, chromedp.Navigate(url))
 }
 
-// text is the visible text of the first element matching sel.
+// leave does what takes the tab to another page and waits until that page
+// has loaded: a query sent meanwhile could be asked of the page being
+// left, and never answered. The page being left is marked; the one that
+// replaces it is not.
+func leave(t *testing.T, ctx context.Context, step chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.bazaarLeft = true`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, step))
+	shoptest.Eventually(t, 30*time.Second, func() bool {
+		ask, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		loaded, err := chromedp.Run(ask, chromedp.Evaluate[bool](`window.bazaarLeft !== true && document.readyState === "complete"`))
+		return err == nil && loaded
+	}, "the next page did not load")
+}
+
+// text is the visible text of the first element matching sel, once there
+// is one. Each look has a deadline of its own, so that one asked of a
+// document being replaced is asked again of the new one.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(sel)))
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	require.NoError(t, err)
+	var s string
+	shoptest.Eventually(t, 30*time.Second, func() bool {
+		ask, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		var err error
+		s, err = chromedp.Run(ask, chromedp.Text(sel, chromedp.NodeVisible))
+		return err == nil
+	}, "no %s on the page", sel)
 	return s
 }
 
@@ -277,6 +298,8 @@ func TestConsole(t *testing.T) {
 			open(t, ctx, shop.Base+"/console/sign-in")
 			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(`#key`, shop.Admin)))
 			follow(t, ctx, `form.signin button`)
+			// Not refreshing itself, so that no reload cuts a query short.
+			open(t, ctx, shop.Base+"/console?refresh=0")
 			require.Contains(t, text(t, ctx, "h1"), "The layout")
 			want := "local"
 			if layout == launch.Split {
@@ -294,7 +317,7 @@ func TestConsole(t *testing.T) {
 			require.Equal(t, 303, s.Post("/checkout", pagetest.CheckoutForm(checkout, pagetest.CardSucceeds)).Status)
 
 			shoptest.Eventually(t, 20*time.Second, func() bool {
-				open(t, ctx, shop.Base+"/console")
+				open(t, ctx, shop.Base+"/console?refresh=0")
 				r := text(t, ctx, `tr[data-edge="payment-inventory"] .rate`)
 				return r != "—" && r != "0.0/s"
 			}, "the console shows no calls from payment to inventory after a purchase")
@@ -302,7 +325,7 @@ func TestConsole(t *testing.T) {
 			require.Contains(t, text(t, ctx, ".trace"), "payment → inventory.Reserve", "the purchase as a trace")
 			require.Contains(t, text(t, ctx, "table.stock"), "low", "stock at the threshold is highlighted")
 			shoptest.Eventually(t, 20*time.Second, func() bool {
-				open(t, ctx, shop.Base+"/console")
+				open(t, ctx, shop.Base+"/console?refresh=0")
 				return strings.Contains(text(t, ctx, ".hook"), "delivered")
 			}, "the console shows no delivery of the purchase's event")
 			require.Contains(t, text(t, ctx, ".hook"), receiver.URL+"/hooks")
@@ -310,7 +333,7 @@ func TestConsole(t *testing.T) {
 
 			follow(t, ctx, `form.signout button`)
 			require.Contains(t, text(t, ctx, "h1"), "Sign in")
-			open(t, ctx, shop.Base+"/console")
+			open(t, ctx, shop.Base+"/console?refresh=0")
 			require.Contains(t, text(t, ctx, "h1"), "Sign in", "signed out")
 		})
 	}

@@ -135,8 +135,11 @@ func (c *Console) Routes() []web.Route {
 
 // page is what every console page shows, and what one page adds.
 type page struct {
-	Title   string
-	CSRF    string
+	Title    string
+	CSRF     string
+	SignedIn bool
+	// Refresh makes the page load itself again every 5 s; ?refresh=0
+	// stops it, to read a trace in peace.
 	Refresh bool
 	Message string
 	Status  int
@@ -255,7 +258,7 @@ func (c *Console) overview(ctx *gin.Context) {
 	}
 	rctx, cancel := context.WithTimeout(ctx.Request.Context(), 5*time.Second)
 	defer cancel()
-	p := page{Title: "Console", CSRF: c.sessions.csrf(sess), Refresh: true}
+	p := page{Title: "Console", CSRF: c.sessions.csrf(sess), SignedIn: true, Refresh: ctx.Query("refresh") != "0"}
 	gathered := c.gather(rctx)
 	p.Errors = gathered.errors
 	p.Layout = c.layout(gathered)
