@@ -12,6 +12,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"net/http"
 	"net/http/httptest"
@@ -117,50 +118,88 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	require.NoError(t, os.WriteFile(filepath.Join(*screenshots, name+".png"), png, 0o644))
 }
 
+// The helpers below find elements with the page's own DOM, through
+// Runtime.evaluate, each look with a deadline of its own: the page a tab
+// shows is whatever document is current, so a look is never asked of a
+// document being replaced by a redirect and left unanswered.
+
+// find runs a function of the first element matching sel, once there is
+// one that is visible, and returns what it returns.
+func find[T any](t *testing.T, ctx context.Context, sel, body string) T {
+	t.Helper()
+	quoted, err := json.Marshal(sel)
+	require.NoError(t, err)
+	expr := `(() => { const e = document.querySelector(` + string(quoted) + `);
+		if (!e || e.getClientRects().length === 0) return null;
+		return [(e => { ` + body + ` })(e)]; })()`
+	var out T
+	shoptest.Eventually(t, 30*time.Second, func() bool {
+		ask, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		got, err := chromedp.Run(ask, chromedp.Evaluate[[]T](expr))
+		if err != nil || len(got) == 0 {
+			return false
+		}
+		out = got[0]
+		return true
+	}, "no %s on the page", sel)
+	return out
+}
+
+// text is the visible text of the first element matching sel.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return find[string](t, ctx, sel, `return e.innerText;`)
+}
+
+// typeInto types into a field as a person does, key by key.
+func typeInto(t *testing.T, ctx context.Context, sel, keys string) {
+	t.Helper()
+	find[bool](t, ctx, sel, `e.focus(); return document.activeElement === e;`)
+	require.NoError(t, chromedp.Do(ctx, chromedp.KeyEvent(keys)))
+}
+
+// setValue sets a field's value, as a person picking from a spinner does.
+func setValue(t *testing.T, ctx context.Context, sel, value string) {
+	t.Helper()
+	quoted, err := json.Marshal(value)
+	require.NoError(t, err)
+	find[bool](t, ctx, sel, `e.value = `+string(quoted)+`; return true;`)
+}
+
 // follow clicks what leads to another page — a link, a form's button —
 // and waits until that page has loaded, redirects and all.
 func follow(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	leave(t, ctx, chromedp.Click(sel, chromedp.NodeVisible))
+	mark(t, ctx)
+	find[bool](t, ctx, sel, `setTimeout(() => e.click(), 0); return true;`)
+	arrived(t, ctx)
 }
 
 // open loads a page.
 func open(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
-	leave(t, ctx, chromedp.Navigate(url))
+	mark(t, ctx)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)))
+	arrived(t, ctx)
 }
 
-// leave does what takes the tab to another page and waits until that page
-// has loaded: a query sent meanwhile could be asked of the page being
-// left, and never answered. The page being left is marked; the one that
-// replaces it is not.
-func leave(t *testing.T, ctx context.Context, step chromedp.Action[chromedp.Void]) {
+// mark marks the page being left; the one that replaces it is not marked.
+func mark(t *testing.T, ctx context.Context) {
 	t.Helper()
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.bazaarLeft = true`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(ctx, step))
+}
+
+// arrived waits until the page that replaced the marked one has loaded.
+func arrived(t *testing.T, ctx context.Context) {
+	t.Helper()
 	shoptest.Eventually(t, 30*time.Second, func() bool {
 		ask, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		loaded, err := chromedp.Run(ask, chromedp.Evaluate[bool](`window.bazaarLeft !== true && document.readyState === "complete"`))
 		return err == nil && loaded
 	}, "the next page did not load")
-}
-
-// text is the visible text of the first element matching sel, once there
-// is one. Each look has a deadline of its own, so that one asked of a
-// document being replaced is asked again of the new one.
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	var s string
-	shoptest.Eventually(t, 30*time.Second, func() bool {
-		ask, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		var err error
-		s, err = chromedp.Run(ask, chromedp.Text(sel, chromedp.NodeVisible))
-		return err == nil
-	}, "no %s on the page", sel)
-	return s
 }
 
 // TestShopping: a shopper searches, adds two products to the cart, pays
@@ -178,7 +217,7 @@ func TestShopping(t *testing.T) {
 
 			ctx := shopper(t, b)
 			open(t, ctx, shop.Base+"/")
-			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(`#q`, word)))
+			typeInto(t, ctx, `#q`, word)
 			follow(t, ctx, `form.search button`)
 			require.Contains(t, text(t, ctx, "h1"), word)
 			require.Contains(t, text(t, ctx, ".grid"), "5 in stock")
@@ -187,7 +226,7 @@ func TestShopping(t *testing.T) {
 			for i, qty := range []string{"2", "1"} {
 				open(t, ctx, shop.Base+"/?q="+word)
 				follow(t, ctx, `a[href="/products/`+ids[i]+`"]`)
-				require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(`#quantity`, qty)))
+				setValue(t, ctx, `#quantity`, qty)
 				follow(t, ctx, `form.add button`)
 			}
 			require.Contains(t, text(t, ctx, ".total"), "31.00 EUR", "2 × 10.00 + 1 × 11.00")
@@ -218,7 +257,7 @@ func TestShopping(t *testing.T) {
 			// More than is in stock: refused before any charge.
 			before := pagetest.PaymentCount(t, shop)
 			open(t, ctx, shop.Base+"/cart")
-			require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(`#qty-`+ids[2], "9")))
+			setValue(t, ctx, `#qty-`+ids[2], "9")
 			follow(t, ctx, `#qty-`+ids[2]+` ~ button`)
 			require.Contains(t, text(t, ctx, `table.lines`), "only 5 in stock")
 			labelled(t, ctx)
@@ -245,14 +284,10 @@ func labelled(t *testing.T, ctx context.Context) {
 // fill types the checkout form's fields, as a shopper would.
 func fill(t *testing.T, ctx context.Context, card string) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.SendKeys(`#email`, "ada@example.com"),
-		chromedp.SendKeys(`#name`, "Ada Lovelace"),
-		chromedp.SendKeys(`#number`, card),
-		chromedp.SendKeys(`#exp_month`, "12"),
-		chromedp.SendKeys(`#exp_year`, time.Now().AddDate(3, 0, 0).Format("2006")),
-		chromedp.SendKeys(`#cvc`, "123"),
-	))
+	for _, f := range [][2]string{{"#email", "ada@example.com"}, {"#name", "Ada Lovelace"}, {"#number", card},
+		{"#exp_month", "12"}, {"#exp_year", time.Now().AddDate(3, 0, 0).Format("2006")}, {"#cvc", "123"}} {
+		typeInto(t, ctx, f[0], f[1])
+	}
 }
 
 // TestPhone: the storefront fits a phone's screen: nothing wider than it.
@@ -296,7 +331,7 @@ func TestConsole(t *testing.T) {
 
 			ctx := shopper(t, b)
 			open(t, ctx, shop.Base+"/console/sign-in")
-			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(`#key`, shop.Admin)))
+			typeInto(t, ctx, `#key`, shop.Admin)
 			follow(t, ctx, `form.signin button`)
 			// Not refreshing itself, so that no reload cuts a query short.
 			open(t, ctx, shop.Base+"/console?refresh=0")
