@@ -58,6 +58,8 @@ func (s *suite) products(t *testing.T) {
 			"empty":         ``,
 			"array":         `[]`,
 			"null":          `null`,
+			// Two parsers on the way could read it two ways.
+			"a member twice": `{"sku":"dup-a","sku":"dup-b","name":"b","price":1,"currency":"EUR"}`,
 		} {
 			t.Run(name, func(t *testing.T) {
 				s.c.Do(t, "POST", "/v1/products", s.admin, body).Problem(t, http.StatusBadRequest, "malformed_request")

@@ -133,6 +133,7 @@ func (s *suite) checkoutErrors(t *testing.T) {
 			"client-side price":     `{"items":[{"product_id":"` + Raw(eur.ID) + `","quantity":1,"price":1}],"card":{"number":"4242424242424242","exp_month":1,"exp_year":2099,"cvc":"123"},"email":"a@b.co"}`,
 			"unknown top-level key": `{"items":[],"card":{},"email":"a@b.co","amount":1}`,
 			"quantity as string":    `{"items":[{"product_id":"x","quantity":"1"}]}`,
+			"a quantity twice":      `{"items":[{"product_id":"` + Raw(eur.ID) + `","quantity":1,"quantity":5}],"card":{"number":"4242424242424242","exp_month":1,"exp_year":2099,"cvc":"123"},"email":"a@b.co"}`,
 		} {
 			t.Run(name, func(t *testing.T) {
 				s.c.Do(t, "POST", "/v1/payments", s.storefront, body).Problem(t, http.StatusBadRequest, "malformed_request")

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
@@ -18,9 +19,11 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Decode reads the JSON object in the body into v strictly: anything but one
-// object, unknown fields, trailing data and wrong types are a 400
-// malformed_request that says what was wrong, so a typo in a field name
-// never passes silently. A body over MaxBodyBytes is a 413.
+// object, unknown fields, a member named twice, trailing data and wrong
+// types are a 400 malformed_request that says what was wrong, so a typo in
+// a field name never passes silently, and no two parsers on the way — a
+// proxy, the gateway, a module — can read one body two ways. A body over
+// MaxBodyBytes is a 413.
 func Decode(c *gin.Context, v any) error {
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
 	if err != nil {
@@ -28,6 +31,15 @@ func Decode(c *gin.Context, v any) error {
 	}
 	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] != '{' {
 		return malformed(errors.New("the request body must be a JSON object"))
+	}
+	// encoding/json lets the last of two members of one name win; the
+	// JSON v2 reader refuses them, at any depth.
+	if _, err := jsontext.NewDecoder(bytes.NewReader(raw)).ReadValue(); errors.Is(err, jsontext.ErrDuplicateName) {
+		var se *jsontext.SyntacticError
+		if errors.As(err, &se) {
+			return errs.Of(errs.Malformed, fmt.Sprintf("the member %s appears twice", se.JSONPointer))
+		}
+		return errs.Of(errs.Malformed, "a member appears twice")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
