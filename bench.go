@@ -52,8 +52,10 @@ every checkout got an answer; and, where the processes serve /metrics,
 that every module's outbox is empty again (bazaar_outbox_backlog): the
 webhooks kept up. A broken invariant makes the bench exit 1.
 
-Started processes get BAZAAR_LOG_LEVEL=warn, BAZAAR_RATE_LIMIT_RPS=0 (all
-requests use one key), BAZAAR_INVENTORY_RESERVATION_TTL=10s,
+Started processes get BAZAAR_LOG_LEVEL=warn, BAZAAR_RATE_LIMIT_RPS=0 and
+BAZAAR_RATE_LIMIT_ANONYMOUS_RPS=0 (all requests use one key, or come from
+one address: turn both limits off on a --target too),
+BAZAAR_INVENTORY_RESERVATION_TTL=10s,
 BAZAAR_INVENTORY_EXPIRY_INTERVAL=1s, and GOMAXPROCS set to their share of
 the machine's cores (all of them for the monolith, one each for the split
 on two cores), as containers with CPU limits would; the shell's BAZAAR_*

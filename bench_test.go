@@ -120,7 +120,7 @@ func TestBench(t *testing.T) {
 // TestBenchTarget drives a monolith the bench did not start.
 func TestBenchTarget(t *testing.T) {
 	t.Parallel()
-	p := start(t, t.TempDir(), "BAZAAR_ADMIN_KEY=bzr_bench_target", "BAZAAR_RATE_LIMIT_RPS=0")
+	p := start(t, t.TempDir(), "BAZAAR_ADMIN_KEY=bzr_bench_target", "BAZAAR_RATE_LIMIT_RPS=0", "BAZAAR_RATE_LIMIT_ANONYMOUS_RPS=0")
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	code, out, errOut := runBench(t, "--target", p.URL(), "--admin-key", "bzr_bench_target",
 		"--duration", "1s", "--warmup", "300ms", "--products", "20", "--clients", "4", "--json", jsonPath)

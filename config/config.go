@@ -37,7 +37,7 @@ type Config struct {
 	Modules      ModuleSet   `mapstructure:"modules" help:"The modules this process hosts, where their data lives, and where the others run."`
 	Inventory    Inventory   `mapstructure:"inventory" help:"Stock reservations."`
 	Idempotency  Idempotency `mapstructure:"idempotency" help:"Writes sent with an Idempotency-Key header: a retry gets the first answer again."`
-	RateLimit    RateLimit   `mapstructure:"rate_limit" help:"How fast one API key may send requests, per process; over it a request is 429 rate_limited. The service token is exempt."`
+	RateLimit    RateLimit   `mapstructure:"rate_limit" help:"How fast one API key, or one client address without a key, may send requests to an edge; over it a request is 429 rate_limited. The service token is exempt."`
 	Webhooks     Webhooks    `mapstructure:"webhooks" help:"Events delivered to registered endpoints, signed per the Standard Webhooks specification."`
 	Metrics      Metrics     `mapstructure:"metrics" help:"Where /metrics is served."`
 	Tracing      Tracing     `mapstructure:"tracing" help:"OpenTelemetry traces: one checkout is one trace, across processes."`
@@ -131,10 +131,18 @@ type Webhooks struct {
 	Retention     time.Duration   `mapstructure:"retention" default:"720h" check:"positive" help:"How long a delivery that ended is kept, with its attempts, before it is pruned."`
 }
 
-// RateLimit bounds how fast one API key may send requests, per process.
+// RateLimit bounds how fast one API key, or one client address sending no
+// key, may send requests to an edge.
 type RateLimit struct {
 	RPS   float64 `mapstructure:"rps" default:"500" check:"nonnegative" help:"Sustained requests per second of one key; 0 turns the limit off."`
 	Burst int     `mapstructure:"burst" default:"1000" help:"How many requests a key may send at once."`
+	// AnonymousRPS bounds the callers with no key — catalogue readers,
+	// shoppers in the storefront — per client address.
+	AnonymousRPS   float64 `mapstructure:"anonymous_rps" default:"100" check:"nonnegative" help:"Sustained requests per second from one client address sending no key; 0 turns the limit off."`
+	AnonymousBurst int     `mapstructure:"anonymous_burst" default:"200" help:"How many requests one client address sending no key may send at once."`
+	// TrustedProxies are believed when they say, in X-Forwarded-For, whose
+	// request they pass on; nobody else is.
+	TrustedProxies []string `mapstructure:"trusted_proxies" default:"" check:"optional,proxies" help:"Addresses or CIDR ranges of the proxies in front whose X-Forwarded-For names the client; empty: the connection's address is the client's."`
 }
 
 // Inventory tunes reservations.
@@ -282,6 +290,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit.RPS > 0 && c.RateLimit.Burst < 1 {
 		bad("rate_limit.burst", "must be at least 1 while the limit is on, got %d", c.RateLimit.Burst)
+	}
+	if c.RateLimit.AnonymousRPS > 0 && c.RateLimit.AnonymousBurst < 1 {
+		bad("rate_limit.anonymous_burst", "must be at least 1 while the limit is on, got %d", c.RateLimit.AnonymousBurst)
 	}
 	for _, m := range c.Modules.Serve {
 		if _, err := modules.Parse(string(m)); err != nil {

@@ -72,7 +72,7 @@ func wantDefaults() config.Config {
 			},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
-		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000},
+		RateLimit:   config.RateLimit{RPS: 500, Burst: 1000, AnonymousRPS: 100, AnonymousBurst: 200, TrustedProxies: []string{}},
 		Tracing:     config.Tracing{Exporter: "none"},
 		Webhooks: config.Webhooks{
 			RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute,
@@ -353,6 +353,9 @@ func envCases() map[string]envCase {
 		"modules.payment.dsn":           {"/tmp/pay.db", "/tmp/pay.db", func(c config.Config) any { return c.Modules.Each[modules.Payment].DSN }, nil},
 		"rate_limit.rps":                {"25.5", 25.5, func(c config.Config) any { return c.RateLimit.RPS }, nil},
 		"rate_limit.burst":              {"7", 7, func(c config.Config) any { return c.RateLimit.Burst }, nil},
+		"rate_limit.anonymous_rps":      {"3.5", 3.5, func(c config.Config) any { return c.RateLimit.AnonymousRPS }, nil},
+		"rate_limit.anonymous_burst":    {"9", 9, func(c config.Config) any { return c.RateLimit.AnonymousBurst }, nil},
+		"rate_limit.trusted_proxies":    {"10.0.0.0/8, 192.168.1.1", []string{"10.0.0.0/8", "192.168.1.1"}, func(c config.Config) any { return c.RateLimit.TrustedProxies }, nil},
 		"inventory.low_stock_threshold": {"12", int64(12), func(c config.Config) any { return c.Inventory.LowStockThreshold }, nil},
 		"modules.webhooks.dsn":          {"postgres://u@db/webhooks", "postgres://u@db/webhooks", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].DSN }, nil},
 		"modules.webhooks.url":          {"http://hooks:8080", "http://hooks:8080", func(c config.Config) any { return c.Modules.Each[modules.Webhooks].URL }, nil},
@@ -437,6 +440,7 @@ func TestValidation(t *testing.T) {
 		{"bad log level", map[string]string{"BAZAAR_LOG_LEVEL": "verbose"}, []string{"log.level"}},
 		{"bad log format", map[string]string{"BAZAAR_LOG_FORMAT": "xml"}, []string{"log.format"}},
 		{"bad synchronous", map[string]string{"BAZAAR_SQLITE_SYNCHRONOUS": "off"}, []string{"sqlite.synchronous"}},
+		{"bad trusted proxy", map[string]string{"BAZAAR_RATE_LIMIT_TRUSTED_PROXIES": "proxy.local"}, []string{"rate_limit.trusted_proxies"}},
 		{"negative cache ttl", map[string]string{"BAZAAR_CATALOGUE_CACHE_TTL": "-1s"}, []string{"catalogue.cache_ttl"}},
 		{
 			"several at once",

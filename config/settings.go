@@ -179,6 +179,15 @@ var checks = map[string]func(v reflect.Value, arg string) string{
 		}
 		return ""
 	},
+	"proxies": func(v reflect.Value, _ string) string {
+		for i := range v.Len() {
+			p := v.Index(i).String()
+			if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+				return fmt.Sprintf("%q is neither an IP address nor a CIDR range", p)
+			}
+		}
+		return ""
+	},
 	"addr": func(v reflect.Value, _ string) string {
 		if _, _, err := net.SplitHostPort(v.String()); err != nil {
 			return fmt.Sprintf("must be host:port or :port, got %q", v.String())

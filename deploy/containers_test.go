@@ -189,6 +189,7 @@ func composeUp(t *testing.T) *split {
       BAZAAR_PAYMENT_RECOVERY_INTERVAL: 300ms
       BAZAAR_PAYMENT_RECOVER_AFTER: 2s
       BAZAAR_RATE_LIMIT_RPS: "0"
+      BAZAAR_RATE_LIMIT_ANONYMOUS_RPS: "0"
 `
 	var b strings.Builder
 	b.WriteString("services:\n")

@@ -134,7 +134,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		keyDB = db.DB
 	}
 	a.keys = auth.New(keyDB, cfg.AdminKey, cfg.ServiceToken, Now).
-		WithLimits(auth.NewLimits(cfg.RateLimit.RPS, cfg.RateLimit.Burst))
+		WithLimits(auth.NewLimits("key", cfg.RateLimit.RPS, cfg.RateLimit.Burst),
+			auth.NewLimits("address", cfg.RateLimit.AnonymousRPS, cfg.RateLimit.AnonymousBurst))
 
 	// Each module is its service here or its client of where it runs, a
 	// module after those it calls (catalogue.go, inventory.go, …). One

@@ -131,8 +131,46 @@ func TestRateLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, wait, 1)
 
+	require.Equal(t, `"key";q=3;w=6`, resp.Header.Get("RateLimit-Policy"))
+	require.Equal(t, `"key";r=0;t=6`, resp.Header.Get("RateLimit"))
+
 	resp, _ = do("GET", "/v1/topology", other.Key, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "another key is not slowed down")
+	require.Equal(t, `"key";r=2;t=2`, resp.Header.Get("RateLimit"), "the headers come on every limited answer")
+}
+
+// TestAnonymousRateLimit: callers with no key are limited per address,
+// the address a trusted proxy names in X-Forwarded-For and nobody else.
+func TestAnonymousRateLimit(t *testing.T) {
+	get := func(base, forwardedFor string) *http.Response {
+		req, err := http.NewRequest("GET", base+"/v1/products", nil)
+		require.NoError(t, err)
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	limits := map[string]string{"BAZAAR_RATE_LIMIT_ANONYMOUS_RPS": "0.5", "BAZAAR_RATE_LIMIT_ANONYMOUS_BURST": "2"}
+	base, _ := startShop(t, testdb.Engines()[0], limits)
+	require.Equal(t, http.StatusOK, get(base, "203.0.113.1").StatusCode)
+	resp := get(base, "203.0.113.2")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, `"address";q=2;w=4`, resp.Header.Get("RateLimit-Policy"))
+	resp = get(base, "203.0.113.3")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "X-Forwarded-For from an untrusted peer changes nothing")
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.Equal(t, `"address";r=0;t=4`, resp.Header.Get("RateLimit"))
+
+	limits["BAZAAR_RATE_LIMIT_TRUSTED_PROXIES"] = "127.0.0.1"
+	base, _ = startShop(t, testdb.Engines()[0], limits)
+	for range 2 {
+		require.Equal(t, http.StatusOK, get(base, "203.0.113.1").StatusCode)
+	}
+	require.Equal(t, http.StatusTooManyRequests, get(base, "203.0.113.1").StatusCode)
+	require.Equal(t, http.StatusOK, get(base, "203.0.113.2").StatusCode, "behind a trusted proxy, each client has its own bucket")
 }
 
 // TestMetrics: /metrics counts requests by route template and module calls

@@ -19,6 +19,11 @@ import (
 // modules run. Internal routes are served only where their module lives.
 func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r := gin.New()
+	// A caller's address is the connection's, unless a proxy the
+	// configuration trusts says whose request it passes on.
+	if err := r.SetTrustedProxies(a.cfg.RateLimit.TrustedProxies); err != nil {
+		panic(err) // config validation checked every entry
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.NoRoute(web.NoRoute)

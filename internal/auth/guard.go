@@ -48,8 +48,16 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 			return
 		}
 		web.SetCaller(c, caller)
-		if checked && caller.Key != "" && !k.limits.limit(c, caller.Principal()) {
-			return
+		if checked {
+			// The edge limits what comes from outside: a key by its id, a
+			// caller with none by its address.
+			limits, who := k.limits, caller.Principal()
+			if caller.Key == "" {
+				limits, who = k.anonymous, "address:"+c.ClientIP()
+			}
+			if !limits.limit(c, who) {
+				return
+			}
 		}
 		c.Next()
 	}
@@ -73,7 +81,7 @@ func (k *Keys) identify(c *gin.Context, access web.Access) (caller identity.Call
 	}
 	header := c.GetHeader("Authorization")
 	if header == "" {
-		return identity.Caller{}, false, nil // anonymous: allowed decides
+		return identity.Caller{}, true, nil // anonymous: allowed decides
 	}
 	caller, err = k.Authenticate(c.Request.Context(), bearer(header))
 	return caller, true, err

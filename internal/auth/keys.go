@@ -97,7 +97,8 @@ type Keys struct {
 	verifier     *identity.Verifier // nil: no service token, no assertions
 	now          func() time.Time
 	known        knownKeys
-	limits       *Limits // nil: no rate limit
+	limits       *Limits // per key; nil: no rate limit
+	anonymous    *Limits // per address of callers with no key; nil: none
 }
 
 // New returns Keys. db is the key database of an edge, nil in a module
@@ -116,9 +117,10 @@ func New(db *gorm.DB, adminKey, serviceToken string, now func() time.Time) *Keys
 	return k
 }
 
-// WithLimits makes an edge rate-limit every API key.
-func (k *Keys) WithLimits(l *Limits) *Keys {
-	k.limits = l
+// WithLimits makes an edge rate-limit every API key, and every address
+// of callers sending none.
+func (k *Keys) WithLimits(keys, anonymous *Limits) *Keys {
+	k.limits, k.anonymous = keys, anonymous
 	return k
 }
 

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"sync"
@@ -13,28 +14,31 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
-// ErrRateLimited is a key that sent more requests than its limit allows.
-var ErrRateLimited = errs.Of(errs.RateLimited, "too many requests for this API key; slow down and retry after the time in Retry-After")
+// ErrRateLimited is a caller that sent more requests than its limit allows.
+var ErrRateLimited = errs.Of(errs.RateLimited, "too many requests; slow down and retry after the time in Retry-After")
 
-// Limits holds a token bucket per API key, in this process: each key may
-// send rps requests per second on average, and burst at once.
+// Limits holds a token bucket per caller — an API key, or the address of a
+// caller sending none — in this process: each may send rps requests per
+// second on average, and burst at once.
 type Limits struct {
+	name  string // the policy's name in the RateLimit headers
 	rps   rate.Limit
 	burst int
 	mu    sync.Mutex
 	keys  map[string]*rate.Limiter
 }
 
-// NewLimits returns per-key limits; rps 0 means no limit.
-func NewLimits(rps float64, burst int) *Limits {
-	return &Limits{rps: rate.Limit(rps), burst: burst, keys: map[string]*rate.Limiter{}}
+// NewLimits returns limits per caller, named name in the RateLimit
+// headers; rps 0 means no limit.
+func NewLimits(name string, rps float64, burst int) *Limits {
+	return &Limits{name: name, rps: rate.Limit(rps), burst: burst, keys: map[string]*rate.Limiter{}}
 }
 
 // allow reports whether who may send a request now, and if not how long
-// to wait.
-func (l *Limits) allow(who string) (bool, time.Duration) {
+// to wait; and what is left of its bucket.
+func (l *Limits) allow(who string) (ok bool, wait time.Duration, left float64) {
 	if l == nil || l.rps == 0 {
-		return true, 0
+		return true, 0, 0
 	}
 	l.mu.Lock()
 	lim, ok := l.keys[who]
@@ -49,14 +53,24 @@ func (l *Limits) allow(who string) (bool, time.Duration) {
 	r := lim.Reserve()
 	if d := r.Delay(); d > 0 {
 		r.Cancel()
-		return false, d
+		return false, d, lim.Tokens()
 	}
-	return true, 0
+	return true, 0, lim.Tokens()
 }
 
-// limit answers 429 with Retry-After when the caller is over its limit.
+// limit tells the caller its limit in the IETF RateLimit-Policy and
+// RateLimit headers (draft-ietf-httpapi-ratelimit-headers: q requests per
+// w seconds; r left, the bucket full again in t seconds), and answers 429
+// with Retry-After when it is over.
 func (l *Limits) limit(c *gin.Context, who string) bool {
-	ok, wait := l.allow(who)
+	ok, wait, left := l.allow(who)
+	if l == nil || l.rps == 0 {
+		return true
+	}
+	window := math.Ceil(float64(l.burst) / float64(l.rps))
+	full := math.Ceil((float64(l.burst) - max(left, 0)) / float64(l.rps))
+	c.Header("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%.0f", l.name, l.burst, window))
+	c.Header("RateLimit", fmt.Sprintf("%q;r=%.0f;t=%.0f", l.name, math.Floor(max(left, 0)), full))
 	if ok {
 		return true
 	}

@@ -17,11 +17,12 @@ import (
 // layoutEnv is the environment every bazaar process of a started layout
 // gets, before the --env extras (which may override it). The short
 // reservation TTL lets the "nothing reserved" invariant be checked soon
-// after the load; the rate limit is off because the bench sends every
-// request with one key.
+// after the load; the rate limits are off because the bench sends every
+// request with one key, or from one address.
 var layoutEnv = []string{
 	"BAZAAR_LOG_LEVEL=warn",
 	"BAZAAR_RATE_LIMIT_RPS=0",
+	"BAZAAR_RATE_LIMIT_ANONYMOUS_RPS=0",
 	"BAZAAR_INVENTORY_RESERVATION_TTL=10s",
 	"BAZAAR_INVENTORY_EXPIRY_INTERVAL=1s",
 }
