@@ -137,14 +137,19 @@ func (s *Service) Register(ctx context.Context, url string, events []string) (we
 	return e, nil
 }
 
-// normalizeEvents drops repeats, and everything else when "*" is there.
+// normalizeEvents drops repeats, keeping the order they were given in,
+// and everything else when "*" is there.
 func normalizeEvents(events []string) []string {
 	if slices.Contains(events, "*") {
 		return []string{"*"}
 	}
-	out := slices.Clone(events)
-	slices.Sort(out)
-	return slices.Compact(out)
+	var out []string
+	for _, e := range events {
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // List returns the live endpoints, oldest first, without their secrets.

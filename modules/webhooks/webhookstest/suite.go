@@ -45,11 +45,11 @@ func event(typ, resource string, seq int64) webhooks.Event {
 }
 
 func endpoints(t *testing.T, s webhooks.Service) {
-	ep, err := s.Register(ctx, receiver, []string{"payment.succeeded", "product.created", "payment.succeeded"})
+	ep, err := s.Register(ctx, receiver, []string{"product.created", "payment.succeeded", "product.created"})
 	require.NoError(t, err)
 	require.Regexp(t, `^wh_`, ep.ID)
 	require.Regexp(t, `^whsec_`, ep.Secret, "the secret is shown when the endpoint is made")
-	require.Equal(t, []string{"payment.succeeded", "product.created"}, ep.Events, "sorted, once each")
+	require.Equal(t, []string{"product.created", "payment.succeeded"}, ep.Events, "as registered, once each")
 
 	list, err := s.List(ctx)
 	require.NoError(t, err)
