@@ -82,6 +82,14 @@ func (s *Service) Publish(ctx context.Context, events []webhooks.Event) error {
 	return nil
 }
 
+// nextDue is when the earliest pending delivery is due, if any is pending.
+func (s *Service) nextDue(ctx context.Context) (time.Time, bool, error) {
+	var row deliveryRow
+	err := s.db.WithContext(ctx).Select("next_attempt_at").Where("status = ?", pending).
+		Order("next_attempt_at").Limit(1).Find(&row).Error
+	return row.NextAttemptAt, err == nil && !row.NextAttemptAt.IsZero(), err
+}
+
 // queued returns an endpoint's oldest pending deliveries that are due.
 func (s *Service) queued(ctx context.Context, endpointID string, limit int) ([]deliveryRow, error) {
 	var rows []deliveryRow
@@ -240,6 +248,12 @@ func (s *Service) send(ctx context.Context, client *http.Client, ep endpointRow,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Bazaar-Webhooks/1")
+	// A delivery may arrive twice (receivers drop repeats by webhook-id),
+	// so it is idempotent, and saying so lets net/http send it again at
+	// once on a new connection when a kept-alive one turns out to be
+	// closed before the receiver read it — rather than record a failure
+	// and hold the endpoint's later events back by a retry delay.
+	req.Header.Set("Idempotency-Key", d.EventID)
 	req.Header.Set(webhook.HeaderID, d.EventID)
 	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(webhook.HeaderSignature, sig)
@@ -320,7 +334,7 @@ const pruneEvery = time.Minute
 // deliveries.
 func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 	client := s.Client()
-	t := time.NewTicker(s.opts.PollInterval)
+	t := time.NewTimer(s.opts.PollInterval)
 	defer t.Stop()
 	var pruned time.Time
 	for {
@@ -335,10 +349,17 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 			log.Error("deliver webhooks", "err", err)
 		}
 		// A delivery that failed waits for its retry, so a round that only
-		// tried failing endpoints finds nothing due next time and waits.
+		// tried failing endpoints finds nothing due next time and waits:
+		// until the next retry is due, or the poll interval, whichever
+		// comes first, so that retries keep to their schedule.
 		if err == nil && n > 0 && ctx.Err() == nil {
 			continue
 		}
+		wait := s.opts.PollInterval
+		if due, ok, err := s.nextDue(ctx); err == nil && ok {
+			wait = sleepFor(due.Sub(s.now()), s.opts.PollInterval)
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -346,4 +367,11 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger) {
 		case <-s.wake:
 		}
 	}
+}
+
+// sleepFor is how long Run waits for the next round: until the next
+// retry is due, but at least a millisecond and at most the poll interval
+// (Publish wakes it sooner for new events).
+func sleepFor(untilDue, poll time.Duration) time.Duration {
+	return min(max(untilDue, time.Millisecond), poll)
 }

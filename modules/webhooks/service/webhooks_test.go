@@ -527,3 +527,77 @@ func TestOrderPerResource(t *testing.T) {
 		})
 	}
 }
+
+// A kept-alive connection the receiver closed as the next delivery came
+// (it read the request and answered nothing) is not a failed attempt: the
+// delivery goes again at once, on a new connection.
+func TestStaleConnectionIsRetriedAtOnce(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0], time.Hour) // a failure would wait an hour
+	var mu sync.Mutex
+	perConn := map[string]int{}
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		perConn[r.RemoteAddr]++
+		second := perConn[r.RemoteAddr] == 2
+		mu.Unlock()
+		if second {
+			conn, _, err := rw.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		mu.Lock()
+		got = append(got, r.Header.Get(webhook.HeaderID))
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	ep, err := w.hooks.Register(ctx, srv.URL, []string{"*"})
+	require.NoError(t, err)
+	client := w.hooks.Client()
+	received := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+
+	w.event(t, "inventory.adjusted", map[string]any{"n": 1})
+	w.settle(t, client, func() bool { return received() == 1 })
+	w.event(t, "inventory.adjusted", map[string]any{"n": 2})
+	_, err = outbox.Relay(ctx, w.module, publishTo(w.hooks))
+	require.NoError(t, err)
+	_, err = w.hooks.Deliver(ctx, client) // one round: the kept-alive connection is the closed one
+	require.NoError(t, err)
+	require.Equal(t, 2, received(), "the second delivery arrived in the same round")
+
+	list, err := w.hooks.Deliveries(ctx, ep.ID)
+	require.NoError(t, err)
+	for _, d := range list {
+		require.Equal(t, "delivered", d.Status)
+		require.Equal(t, 1, d.Attempts, "no failed attempt recorded: %+v", d.History)
+	}
+}
+
+// A retry goes when the schedule says, not at the next poll: with an
+// hour between polls, a delivery that failed once arrives after its
+// 100 ms retry.
+func TestRetriesKeepToTheSchedule(t *testing.T) {
+	engine := testdb.Engines()[0]
+	w := newWorld(t, engine)
+	hooks := webhookssvc.New(engine.Open(t, "webhooks").DB, webhookssvc.Options{
+		AllowPrivate: true, Schedule: []time.Duration{100 * time.Millisecond}, Timeout: 5 * time.Second, PollInterval: time.Hour,
+	}, now)
+	rcv := newReceiver(t, 1)
+	_, err := hooks.Register(ctx, rcv.URL, []string{"*"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hooks.Run(ctx, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	w.event(t, "inventory.adjusted", map[string]any{"n": 1})
+	_, err = outbox.Relay(ctx, w.module, publishTo(hooks)) // Publish wakes Run
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(rcv.received()) == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the retry did not go on schedule")
+}
