@@ -19,6 +19,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/migrations"
+	"github.com/bazaar-shop/bazaar/openapi"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -69,7 +70,8 @@ func newRootCommand(ctx context.Context, getenv func(string) string, stdout, std
 	config.AddFlags(root.Flags())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serve, gateway, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout), benchCommand(stdout, stderr))
+	root.AddCommand(serve, gateway, migrateCommand(load, stdout), keysCommand(load, stdout), versionCommand(stdout),
+		openapiCommand(stdout), benchCommand(stdout, stderr))
 	return root
 }
 
@@ -247,6 +249,29 @@ func withKeys(cmd *cobra.Command, load loader, f func(*auth.Keys) error) error {
 		return err
 	}
 	return f(auth.New(db.DB, "", "", app.Now))
+}
+
+// openapiCommand prints the OpenAPI document the server serves at
+// /openapi.json: what client generators read.
+func openapiCommand(stdout io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "openapi",
+		Short: "Print the OpenAPI document of the public API (as GET /openapi.json serves it)",
+		Args:  cobra.NoArgs,
+	}
+	internal := cmd.Flags().Bool("internal", false, "the document of the module-to-module routes instead")
+	cmd.RunE = func(*cobra.Command, []string) error {
+		doc, err := openapi.JSON()
+		if *internal {
+			doc, err = openapi.InternalJSON()
+		}
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, string(doc))
+		return err
+	}
+	return cmd
 }
 
 func versionCommand(stdout io.Writer) *cobra.Command {

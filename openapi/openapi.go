@@ -45,3 +45,12 @@ func JSON() ([]byte, error) {
 	}
 	return doc.MarshalJSON()
 }
+
+// InternalJSON returns the document of the internal routes as JSON.
+func InternalJSON() ([]byte, error) {
+	doc, err := LoadInternal()
+	if err != nil {
+		return nil, err
+	}
+	return doc.MarshalJSON()
+}
