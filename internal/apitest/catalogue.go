@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -81,7 +82,17 @@ func (s *suite) products(t *testing.T) {
 		require.Equal(t, p.CreatedAt, got.CreatedAt)
 		require.False(t, got.UpdatedAt.Before(p.UpdatedAt))
 
-		s.c.Do(t, "GET", "/v1/products/"+p.ID, "", nil).Expect(t, http.StatusOK, &got)
+		// Another catalogue replica than the one that took the change may
+		// answer from its cache a little longer: catalogue.cache_check
+		// bounds it (1 s by default). The change shows within that.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s.c.Do(t, "GET", "/v1/products/"+p.ID, "", nil).Expect(t, http.StatusOK, &got)
+			if got.Name == "Enamel mug, large" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		require.Equal(t, "Enamel mug, large", got.Name)
 
 		s.c.Do(t, "PUT", "/v1/products/prod_missing", s.admin, change).Problem(t, http.StatusNotFound, "not_found")
