@@ -54,6 +54,9 @@ type Delivery struct {
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
 	CreatedAt     time.Time  `json:"created_at"`
 	History       []Attempt  `json:"history"`
+	// Message is the body every attempt sends, exactly as signed: the
+	// Standard Webhooks message (type, timestamp, resource, sequence, data).
+	Message json.RawMessage `json:"message"`
 }
 
 // Attempt is one try to deliver.

@@ -5238,22 +5238,16 @@ func (e RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus) Val
 // AdjustStockRequest defines model for AdjustStockRequest.
 type AdjustStockRequest struct {
 	// Delta Units to add (negative to remove); must not be zero.
-	//
-	// Example: -3
 	Delta int64 `json:"delta"`
 
 	// Reason Why the stock changed, for the audit trail; at most 500 bytes.
-	//
-	// Example: damaged in the warehouse
 	Reason string `json:"reason"`
 }
 
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	CreatedAt time.Time `json:"created_at"`
-
-	// Id Example: key_01j9x6r5s7t9v1w3x5y7z9a1b3
-	Id string `json:"id"`
+	Id        string    `json:"id"`
 
 	// Key The secret to send as the bearer token. It is shown only here, once.
 	Key        string     `json:"key"`
@@ -5273,29 +5267,20 @@ type ApiKeyPage struct {
 
 // Card The card to charge. It is passed to the processor and never stored.
 type Card struct {
-	// Cvc Example: 123
-	Cvc string `json:"cvc"`
-
-	// ExpMonth Example: 12
-	ExpMonth int `json:"exp_month"`
+	Cvc      string `json:"cvc"`
+	ExpMonth int    `json:"exp_month"`
 
 	// ExpYear Four digits; with `exp_month`, not in the past.
-	//
-	// Example: 2030
 	ExpYear int `json:"exp_year"`
 
 	// Number 12 to 19 digits that pass the Luhn check.
-	//
-	// Example: 4242424242424242
 	Number string `json:"number"`
 }
 
 // CardSummary What a payment keeps of its card.
 type CardSummary struct {
 	Brand CardSummaryBrand `json:"brand"`
-
-	// Last4 Example: 4242
-	Last4 string `json:"last4"`
+	Last4 string           `json:"last4"`
 }
 
 // CardSummaryBrand defines model for CardSummary.Brand.
@@ -5303,7 +5288,6 @@ type CardSummaryBrand string
 
 // CheckoutItem defines model for CheckoutItem.
 type CheckoutItem struct {
-	// ProductId Example: prod_01j9x6m3k8q4t7v2w5y8z0a1b3
 	ProductId string `json:"product_id"`
 	Quantity  int64  `json:"quantity"`
 }
@@ -5314,8 +5298,6 @@ type CheckoutRequest struct {
 	Card Card `json:"card"`
 
 	// Email A plain email address (no display name).
-	//
-	// Example: ada@example.com
 	Email openapi_types.Email `json:"email"`
 
 	// Items The cart; each product at most once.
@@ -5337,25 +5319,23 @@ type CreateWebhookEndpointRequest struct {
 	// most 2048 characters. It must be `https://` and resolve to public
 	// addresses only, unless config `webhooks.allow_private` is set
 	// (then `http://` and any address will do).
-	//
-	//
-	// Example: https://hooks.example.com/bazaar
 	Url string `json:"url"`
 }
 
 // Currency An ISO 4217 currency code.
-//
-// Example: EUR
 type Currency = string
+
+// DeletedProductEventData The `data` of `product.deleted`.
+type DeletedProductEventData struct {
+	// Id The id of a product.
+	Id  ProductIdValue `json:"id"`
+	Sku string         `json:"sku"`
+}
 
 // FieldError What is wrong with one input field.
 type FieldError struct {
 	// Field The JSON path of the field in the request body (`items[0].quantity`), or the name of the query parameter.
-	//
-	// Example: card.number
-	Field string `json:"field"`
-
-	// Reason Example: must be 12 to 19 digits and pass the Luhn check
+	Field  string `json:"field"`
 	Reason string `json:"reason"`
 }
 
@@ -5370,8 +5350,6 @@ type HealthStatus string
 // LineItem defines model for LineItem.
 type LineItem struct {
 	// ProductId The id of a product.
-	//
-	// Example: prod_01j9x6m3k8q4t7v2w5y8z0a1b3
 	ProductId ProductIdValue `json:"product_id"`
 	Quantity  int64          `json:"quantity"`
 
@@ -5389,6 +5367,24 @@ type ListedApiKey struct {
 
 	// Role `admin` may do everything; `storefront` may read the catalogue and stock, and create and read payments.
 	Role Role `json:"role"`
+}
+
+// LowStockEventData The `data` of `inventory.low_stock`, the stock level that fell to `threshold` or below.
+type LowStockEventData struct {
+	// Available Units that can still be reserved.
+	Available int64 `json:"available"`
+
+	// OnHand Units in the warehouse, including reserved ones.
+	OnHand int64 `json:"on_hand"`
+
+	// ProductId The id of a product.
+	ProductId ProductIdValue `json:"product_id"`
+
+	// Reserved Units held for checkouts in progress.
+	Reserved int64 `json:"reserved"`
+
+	// Threshold The configured `inventory.low_stock_threshold`.
+	Threshold int64 `json:"threshold"`
 }
 
 // ModuleLocation defines model for ModuleLocation.
@@ -5412,8 +5408,6 @@ type ModuleLocationBreaker string
 type ModuleLocationMode string
 
 // Money An amount in the minor unit of its currency (cents for USD).
-//
-// Example: 1999
 type Money = int64
 
 // NewWebhookEndpoint A webhook endpoint just registered, with its signing secret.
@@ -5424,21 +5418,14 @@ type NewWebhookEndpoint struct {
 	Events []WebhookEventSubscription `json:"events"`
 
 	// Id The id of a webhook endpoint.
-	//
-	// Example: wh_01j9x6t2v4w6x8y0z2a4b6c8d0
 	Id WebhookEndpointIdValue `json:"id"`
 
 	// Secret The signing secret: `whsec_` and the standard base64 of 24
 	// random bytes, the HMAC key. It is shown only here, once; keep
 	// it to verify deliveries (see `POST /v1/webhooks`).
-	//
-	//
-	// Example: whsec_YmF6YWFyLWRvY3MtZXhhbXBsZS1rZXkh
 	Secret string `json:"secret"`
 
 	// Url Where the events are sent.
-	//
-	// Example: https://hooks.example.com/bazaar
 	Url string `json:"url"`
 }
 
@@ -5455,17 +5442,11 @@ type Payment struct {
 	CreatedAt time.Time   `json:"created_at"`
 
 	// Currency An ISO 4217 currency code.
-	//
-	// Example: EUR
 	Currency Currency `json:"currency"`
 
 	// DeclineCode Only on payments whose card was declined, the processor's reason, e.g. `generic_decline` or `insufficient_funds`.
-	//
-	// Example: insufficient_funds
-	DeclineCode *string `json:"decline_code,omitempty"`
-
-	// Email Example: ada@example.com
-	Email openapi_types.Email `json:"email"`
+	DeclineCode *string             `json:"decline_code,omitempty"`
+	Email       openapi_types.Email `json:"email"`
 
 	// FailureCode Only on failed payments: why it failed. `card_declined`: the
 	// processor declined the card; `out_of_stock`: the stock could not be
@@ -5477,8 +5458,6 @@ type Payment struct {
 	FailureCode *PaymentFailureCode `json:"failure_code,omitempty"`
 
 	// Id The id of a payment.
-	//
-	// Example: pay_01j9x6q0c2d4f6g8h0j2k4m6n8
 	Id    PaymentIdValue `json:"id"`
 	Items []LineItem     `json:"items"`
 
@@ -5498,8 +5477,6 @@ type Payment struct {
 type PaymentFailureCode string
 
 // PaymentIdValue The id of a payment.
-//
-// Example: pay_01j9x6q0c2d4f6g8h0j2k4m6n8
 type PaymentIdValue = string
 
 // PaymentPage defines model for PaymentPage.
@@ -5518,8 +5495,6 @@ type PaymentStatus string
 // added; clients must ignore the ones they do not know.
 type Problem struct {
 	// Code The stable machine-readable error code (see the table in the API description).
-	//
-	// Example: not_found
 	Code string `json:"code"`
 
 	// DeclineCode On `card_declined`, the processor's reason (e.g. `generic_decline`, `insufficient_funds`).
@@ -5535,21 +5510,15 @@ type Problem struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue `json:"request_id"`
 
 	// Status The HTTP status code.
 	Status int `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -5558,55 +5527,37 @@ type Product struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// Currency An ISO 4217 currency code.
-	//
-	// Example: EUR
 	Currency Currency `json:"currency"`
 
 	// Description May be empty.
 	Description string `json:"description"`
 
 	// Id The id of a product.
-	//
-	// Example: prod_01j9x6m3k8q4t7v2w5y8z0a1b3
-	Id ProductIdValue `json:"id"`
-
-	// Name Example: Blue mug, 350 ml
-	Name string `json:"name"`
+	Id   ProductIdValue `json:"id"`
+	Name string         `json:"name"`
 
 	// Price The price in the minor unit of `currency`.
-	Price Money `json:"price"`
-
-	// Sku Example: MUG-BLUE-350
+	Price     Money     `json:"price"`
 	Sku       string    `json:"sku"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ProductIdValue The id of a product.
-//
-// Example: prod_01j9x6m3k8q4t7v2w5y8z0a1b3
 type ProductIdValue = string
 
 // ProductInput The editable fields of a product, for create and replace.
 type ProductInput struct {
 	// Currency An ISO 4217 code such as `EUR` or `USD`, case-insensitive; it is stored upper-case.
-	//
-	// Example: EUR
 	Currency    string  `json:"currency"`
 	Description *string `json:"description,omitempty"`
 
 	// Name Surrounding whitespace is removed; it must not be empty and may have at most 200 characters.
-	//
-	// Example: Blue mug, 350 ml
 	Name string `json:"name"`
 
 	// Price The price in the minor unit of `currency` (cents for EUR). Required; 0 is a free product.
-	//
-	// Example: 1299
 	Price int64 `json:"price"`
 
 	// Sku The stock-keeping unit, unique among live products. Surrounding whitespace is removed; it must not be empty and may have at most 64 characters.
-	//
-	// Example: MUG-BLUE-350
 	Sku string `json:"sku"`
 }
 
@@ -5631,8 +5582,6 @@ type Readiness struct {
 type ReadinessStatus string
 
 // RequestIdValue A request id, e.g. `req_` and 24 hex digits when the server made it up.
-//
-// Example: req_0f3c9a7b2e1d4c5b6a798877
 type RequestIdValue = string
 
 // Role `admin` may do everything; `storefront` may read the catalogue and stock, and create and read payments.
@@ -5644,6 +5593,27 @@ type SetStockRequest struct {
 	OnHand int64 `json:"on_hand"`
 }
 
+// StockAdjustedEventData The `data` of `inventory.adjusted`, the stock level after the change and the change.
+type StockAdjustedEventData struct {
+	// Available Units that can still be reserved.
+	Available int64 `json:"available"`
+
+	// Delta Units added (negative when removed).
+	Delta int64 `json:"delta"`
+
+	// OnHand Units in the warehouse, including reserved ones.
+	OnHand int64 `json:"on_hand"`
+
+	// ProductId The id of a product.
+	ProductId ProductIdValue `json:"product_id"`
+
+	// Reason Why the stock changed.
+	Reason string `json:"reason"`
+
+	// Reserved Units held for checkouts in progress.
+	Reserved int64 `json:"reserved"`
+}
+
 // StockLevel The stock of one product. `available` is `on_hand` minus `reserved`.
 type StockLevel struct {
 	// Available Units that can still be reserved.
@@ -5653,8 +5623,6 @@ type StockLevel struct {
 	OnHand int64 `json:"on_hand"`
 
 	// ProductId The id of a product.
-	//
-	// Example: prod_01j9x6m3k8q4t7v2w5y8z0a1b3
 	ProductId ProductIdValue `json:"product_id"`
 
 	// Reserved Units held for checkouts in progress.
@@ -5689,13 +5657,9 @@ type WebhookAttempt struct {
 	LatencyMs int64 `json:"latency_ms"`
 
 	// ResponseExcerpt Only when the endpoint answered with a body, its first 512 bytes.
-	//
-	// Example: not today
 	ResponseExcerpt *string `json:"response_excerpt,omitempty"`
 
 	// StatusCode The HTTP status the endpoint answered; `0` when it did not answer (see `error`).
-	//
-	// Example: 503
 	StatusCode int `json:"status_code"`
 }
 
@@ -5708,8 +5672,6 @@ type WebhookDelivery struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// EventId The event, sent as the `webhook-id` header of every attempt.
-	//
-	// Example: evt_01j9x6w4x6y8z0a2b4c6d8e0f2
 	EventId string `json:"event_id"`
 
 	// EventType What happened. `product.created`, `product.updated`: a product was
@@ -5726,9 +5688,10 @@ type WebhookDelivery struct {
 
 	// History Every attempt, oldest first; empty before the first one.
 	History []WebhookAttempt `json:"history"`
+	Id      string           `json:"id"`
 
-	// Id Example: dlv_01j9x6v8w0x2y4z6a8b0c2d4e6
-	Id string `json:"id"`
+	// Message The body every attempt sends, exactly as signed.
+	Message WebhookMessage `json:"message"`
 
 	// NextAttemptAt When a `pending` delivery is tried next (it may wait longer for older deliveries to the same endpoint); `null` when it is `delivered` or `failed`.
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
@@ -5780,19 +5743,13 @@ type WebhookEndpoint struct {
 	Events []WebhookEventSubscription `json:"events"`
 
 	// Id The id of a webhook endpoint.
-	//
-	// Example: wh_01j9x6t2v4w6x8y0z2a4b6c8d0
 	Id WebhookEndpointIdValue `json:"id"`
 
 	// Url Where the events are sent.
-	//
-	// Example: https://hooks.example.com/bazaar
 	Url string `json:"url"`
 }
 
 // WebhookEndpointIdValue The id of a webhook endpoint.
-//
-// Example: wh_01j9x6t2v4w6x8y0z2a4b6c8d0
 type WebhookEndpointIdValue = string
 
 // WebhookEndpointList defines model for WebhookEndpointList.
@@ -5815,6 +5772,47 @@ type WebhookEventSubscription string
 // `payment.refunded`: a payment reached that status (`data` is the
 // `Payment`).
 type WebhookEventType string
+
+// WebhookMessage The JSON body of every delivery, per the Standard Webhooks
+// specification. It is signed as sent: verify the raw bytes before
+// parsing them. `data` depends on `type` (see `WebhookEventType`).
+// Receivers should ignore members they do not know.
+type WebhookMessage struct {
+	// Data The object the event is about; its shape depends on `type`.
+	Data WebhookMessage_Data `json:"data"`
+
+	// Resource What the event is about: `product:<id>` (product events),
+	// `stock:<product id>` (inventory events) or `payment:<id>`. An
+	// endpoint gets each resource's events in the order they happened;
+	// events of different resources come in no promised order.
+	Resource *string `json:"resource,omitempty"`
+
+	// Sequence The event's place among its resource's events: 1, 2, 3 … in the
+	// order they happened, with no gap. A receiver that sees a sequence
+	// it has already handled has a repeat; one below the last it handled
+	// cannot happen.
+	Sequence *int64 `json:"sequence,omitempty"`
+
+	// Timestamp When the event happened (not when it was sent; that is the `webhook-timestamp` header).
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type What happened. `product.created`, `product.updated`: a product was
+	// created or replaced (`data` is the `Product`); `product.deleted`: a
+	// product was deleted (`data` has its `id` and `sku`);
+	// `inventory.adjusted`: the units on hand were set or adjusted, or a
+	// refund put units back (`data` is the `StockLevel` after it, with
+	// `delta` and `reason`); `inventory.low_stock`: the units on hand fell
+	// to the configured threshold or below (`data` is the `StockLevel`
+	// with `threshold`); `payment.succeeded`, `payment.failed`,
+	// `payment.refunded`: a payment reached that status (`data` is the
+	// `Payment`).
+	Type WebhookEventType `json:"type"`
+}
+
+// WebhookMessage_Data The object the event is about; its shape depends on `type`.
+type WebhookMessage_Data struct {
+	union json.RawMessage
+}
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -5860,19 +5858,13 @@ type BodyTooLarge struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue     `json:"request_id"`
 	Status    BodyTooLargeStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -5899,19 +5891,13 @@ type CardDeclined struct {
 	PaymentId PaymentIdValue `json:"payment_id"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue     `json:"request_id"`
 	Status    CardDeclinedStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -5938,19 +5924,13 @@ type DuplicateSku struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue     `json:"request_id"`
 	Status    DuplicateSkuStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -5977,19 +5957,13 @@ type Forbidden struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue  `json:"request_id"`
 	Status    ForbiddenStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6016,19 +5990,13 @@ type IdempotentConflict struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue           `json:"request_id"`
 	Status    IdempotentConflictStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6055,19 +6023,13 @@ type IdempotentUnprocessable struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue                `json:"request_id"`
 	Status    IdempotentUnprocessableStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6094,19 +6056,13 @@ type InternalError struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue      `json:"request_id"`
 	Status    InternalErrorStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6133,19 +6089,13 @@ type MalformedRequest struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue         `json:"request_id"`
 	Status    MalformedRequestStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6172,19 +6122,13 @@ type NotFound struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue `json:"request_id"`
 	Status    NotFoundStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6211,19 +6155,13 @@ type ServiceUnavailable struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue           `json:"request_id"`
 	Status    ServiceUnavailableStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6250,19 +6188,13 @@ type Timeout struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue `json:"request_id"`
 	Status    TimeoutStatus  `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6289,19 +6221,13 @@ type TooManyRequests struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue        `json:"request_id"`
 	Status    TooManyRequestsStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6328,19 +6254,13 @@ type Unauthorized struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue     `json:"request_id"`
 	Status    UnauthorizedStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6367,19 +6287,13 @@ type ValidationFailed struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue         `json:"request_id"`
 	Status    ValidationFailedStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type string `json:"type"`
 }
 
@@ -6406,19 +6320,13 @@ type WebhookUnprocessable struct {
 	PaymentId *PaymentIdValue `json:"payment_id,omitempty"`
 
 	// RequestId A request id, e.g. `req_` and 24 hex digits when the server made it up.
-	//
-	// Example: req_0f3c9a7b2e1d4c5b6a798877
 	RequestId RequestIdValue             `json:"request_id"`
 	Status    WebhookUnprocessableStatus `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
-	//
-	// Example: Not Found
 	Title string `json:"title"`
 
 	// Type `urn:bazaar:problem:` followed by `code`.
-	//
-	// Example: urn:bazaar:problem:not_found
 	Type  string `json:"type"`
 	union json.RawMessage
 }
@@ -7538,6 +7446,102 @@ type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyCode string
 // RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus int
 
+// InventoryAdjustedEventParams defines parameters for InventoryAdjustedEvent.
+type InventoryAdjustedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// InventoryLowStockEventParams defines parameters for InventoryLowStockEvent.
+type InventoryLowStockEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// PaymentFailedEventParams defines parameters for PaymentFailedEvent.
+type PaymentFailedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// PaymentRefundedEventParams defines parameters for PaymentRefundedEvent.
+type PaymentRefundedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// PaymentSucceededEventParams defines parameters for PaymentSucceededEvent.
+type PaymentSucceededEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// ProductCreatedEventParams defines parameters for ProductCreatedEvent.
+type ProductCreatedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// ProductDeletedEventParams defines parameters for ProductDeletedEvent.
+type ProductDeletedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// ProductUpdatedEventParams defines parameters for ProductUpdatedEvent.
+type ProductUpdatedEventParams struct {
+	// WebhookId The event's id, the same on every attempt; a receiver drops repeats by it.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was signed, in Unix seconds; reject it when it is far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,` and the base64 HMAC-SHA256, under the endpoint's secret, of the id, the timestamp and the raw body, joined by dots.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 
@@ -7558,6 +7562,30 @@ type ReplaceProductJSONRequestBody = ProductInput
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
+
+// InventoryAdjustedEventJSONRequestBody defines body for InventoryAdjustedEvent for application/json ContentType.
+type InventoryAdjustedEventJSONRequestBody = WebhookMessage
+
+// InventoryLowStockEventJSONRequestBody defines body for InventoryLowStockEvent for application/json ContentType.
+type InventoryLowStockEventJSONRequestBody = WebhookMessage
+
+// PaymentFailedEventJSONRequestBody defines body for PaymentFailedEvent for application/json ContentType.
+type PaymentFailedEventJSONRequestBody = WebhookMessage
+
+// PaymentRefundedEventJSONRequestBody defines body for PaymentRefundedEvent for application/json ContentType.
+type PaymentRefundedEventJSONRequestBody = WebhookMessage
+
+// PaymentSucceededEventJSONRequestBody defines body for PaymentSucceededEvent for application/json ContentType.
+type PaymentSucceededEventJSONRequestBody = WebhookMessage
+
+// ProductCreatedEventJSONRequestBody defines body for ProductCreatedEvent for application/json ContentType.
+type ProductCreatedEventJSONRequestBody = WebhookMessage
+
+// ProductDeletedEventJSONRequestBody defines body for ProductDeletedEvent for application/json ContentType.
+type ProductDeletedEventJSONRequestBody = WebhookMessage
+
+// ProductUpdatedEventJSONRequestBody defines body for ProductUpdatedEvent for application/json ContentType.
+type ProductUpdatedEventJSONRequestBody = WebhookMessage
 
 // AsWebhookDelivery0 returns the union data inside the WebhookDelivery as a WebhookDelivery0
 func (t WebhookDelivery) AsWebhookDelivery0() (WebhookDelivery0, error) {
@@ -7656,6 +7684,11 @@ func (t WebhookDelivery) MarshalJSON() ([]byte, error) {
 		return nil, fmt.Errorf("error marshaling 'id': %w", err)
 	}
 
+	object["message"], err = json.Marshal(t.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
 	object["next_attempt_at"], err = json.Marshal(t.NextAttemptAt)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'next_attempt_at': %w", err)
@@ -7723,6 +7756,13 @@ func (t *WebhookDelivery) UnmarshalJSON(b []byte) error {
 		}
 	}
 
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &t.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+	}
+
 	if raw, found := object["next_attempt_at"]; found {
 		err = json.Unmarshal(raw, &t.NextAttemptAt)
 		if err != nil {
@@ -7737,6 +7777,146 @@ func (t *WebhookDelivery) UnmarshalJSON(b []byte) error {
 		}
 	}
 
+	return err
+}
+
+// AsProduct returns the union data inside the WebhookMessage_Data as a Product
+func (t WebhookMessage_Data) AsProduct() (Product, error) {
+	var body Product
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromProduct overwrites any union data inside the WebhookMessage_Data as the provided Product
+func (t *WebhookMessage_Data) FromProduct(v Product) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeProduct performs a merge with any union data inside the WebhookMessage_Data, using the provided Product
+func (t *WebhookMessage_Data) MergeProduct(v Product) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDeletedProductEventData returns the union data inside the WebhookMessage_Data as a DeletedProductEventData
+func (t WebhookMessage_Data) AsDeletedProductEventData() (DeletedProductEventData, error) {
+	var body DeletedProductEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDeletedProductEventData overwrites any union data inside the WebhookMessage_Data as the provided DeletedProductEventData
+func (t *WebhookMessage_Data) FromDeletedProductEventData(v DeletedProductEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDeletedProductEventData performs a merge with any union data inside the WebhookMessage_Data, using the provided DeletedProductEventData
+func (t *WebhookMessage_Data) MergeDeletedProductEventData(v DeletedProductEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsStockAdjustedEventData returns the union data inside the WebhookMessage_Data as a StockAdjustedEventData
+func (t WebhookMessage_Data) AsStockAdjustedEventData() (StockAdjustedEventData, error) {
+	var body StockAdjustedEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromStockAdjustedEventData overwrites any union data inside the WebhookMessage_Data as the provided StockAdjustedEventData
+func (t *WebhookMessage_Data) FromStockAdjustedEventData(v StockAdjustedEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeStockAdjustedEventData performs a merge with any union data inside the WebhookMessage_Data, using the provided StockAdjustedEventData
+func (t *WebhookMessage_Data) MergeStockAdjustedEventData(v StockAdjustedEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsLowStockEventData returns the union data inside the WebhookMessage_Data as a LowStockEventData
+func (t WebhookMessage_Data) AsLowStockEventData() (LowStockEventData, error) {
+	var body LowStockEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromLowStockEventData overwrites any union data inside the WebhookMessage_Data as the provided LowStockEventData
+func (t *WebhookMessage_Data) FromLowStockEventData(v LowStockEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeLowStockEventData performs a merge with any union data inside the WebhookMessage_Data, using the provided LowStockEventData
+func (t *WebhookMessage_Data) MergeLowStockEventData(v LowStockEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPayment returns the union data inside the WebhookMessage_Data as a Payment
+func (t WebhookMessage_Data) AsPayment() (Payment, error) {
+	var body Payment
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPayment overwrites any union data inside the WebhookMessage_Data as the provided Payment
+func (t *WebhookMessage_Data) FromPayment(v Payment) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePayment performs a merge with any union data inside the WebhookMessage_Data, using the provided Payment
+func (t *WebhookMessage_Data) MergePayment(v Payment) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebhookMessage_Data) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebhookMessage_Data) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
 	return err
 }
 
@@ -19234,4 +19414,791 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 	}
 
 	return response, nil
+}
+
+// WebhookInitiator sends OpenAPI 3.1 webhook requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a subscription registration).
+type WebhookInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// WebhookInitiatorOption allows setting custom parameters during construction.
+type WebhookInitiatorOption func(*WebhookInitiator) error
+
+// NewWebhookInitiator creates a new WebhookInitiator with reasonable defaults.
+func NewWebhookInitiator(opts ...WebhookInitiatorOption) (*WebhookInitiator, error) {
+	initiator := WebhookInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithWebhookHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithWebhookHTTPClient(doer HttpRequestDoer) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithWebhookRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the webhook request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithWebhookRequestEditorFn(fn RequestEditorFn) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WebhookInitiatorInterface is the interface specification for the webhook initiator.
+type WebhookInitiatorInterface interface {
+	// InventoryAdjustedEventWithBody fires the inventory.adjusted webhook with any body
+	InventoryAdjustedEventWithBody(ctx context.Context, targetURL string, params *InventoryAdjustedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	InventoryAdjustedEvent(ctx context.Context, targetURL string, params *InventoryAdjustedEventParams, body InventoryAdjustedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InventoryLowStockEventWithBody fires the inventory.low_stock webhook with any body
+	InventoryLowStockEventWithBody(ctx context.Context, targetURL string, params *InventoryLowStockEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	InventoryLowStockEvent(ctx context.Context, targetURL string, params *InventoryLowStockEventParams, body InventoryLowStockEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentFailedEventWithBody fires the payment.failed webhook with any body
+	PaymentFailedEventWithBody(ctx context.Context, targetURL string, params *PaymentFailedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	PaymentFailedEvent(ctx context.Context, targetURL string, params *PaymentFailedEventParams, body PaymentFailedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentRefundedEventWithBody fires the payment.refunded webhook with any body
+	PaymentRefundedEventWithBody(ctx context.Context, targetURL string, params *PaymentRefundedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	PaymentRefundedEvent(ctx context.Context, targetURL string, params *PaymentRefundedEventParams, body PaymentRefundedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PaymentSucceededEventWithBody fires the payment.succeeded webhook with any body
+	PaymentSucceededEventWithBody(ctx context.Context, targetURL string, params *PaymentSucceededEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	PaymentSucceededEvent(ctx context.Context, targetURL string, params *PaymentSucceededEventParams, body PaymentSucceededEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProductCreatedEventWithBody fires the product.created webhook with any body
+	ProductCreatedEventWithBody(ctx context.Context, targetURL string, params *ProductCreatedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ProductCreatedEvent(ctx context.Context, targetURL string, params *ProductCreatedEventParams, body ProductCreatedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProductDeletedEventWithBody fires the product.deleted webhook with any body
+	ProductDeletedEventWithBody(ctx context.Context, targetURL string, params *ProductDeletedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ProductDeletedEvent(ctx context.Context, targetURL string, params *ProductDeletedEventParams, body ProductDeletedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ProductUpdatedEventWithBody fires the product.updated webhook with any body
+	ProductUpdatedEventWithBody(ctx context.Context, targetURL string, params *ProductUpdatedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ProductUpdatedEvent(ctx context.Context, targetURL string, params *ProductUpdatedEventParams, body ProductUpdatedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) InventoryAdjustedEventWithBody(ctx context.Context, targetURL string, params *InventoryAdjustedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInventoryAdjustedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) InventoryAdjustedEvent(ctx context.Context, targetURL string, params *InventoryAdjustedEventParams, body InventoryAdjustedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInventoryAdjustedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) InventoryLowStockEventWithBody(ctx context.Context, targetURL string, params *InventoryLowStockEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInventoryLowStockEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) InventoryLowStockEvent(ctx context.Context, targetURL string, params *InventoryLowStockEventParams, body InventoryLowStockEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInventoryLowStockEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentFailedEventWithBody(ctx context.Context, targetURL string, params *PaymentFailedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentFailedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentFailedEvent(ctx context.Context, targetURL string, params *PaymentFailedEventParams, body PaymentFailedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentFailedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentRefundedEventWithBody(ctx context.Context, targetURL string, params *PaymentRefundedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentRefundedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentRefundedEvent(ctx context.Context, targetURL string, params *PaymentRefundedEventParams, body PaymentRefundedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentRefundedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentSucceededEventWithBody(ctx context.Context, targetURL string, params *PaymentSucceededEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentSucceededEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) PaymentSucceededEvent(ctx context.Context, targetURL string, params *PaymentSucceededEventParams, body PaymentSucceededEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPaymentSucceededEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductCreatedEventWithBody(ctx context.Context, targetURL string, params *ProductCreatedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductCreatedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductCreatedEvent(ctx context.Context, targetURL string, params *ProductCreatedEventParams, body ProductCreatedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductCreatedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductDeletedEventWithBody(ctx context.Context, targetURL string, params *ProductDeletedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductDeletedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductDeletedEvent(ctx context.Context, targetURL string, params *ProductDeletedEventParams, body ProductDeletedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductDeletedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductUpdatedEventWithBody(ctx context.Context, targetURL string, params *ProductUpdatedEventParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductUpdatedEventWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ProductUpdatedEvent(ctx context.Context, targetURL string, params *ProductUpdatedEventParams, body ProductUpdatedEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewProductUpdatedEventWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewInventoryAdjustedEventWebhookRequest builds a application/json POST request for the inventory.adjusted webhook
+func NewInventoryAdjustedEventWebhookRequest(targetURL string, params *InventoryAdjustedEventParams, body InventoryAdjustedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInventoryAdjustedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewInventoryAdjustedEventWebhookRequestWithBody builds a POST request for the inventory.adjusted webhook with any body
+func NewInventoryAdjustedEventWebhookRequestWithBody(targetURL string, params *InventoryAdjustedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewInventoryLowStockEventWebhookRequest builds a application/json POST request for the inventory.low_stock webhook
+func NewInventoryLowStockEventWebhookRequest(targetURL string, params *InventoryLowStockEventParams, body InventoryLowStockEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInventoryLowStockEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewInventoryLowStockEventWebhookRequestWithBody builds a POST request for the inventory.low_stock webhook with any body
+func NewInventoryLowStockEventWebhookRequestWithBody(targetURL string, params *InventoryLowStockEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewPaymentFailedEventWebhookRequest builds a application/json POST request for the payment.failed webhook
+func NewPaymentFailedEventWebhookRequest(targetURL string, params *PaymentFailedEventParams, body PaymentFailedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPaymentFailedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewPaymentFailedEventWebhookRequestWithBody builds a POST request for the payment.failed webhook with any body
+func NewPaymentFailedEventWebhookRequestWithBody(targetURL string, params *PaymentFailedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewPaymentRefundedEventWebhookRequest builds a application/json POST request for the payment.refunded webhook
+func NewPaymentRefundedEventWebhookRequest(targetURL string, params *PaymentRefundedEventParams, body PaymentRefundedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPaymentRefundedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewPaymentRefundedEventWebhookRequestWithBody builds a POST request for the payment.refunded webhook with any body
+func NewPaymentRefundedEventWebhookRequestWithBody(targetURL string, params *PaymentRefundedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewPaymentSucceededEventWebhookRequest builds a application/json POST request for the payment.succeeded webhook
+func NewPaymentSucceededEventWebhookRequest(targetURL string, params *PaymentSucceededEventParams, body PaymentSucceededEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPaymentSucceededEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewPaymentSucceededEventWebhookRequestWithBody builds a POST request for the payment.succeeded webhook with any body
+func NewPaymentSucceededEventWebhookRequestWithBody(targetURL string, params *PaymentSucceededEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewProductCreatedEventWebhookRequest builds a application/json POST request for the product.created webhook
+func NewProductCreatedEventWebhookRequest(targetURL string, params *ProductCreatedEventParams, body ProductCreatedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProductCreatedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewProductCreatedEventWebhookRequestWithBody builds a POST request for the product.created webhook with any body
+func NewProductCreatedEventWebhookRequestWithBody(targetURL string, params *ProductCreatedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewProductDeletedEventWebhookRequest builds a application/json POST request for the product.deleted webhook
+func NewProductDeletedEventWebhookRequest(targetURL string, params *ProductDeletedEventParams, body ProductDeletedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProductDeletedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewProductDeletedEventWebhookRequestWithBody builds a POST request for the product.deleted webhook with any body
+func NewProductDeletedEventWebhookRequestWithBody(targetURL string, params *ProductDeletedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewProductUpdatedEventWebhookRequest builds a application/json POST request for the product.updated webhook
+func NewProductUpdatedEventWebhookRequest(targetURL string, params *ProductUpdatedEventParams, body ProductUpdatedEventJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewProductUpdatedEventWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewProductUpdatedEventWebhookRequestWithBody builds a POST request for the product.updated webhook with any body
+func NewProductUpdatedEventWebhookRequestWithBody(targetURL string, params *ProductUpdatedEventParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -215,7 +216,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID string) ([]webhooks
 
 func (s *Service) withHistory(db *gorm.DB, r deliveryRow) (webhooks.Delivery, error) {
 	d := webhooks.Delivery{ID: r.ID, EventID: r.EventID, EventType: r.EventType, Status: r.Status,
-		Attempts: r.Attempts, CreatedAt: r.CreatedAt.UTC(), History: []webhooks.Attempt{}}
+		Attempts: r.Attempts, CreatedAt: r.CreatedAt.UTC(), History: []webhooks.Attempt{}, Message: json.RawMessage(r.Body)}
 	if r.Status == pending {
 		next := r.NextAttemptAt.UTC()
 		d.NextAttemptAt = &next

@@ -134,6 +134,7 @@ func TestDeliveriesAreSignedAndComplete(t *testing.T) {
 			require.Equal(t, "delivered", list[0].Status)
 			require.Len(t, list[0].History, 1)
 			require.Equal(t, http.StatusOK, list[0].History[0].StatusCode)
+			require.Equal(t, string(got.body), string(list[0].Message), "the delivery shows the body as it was signed")
 		})
 	}
 }
