@@ -5268,10 +5268,10 @@ type ApiKeyPage struct {
 // Card The card to charge. It is passed to the processor and never stored.
 type Card struct {
 	Cvc      string `json:"cvc"`
-	ExpMonth int    `json:"exp_month"`
+	ExpMonth int64  `json:"exp_month"`
 
 	// ExpYear Four digits; with `exp_month`, not in the past.
-	ExpYear int `json:"exp_year"`
+	ExpYear int64 `json:"exp_year"`
 
 	// Number 12 to 19 digits that pass the Luhn check.
 	Number string `json:"number"`
@@ -5513,7 +5513,7 @@ type Problem struct {
 	RequestId RequestIdValue `json:"request_id"`
 
 	// Status The HTTP status code.
-	Status int `json:"status"`
+	Status int64 `json:"status"`
 
 	// Title The HTTP reason phrase of `status`.
 	Title string `json:"title"`
@@ -5660,13 +5660,13 @@ type WebhookAttempt struct {
 	ResponseExcerpt *string `json:"response_excerpt,omitempty"`
 
 	// StatusCode The HTTP status the endpoint answered; `0` when it did not answer (see `error`).
-	StatusCode int `json:"status_code"`
+	StatusCode int64 `json:"status_code"`
 }
 
 // WebhookDelivery One event on its way to one endpoint, with every attempt so far.
 type WebhookDelivery struct {
 	// Attempts How many attempts were made; the length of `history`.
-	Attempts int `json:"attempts"`
+	Attempts int64 `json:"attempts"`
 
 	// CreatedAt When the event was queued for this endpoint.
 	CreatedAt time.Time `json:"created_at"`
@@ -5821,7 +5821,7 @@ type Cursor = string
 type IdempotencyKey = string
 
 // Limit defines model for Limit.
-type Limit = int
+type Limit = int64
 
 // PaymentId defines model for PaymentId.
 type PaymentId = string
@@ -5872,7 +5872,7 @@ type BodyTooLarge struct {
 type BodyTooLargeCode string
 
 // BodyTooLargeStatus defines model for BodyTooLarge.Status.
-type BodyTooLargeStatus int
+type BodyTooLargeStatus int32
 
 // CardDeclined defines model for CardDeclined.
 type CardDeclined struct {
@@ -5905,7 +5905,7 @@ type CardDeclined struct {
 type CardDeclinedCode string
 
 // CardDeclinedStatus defines model for CardDeclined.Status.
-type CardDeclinedStatus int
+type CardDeclinedStatus int32
 
 // DuplicateSku defines model for DuplicateSku.
 type DuplicateSku struct {
@@ -5938,7 +5938,7 @@ type DuplicateSku struct {
 type DuplicateSkuCode string
 
 // DuplicateSkuStatus defines model for DuplicateSku.Status.
-type DuplicateSkuStatus int
+type DuplicateSkuStatus int32
 
 // Forbidden defines model for Forbidden.
 type Forbidden struct {
@@ -5971,7 +5971,7 @@ type Forbidden struct {
 type ForbiddenCode string
 
 // ForbiddenStatus defines model for Forbidden.Status.
-type ForbiddenStatus int
+type ForbiddenStatus int32
 
 // IdempotentConflict defines model for IdempotentConflict.
 type IdempotentConflict struct {
@@ -6004,7 +6004,7 @@ type IdempotentConflict struct {
 type IdempotentConflictCode string
 
 // IdempotentConflictStatus defines model for IdempotentConflict.Status.
-type IdempotentConflictStatus int
+type IdempotentConflictStatus int32
 
 // IdempotentUnprocessable defines model for IdempotentUnprocessable.
 type IdempotentUnprocessable struct {
@@ -6037,7 +6037,7 @@ type IdempotentUnprocessable struct {
 type IdempotentUnprocessableCode string
 
 // IdempotentUnprocessableStatus defines model for IdempotentUnprocessable.Status.
-type IdempotentUnprocessableStatus int
+type IdempotentUnprocessableStatus int32
 
 // InternalError defines model for InternalError.
 type InternalError struct {
@@ -6070,7 +6070,7 @@ type InternalError struct {
 type InternalErrorCode string
 
 // InternalErrorStatus defines model for InternalError.Status.
-type InternalErrorStatus int
+type InternalErrorStatus int32
 
 // MalformedRequest defines model for MalformedRequest.
 type MalformedRequest struct {
@@ -6103,7 +6103,7 @@ type MalformedRequest struct {
 type MalformedRequestCode string
 
 // MalformedRequestStatus defines model for MalformedRequest.Status.
-type MalformedRequestStatus int
+type MalformedRequestStatus int32
 
 // NotFound defines model for NotFound.
 type NotFound struct {
@@ -6136,7 +6136,7 @@ type NotFound struct {
 type NotFoundCode string
 
 // NotFoundStatus defines model for NotFound.Status.
-type NotFoundStatus int
+type NotFoundStatus int32
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable struct {
@@ -6169,7 +6169,7 @@ type ServiceUnavailable struct {
 type ServiceUnavailableCode string
 
 // ServiceUnavailableStatus defines model for ServiceUnavailable.Status.
-type ServiceUnavailableStatus int
+type ServiceUnavailableStatus int32
 
 // Timeout defines model for Timeout.
 type Timeout struct {
@@ -6202,7 +6202,7 @@ type Timeout struct {
 type TimeoutCode string
 
 // TimeoutStatus defines model for Timeout.Status.
-type TimeoutStatus int
+type TimeoutStatus int32
 
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests struct {
@@ -6235,7 +6235,7 @@ type TooManyRequests struct {
 type TooManyRequestsCode string
 
 // TooManyRequestsStatus defines model for TooManyRequests.Status.
-type TooManyRequestsStatus int
+type TooManyRequestsStatus int32
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized struct {
@@ -6268,7 +6268,7 @@ type Unauthorized struct {
 type UnauthorizedCode string
 
 // UnauthorizedStatus defines model for Unauthorized.Status.
-type UnauthorizedStatus int
+type UnauthorizedStatus int32
 
 // ValidationFailed defines model for ValidationFailed.
 type ValidationFailed struct {
@@ -6301,7 +6301,7 @@ type ValidationFailed struct {
 type ValidationFailedCode string
 
 // ValidationFailedStatus defines model for ValidationFailed.Status.
-type ValidationFailedStatus int
+type ValidationFailedStatus int32
 
 // WebhookUnprocessable defines model for WebhookUnprocessable.
 type WebhookUnprocessable struct {
@@ -6335,7 +6335,7 @@ type WebhookUnprocessable struct {
 type WebhookUnprocessableCode string
 
 // WebhookUnprocessableStatus defines model for WebhookUnprocessable.Status.
-type WebhookUnprocessableStatus int
+type WebhookUnprocessableStatus int32
 
 // WebhookUnprocessable0 defines model for WebhookUnprocessable.0.
 type WebhookUnprocessable0 struct {
@@ -6387,37 +6387,37 @@ type ListApiKeysParams struct {
 type ListApiKeys401ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys401ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListApiKeys403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListApiKeys.
 type ListApiKeys403ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys403ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListApiKeys422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListApiKeys.
 type ListApiKeys422ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys422ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListApiKeys429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListApiKeys.
 type ListApiKeys429ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys429ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListApiKeys500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListApiKeys.
 type ListApiKeys500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys500ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListApiKeys503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListApiKeys.
 type ListApiKeys503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListApiKeys503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListApiKeys.
-type ListApiKeys503ApplicationProblemPlusJSONResponseBodyStatus int
+type ListApiKeys503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKeyParams defines parameters for CreateApiKey.
 type CreateApiKeyParams struct {
@@ -6429,49 +6429,49 @@ type CreateApiKeyParams struct {
 type CreateApiKey400ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey400ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey401ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey401ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey403ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey403ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey413ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey413ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey422ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey422ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey429ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey429ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey500ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey500ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateApiKey503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateApiKey.
 type CreateApiKey503ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateApiKey503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateApiKey.
-type CreateApiKey503ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateApiKey503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKeyParams defines parameters for RevokeApiKey.
 type RevokeApiKeyParams struct {
@@ -6483,37 +6483,37 @@ type RevokeApiKeyParams struct {
 type RevokeApiKey401ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey401ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKey403ApplicationProblemPlusJSONResponseBodyCode defines parameters for RevokeApiKey.
 type RevokeApiKey403ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey403ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKey404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RevokeApiKey.
 type RevokeApiKey404ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey404ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKey429ApplicationProblemPlusJSONResponseBodyCode defines parameters for RevokeApiKey.
 type RevokeApiKey429ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey429ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKey500ApplicationProblemPlusJSONResponseBodyCode defines parameters for RevokeApiKey.
 type RevokeApiKey500ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey500ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RevokeApiKey503ApplicationProblemPlusJSONResponseBodyCode defines parameters for RevokeApiKey.
 type RevokeApiKey503ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
-type RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus int
+type RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevelParams defines parameters for GetStockLevel.
 type GetStockLevelParams struct {
@@ -6525,37 +6525,37 @@ type GetStockLevelParams struct {
 type GetStockLevel401ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevel403ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
 type GetStockLevel403ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevel404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
 type GetStockLevel404ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevel429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
 type GetStockLevel429ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevel500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
 type GetStockLevel500ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevel503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
 type GetStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
-type GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int
+type GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevelParams defines parameters for SetStockLevel.
 type SetStockLevelParams struct {
@@ -6577,61 +6577,61 @@ type SetStockLevelParams struct {
 type SetStockLevel400ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel400ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel401ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel401ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel403ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel403ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel404ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel404ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel409ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel409ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel409ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel413ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel413ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel413ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel422ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel422ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel422ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel429ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel429ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel500ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel500ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // SetStockLevel503ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
 type SetStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
-type SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int
+type SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevelParams defines parameters for AdjustStockLevel.
 type AdjustStockLevelParams struct {
@@ -6653,61 +6653,61 @@ type AdjustStockLevelParams struct {
 type AdjustStockLevel400ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel400ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel401ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel401ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel403ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel403ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel404ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel404ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel409ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel409ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel409ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel413ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel413ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel413ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel422ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel422ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel422ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel429ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel429ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel500ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel500ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
 type AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 
 // AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
-type AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int
+type AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPaymentsParams defines parameters for ListPayments.
 type ListPaymentsParams struct {
@@ -6728,37 +6728,37 @@ type ListPaymentsParams struct {
 type ListPayments401ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments401ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPayments403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
 type ListPayments403ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments403ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPayments422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
 type ListPayments422ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments422ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPayments429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
 type ListPayments429ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments429ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPayments500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
 type ListPayments500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments500ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListPayments503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
 type ListPayments503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
-type ListPayments503ApplicationProblemPlusJSONResponseBodyStatus int
+type ListPayments503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePaymentParams defines parameters for CreatePayment.
 type CreatePaymentParams struct {
@@ -6780,67 +6780,67 @@ type CreatePaymentParams struct {
 type CreatePayment400ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment400ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment401ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment401ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment402ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment402ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment402ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment402ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment402ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment403ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment403ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment409ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment409ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment409ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment413ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment413ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment422ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment429ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment429ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment500ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment500ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment503ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment503ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePayment504ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreatePayment.
 type CreatePayment504ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreatePayment504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreatePayment.
-type CreatePayment504ApplicationProblemPlusJSONResponseBodyStatus int
+type CreatePayment504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPaymentParams defines parameters for GetPayment.
 type GetPaymentParams struct {
@@ -6852,37 +6852,37 @@ type GetPaymentParams struct {
 type GetPayment401ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment401ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPayment403ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
 type GetPayment403ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment403ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPayment404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
 type GetPayment404ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment404ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPayment429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
 type GetPayment429ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment429ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPayment500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
 type GetPayment500ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment500ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetPayment503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
 type GetPayment503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
-type GetPayment503ApplicationProblemPlusJSONResponseBodyStatus int
+type GetPayment503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPaymentParams defines parameters for RefundPayment.
 type RefundPaymentParams struct {
@@ -6904,55 +6904,55 @@ type RefundPaymentParams struct {
 type RefundPayment401ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment401ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment403ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment403ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment403ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment404ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment404ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment409ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment409ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment409ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment422ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment422ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment422ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment429ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment429ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment429ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment500ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment500ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment500ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment503ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment503ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment503ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPayment504ApplicationProblemPlusJSONResponseBodyCode defines parameters for RefundPayment.
 type RefundPayment504ApplicationProblemPlusJSONResponseBodyCode string
 
 // RefundPayment504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RefundPayment.
-type RefundPayment504ApplicationProblemPlusJSONResponseBodyStatus int
+type RefundPayment504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListProductsParams defines parameters for ListProducts.
 type ListProductsParams struct {
@@ -6992,19 +6992,19 @@ type ListProductsParams struct {
 type ListProducts422ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListProducts422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
-type ListProducts422ApplicationProblemPlusJSONResponseBodyStatus int
+type ListProducts422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListProducts500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
 type ListProducts500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListProducts500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
-type ListProducts500ApplicationProblemPlusJSONResponseBodyStatus int
+type ListProducts500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListProducts503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
 type ListProducts503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListProducts503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
-type ListProducts503ApplicationProblemPlusJSONResponseBodyStatus int
+type ListProducts503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProductParams defines parameters for CreateProduct.
 type CreateProductParams struct {
@@ -7026,55 +7026,55 @@ type CreateProductParams struct {
 type CreateProduct400ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct400ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct401ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct401ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct403ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct403ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct409ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct409ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct409ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct413ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct413ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct422ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct422ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct429ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct429ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct429ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct500ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct500ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateProduct503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
 type CreateProduct503ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
-type CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProductParams defines parameters for DeleteProduct.
 type DeleteProductParams struct {
@@ -7086,37 +7086,37 @@ type DeleteProductParams struct {
 type DeleteProduct401ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct401ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProduct403ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
 type DeleteProduct403ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct403ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProduct404ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
 type DeleteProduct404ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct404ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProduct429ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
 type DeleteProduct429ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct429ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProduct500ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
 type DeleteProduct500ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct500ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteProduct503ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
 type DeleteProduct503ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
-type DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetProductParams defines parameters for GetProduct.
 type GetProductParams struct {
@@ -7128,25 +7128,25 @@ type GetProductParams struct {
 type GetProduct401ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
-type GetProduct401ApplicationProblemPlusJSONResponseBodyStatus int
+type GetProduct401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetProduct404ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
 type GetProduct404ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
-type GetProduct404ApplicationProblemPlusJSONResponseBodyStatus int
+type GetProduct404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetProduct500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
 type GetProduct500ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
-type GetProduct500ApplicationProblemPlusJSONResponseBodyStatus int
+type GetProduct500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetProduct503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
 type GetProduct503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
-type GetProduct503ApplicationProblemPlusJSONResponseBodyStatus int
+type GetProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProductParams defines parameters for ReplaceProduct.
 type ReplaceProductParams struct {
@@ -7158,61 +7158,61 @@ type ReplaceProductParams struct {
 type ReplaceProduct400ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct400ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct401ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct401ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct403ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct403ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct404ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct404ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct409ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct409ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct409ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct409ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct409ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct413ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct413ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct413ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct422ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct422ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct429ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct429ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct500ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProduct503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
 type ReplaceProduct503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
-type ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus int
+type ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetTopologyParams defines parameters for GetTopology.
 type GetTopologyParams struct {
@@ -7224,25 +7224,25 @@ type GetTopologyParams struct {
 type GetTopology401ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetTopology401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
-type GetTopology401ApplicationProblemPlusJSONResponseBodyStatus int
+type GetTopology401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetTopology403ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetTopology.
 type GetTopology403ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetTopology403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
-type GetTopology403ApplicationProblemPlusJSONResponseBodyStatus int
+type GetTopology403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetTopology429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetTopology.
 type GetTopology429ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetTopology429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
-type GetTopology429ApplicationProblemPlusJSONResponseBodyStatus int
+type GetTopology429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetTopology500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetTopology.
 type GetTopology500ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetTopology500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
-type GetTopology500ApplicationProblemPlusJSONResponseBodyStatus int
+type GetTopology500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
@@ -7254,25 +7254,25 @@ type ListWebhookEndpointsParams struct {
 type ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
-type ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookEndpoints403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpoints403ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookEndpoints403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
-type ListWebhookEndpoints403ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookEndpoints429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpoints429ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookEndpoints429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
-type ListWebhookEndpoints429ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
-type ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
@@ -7284,31 +7284,31 @@ type CreateWebhookEndpointParams struct {
 type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint413ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBody0 defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBody0 struct {
@@ -7330,13 +7330,13 @@ type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponseBody1Code string
 type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode string
 
 // CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
-type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteWebhookEndpointParams defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpointParams struct {
@@ -7348,31 +7348,31 @@ type DeleteWebhookEndpointParams struct {
 type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
-type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
-type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
-type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
-type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
-type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveriesParams struct {
@@ -7384,31 +7384,31 @@ type ListWebhookDeliveriesParams struct {
 type ListWebhookDeliveries401ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookDeliveries401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
-type ListWebhookDeliveries401ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveries403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveries403ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookDeliveries403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
-type ListWebhookDeliveries403ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveries404ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveries404ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookDeliveries404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
-type ListWebhookDeliveries404ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveries429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveries429ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookDeliveries429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
-type ListWebhookDeliveries429ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookDeliveries429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
-type ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus int
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RetryWebhookDeliveryParams defines parameters for RetryWebhookDelivery.
 type RetryWebhookDeliveryParams struct {
@@ -7420,31 +7420,31 @@ type RetryWebhookDeliveryParams struct {
 type RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
-type RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyStatus int
+type RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RetryWebhookDelivery403ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery403ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
-type RetryWebhookDelivery403ApplicationProblemPlusJSONResponseBodyStatus int
+type RetryWebhookDelivery403ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RetryWebhookDelivery404ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery404ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
-type RetryWebhookDelivery404ApplicationProblemPlusJSONResponseBodyStatus int
+type RetryWebhookDelivery404ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RetryWebhookDelivery429ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery429ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
-type RetryWebhookDelivery429ApplicationProblemPlusJSONResponseBodyStatus int
+type RetryWebhookDelivery429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
-type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus int
+type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // InventoryAdjustedEventParams defines parameters for InventoryAdjustedEvent.
 type InventoryAdjustedEventParams struct {
@@ -9844,7 +9844,7 @@ func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Requ
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10224,7 +10224,7 @@ func NewListPaymentsRequest(server string, params *ListPaymentsParams) (*http.Re
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10492,7 +10492,7 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 
 		if params.Limit != nil {
 
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11927,39 +11927,53 @@ func (r GetReadinessResponse) ContentType() string {
 
 // ListApiKeysResponse200Headers the declared response headers of an HTTP 200 response for ListApiKeys
 type ListApiKeysResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
 type ListApiKeysResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListApiKeys
 type ListApiKeysResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse422Headers the declared response headers of an HTTP 422 response for ListApiKeys
 type ListApiKeysResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
 type ListApiKeysResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse500Headers the declared response headers of an HTTP 500 response for ListApiKeys
 type ListApiKeysResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListApiKeysResponse503Headers the declared response headers of an HTTP 503 response for ListApiKeys
 type ListApiKeysResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ListApiKeysResponse struct {
@@ -12061,49 +12075,67 @@ func (r ListApiKeysResponse) ContentType() string {
 
 // CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
 type CreateApiKeyResponse201Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse400Headers the declared response headers of an HTTP 400 response for CreateApiKey
 type CreateApiKeyResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
 type CreateApiKeyResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse403Headers the declared response headers of an HTTP 403 response for CreateApiKey
 type CreateApiKeyResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse413Headers the declared response headers of an HTTP 413 response for CreateApiKey
 type CreateApiKeyResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse422Headers the declared response headers of an HTTP 422 response for CreateApiKey
 type CreateApiKeyResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
 type CreateApiKeyResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse500Headers the declared response headers of an HTTP 500 response for CreateApiKey
 type CreateApiKeyResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateApiKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateApiKey
 type CreateApiKeyResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type CreateApiKeyResponse struct {
@@ -12223,39 +12255,53 @@ func (r CreateApiKeyResponse) ContentType() string {
 
 // RevokeApiKeyResponse204Headers the declared response headers of an HTTP 204 response for RevokeApiKey
 type RevokeApiKeyResponse204Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
 type RevokeApiKeyResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeApiKey
 type RevokeApiKeyResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeApiKey
 type RevokeApiKeyResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeApiKey
 type RevokeApiKeyResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse500Headers the declared response headers of an HTTP 500 response for RevokeApiKey
 type RevokeApiKeyResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RevokeApiKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeApiKey
 type RevokeApiKeyResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type RevokeApiKeyResponse struct {
@@ -12350,39 +12396,53 @@ func (r RevokeApiKeyResponse) ContentType() string {
 
 // GetStockLevelResponse200Headers the declared response headers of an HTTP 200 response for GetStockLevel
 type GetStockLevelResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse401Headers the declared response headers of an HTTP 401 response for GetStockLevel
 type GetStockLevelResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse403Headers the declared response headers of an HTTP 403 response for GetStockLevel
 type GetStockLevelResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse404Headers the declared response headers of an HTTP 404 response for GetStockLevel
 type GetStockLevelResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse429Headers the declared response headers of an HTTP 429 response for GetStockLevel
 type GetStockLevelResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse500Headers the declared response headers of an HTTP 500 response for GetStockLevel
 type GetStockLevelResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetStockLevelResponse503Headers the declared response headers of an HTTP 503 response for GetStockLevel
 type GetStockLevelResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type GetStockLevelResponse struct {
@@ -12485,60 +12545,82 @@ func (r GetStockLevelResponse) ContentType() string {
 // SetStockLevelResponse200Headers the declared response headers of an HTTP 200 response for SetStockLevel
 type SetStockLevelResponse200Headers struct {
 	IdempotentReplayed *string
+	RateLimit          *string
+	RateLimitPolicy    *string
 	XRequestId         RequestIdValue
 }
 
 // SetStockLevelResponse400Headers the declared response headers of an HTTP 400 response for SetStockLevel
 type SetStockLevelResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse401Headers the declared response headers of an HTTP 401 response for SetStockLevel
 type SetStockLevelResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse403Headers the declared response headers of an HTTP 403 response for SetStockLevel
 type SetStockLevelResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse404Headers the declared response headers of an HTTP 404 response for SetStockLevel
 type SetStockLevelResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse409Headers the declared response headers of an HTTP 409 response for SetStockLevel
 type SetStockLevelResponse409Headers struct {
-	RetryAfter *int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse413Headers the declared response headers of an HTTP 413 response for SetStockLevel
 type SetStockLevelResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse422Headers the declared response headers of an HTTP 422 response for SetStockLevel
 type SetStockLevelResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse429Headers the declared response headers of an HTTP 429 response for SetStockLevel
 type SetStockLevelResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse500Headers the declared response headers of an HTTP 500 response for SetStockLevel
 type SetStockLevelResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // SetStockLevelResponse503Headers the declared response headers of an HTTP 503 response for SetStockLevel
 type SetStockLevelResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type SetStockLevelResponse struct {
@@ -12677,60 +12759,82 @@ func (r SetStockLevelResponse) ContentType() string {
 // AdjustStockLevelResponse200Headers the declared response headers of an HTTP 200 response for AdjustStockLevel
 type AdjustStockLevelResponse200Headers struct {
 	IdempotentReplayed *string
+	RateLimit          *string
+	RateLimitPolicy    *string
 	XRequestId         RequestIdValue
 }
 
 // AdjustStockLevelResponse400Headers the declared response headers of an HTTP 400 response for AdjustStockLevel
 type AdjustStockLevelResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse401Headers the declared response headers of an HTTP 401 response for AdjustStockLevel
 type AdjustStockLevelResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse403Headers the declared response headers of an HTTP 403 response for AdjustStockLevel
 type AdjustStockLevelResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse404Headers the declared response headers of an HTTP 404 response for AdjustStockLevel
 type AdjustStockLevelResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse409Headers the declared response headers of an HTTP 409 response for AdjustStockLevel
 type AdjustStockLevelResponse409Headers struct {
-	RetryAfter *int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse413Headers the declared response headers of an HTTP 413 response for AdjustStockLevel
 type AdjustStockLevelResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse422Headers the declared response headers of an HTTP 422 response for AdjustStockLevel
 type AdjustStockLevelResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse429Headers the declared response headers of an HTTP 429 response for AdjustStockLevel
 type AdjustStockLevelResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse500Headers the declared response headers of an HTTP 500 response for AdjustStockLevel
 type AdjustStockLevelResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // AdjustStockLevelResponse503Headers the declared response headers of an HTTP 503 response for AdjustStockLevel
 type AdjustStockLevelResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type AdjustStockLevelResponse struct {
@@ -12868,39 +12972,53 @@ func (r AdjustStockLevelResponse) ContentType() string {
 
 // ListPaymentsResponse200Headers the declared response headers of an HTTP 200 response for ListPayments
 type ListPaymentsResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse401Headers the declared response headers of an HTTP 401 response for ListPayments
 type ListPaymentsResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse403Headers the declared response headers of an HTTP 403 response for ListPayments
 type ListPaymentsResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse422Headers the declared response headers of an HTTP 422 response for ListPayments
 type ListPaymentsResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse429Headers the declared response headers of an HTTP 429 response for ListPayments
 type ListPaymentsResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse500Headers the declared response headers of an HTTP 500 response for ListPayments
 type ListPaymentsResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListPaymentsResponse503Headers the declared response headers of an HTTP 503 response for ListPayments
 type ListPaymentsResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ListPaymentsResponse struct {
@@ -13004,65 +13122,89 @@ func (r ListPaymentsResponse) ContentType() string {
 type CreatePaymentResponse201Headers struct {
 	IdempotentReplayed *string
 	Location           string
+	RateLimit          *string
+	RateLimitPolicy    *string
 	XRequestId         RequestIdValue
 }
 
 // CreatePaymentResponse400Headers the declared response headers of an HTTP 400 response for CreatePayment
 type CreatePaymentResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse401Headers the declared response headers of an HTTP 401 response for CreatePayment
 type CreatePaymentResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse402Headers the declared response headers of an HTTP 402 response for CreatePayment
 type CreatePaymentResponse402Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse403Headers the declared response headers of an HTTP 403 response for CreatePayment
 type CreatePaymentResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse409Headers the declared response headers of an HTTP 409 response for CreatePayment
 type CreatePaymentResponse409Headers struct {
-	RetryAfter *int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse413Headers the declared response headers of an HTTP 413 response for CreatePayment
 type CreatePaymentResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse422Headers the declared response headers of an HTTP 422 response for CreatePayment
 type CreatePaymentResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse429Headers the declared response headers of an HTTP 429 response for CreatePayment
 type CreatePaymentResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse500Headers the declared response headers of an HTTP 500 response for CreatePayment
 type CreatePaymentResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse503Headers the declared response headers of an HTTP 503 response for CreatePayment
 type CreatePaymentResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreatePaymentResponse504Headers the declared response headers of an HTTP 504 response for CreatePayment
 type CreatePaymentResponse504Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type CreatePaymentResponse struct {
@@ -13209,39 +13351,53 @@ func (r CreatePaymentResponse) ContentType() string {
 
 // GetPaymentResponse200Headers the declared response headers of an HTTP 200 response for GetPayment
 type GetPaymentResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse401Headers the declared response headers of an HTTP 401 response for GetPayment
 type GetPaymentResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse403Headers the declared response headers of an HTTP 403 response for GetPayment
 type GetPaymentResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse404Headers the declared response headers of an HTTP 404 response for GetPayment
 type GetPaymentResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse429Headers the declared response headers of an HTTP 429 response for GetPayment
 type GetPaymentResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse500Headers the declared response headers of an HTTP 500 response for GetPayment
 type GetPaymentResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetPaymentResponse503Headers the declared response headers of an HTTP 503 response for GetPayment
 type GetPaymentResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type GetPaymentResponse struct {
@@ -13344,55 +13500,75 @@ func (r GetPaymentResponse) ContentType() string {
 // RefundPaymentResponse200Headers the declared response headers of an HTTP 200 response for RefundPayment
 type RefundPaymentResponse200Headers struct {
 	IdempotentReplayed *string
+	RateLimit          *string
+	RateLimitPolicy    *string
 	XRequestId         RequestIdValue
 }
 
 // RefundPaymentResponse401Headers the declared response headers of an HTTP 401 response for RefundPayment
 type RefundPaymentResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse403Headers the declared response headers of an HTTP 403 response for RefundPayment
 type RefundPaymentResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse404Headers the declared response headers of an HTTP 404 response for RefundPayment
 type RefundPaymentResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse409Headers the declared response headers of an HTTP 409 response for RefundPayment
 type RefundPaymentResponse409Headers struct {
-	RetryAfter *int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse422Headers the declared response headers of an HTTP 422 response for RefundPayment
 type RefundPaymentResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse429Headers the declared response headers of an HTTP 429 response for RefundPayment
 type RefundPaymentResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse500Headers the declared response headers of an HTTP 500 response for RefundPayment
 type RefundPaymentResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse503Headers the declared response headers of an HTTP 503 response for RefundPayment
 type RefundPaymentResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RefundPaymentResponse504Headers the declared response headers of an HTTP 504 response for RefundPayment
 type RefundPaymentResponse504Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type RefundPaymentResponse struct {
@@ -13521,22 +13697,30 @@ func (r RefundPaymentResponse) ContentType() string {
 
 // ListProductsResponse200Headers the declared response headers of an HTTP 200 response for ListProducts
 type ListProductsResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListProductsResponse422Headers the declared response headers of an HTTP 422 response for ListProducts
 type ListProductsResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListProductsResponse500Headers the declared response headers of an HTTP 500 response for ListProducts
 type ListProductsResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListProductsResponse503Headers the declared response headers of an HTTP 503 response for ListProducts
 type ListProductsResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ListProductsResponse struct {
@@ -13613,55 +13797,75 @@ func (r ListProductsResponse) ContentType() string {
 type CreateProductResponse201Headers struct {
 	IdempotentReplayed *string
 	Location           string
+	RateLimit          *string
+	RateLimitPolicy    *string
 	XRequestId         RequestIdValue
 }
 
 // CreateProductResponse400Headers the declared response headers of an HTTP 400 response for CreateProduct
 type CreateProductResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse401Headers the declared response headers of an HTTP 401 response for CreateProduct
 type CreateProductResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse403Headers the declared response headers of an HTTP 403 response for CreateProduct
 type CreateProductResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse409Headers the declared response headers of an HTTP 409 response for CreateProduct
 type CreateProductResponse409Headers struct {
-	RetryAfter *int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int32
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse413Headers the declared response headers of an HTTP 413 response for CreateProduct
 type CreateProductResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse422Headers the declared response headers of an HTTP 422 response for CreateProduct
 type CreateProductResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse429Headers the declared response headers of an HTTP 429 response for CreateProduct
 type CreateProductResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse500Headers the declared response headers of an HTTP 500 response for CreateProduct
 type CreateProductResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateProductResponse503Headers the declared response headers of an HTTP 503 response for CreateProduct
 type CreateProductResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type CreateProductResponse struct {
@@ -13790,39 +13994,53 @@ func (r CreateProductResponse) ContentType() string {
 
 // DeleteProductResponse204Headers the declared response headers of an HTTP 204 response for DeleteProduct
 type DeleteProductResponse204Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse401Headers the declared response headers of an HTTP 401 response for DeleteProduct
 type DeleteProductResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse403Headers the declared response headers of an HTTP 403 response for DeleteProduct
 type DeleteProductResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse404Headers the declared response headers of an HTTP 404 response for DeleteProduct
 type DeleteProductResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse429Headers the declared response headers of an HTTP 429 response for DeleteProduct
 type DeleteProductResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse500Headers the declared response headers of an HTTP 500 response for DeleteProduct
 type DeleteProductResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteProductResponse503Headers the declared response headers of an HTTP 503 response for DeleteProduct
 type DeleteProductResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type DeleteProductResponse struct {
@@ -13917,28 +14135,38 @@ func (r DeleteProductResponse) ContentType() string {
 
 // GetProductResponse200Headers the declared response headers of an HTTP 200 response for GetProduct
 type GetProductResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetProductResponse401Headers the declared response headers of an HTTP 401 response for GetProduct
 type GetProductResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // GetProductResponse404Headers the declared response headers of an HTTP 404 response for GetProduct
 type GetProductResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetProductResponse500Headers the declared response headers of an HTTP 500 response for GetProduct
 type GetProductResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetProductResponse503Headers the declared response headers of an HTTP 503 response for GetProduct
 type GetProductResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type GetProductResponse struct {
@@ -14022,59 +14250,81 @@ func (r GetProductResponse) ContentType() string {
 
 // ReplaceProductResponse200Headers the declared response headers of an HTTP 200 response for ReplaceProduct
 type ReplaceProductResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse400Headers the declared response headers of an HTTP 400 response for ReplaceProduct
 type ReplaceProductResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse401Headers the declared response headers of an HTTP 401 response for ReplaceProduct
 type ReplaceProductResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse403Headers the declared response headers of an HTTP 403 response for ReplaceProduct
 type ReplaceProductResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse404Headers the declared response headers of an HTTP 404 response for ReplaceProduct
 type ReplaceProductResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse409Headers the declared response headers of an HTTP 409 response for ReplaceProduct
 type ReplaceProductResponse409Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse413Headers the declared response headers of an HTTP 413 response for ReplaceProduct
 type ReplaceProductResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse422Headers the declared response headers of an HTTP 422 response for ReplaceProduct
 type ReplaceProductResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse429Headers the declared response headers of an HTTP 429 response for ReplaceProduct
 type ReplaceProductResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse500Headers the declared response headers of an HTTP 500 response for ReplaceProduct
 type ReplaceProductResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ReplaceProductResponse503Headers the declared response headers of an HTTP 503 response for ReplaceProduct
 type ReplaceProductResponse503Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ReplaceProductResponse struct {
@@ -14212,29 +14462,39 @@ func (r ReplaceProductResponse) ContentType() string {
 
 // GetTopologyResponse200Headers the declared response headers of an HTTP 200 response for GetTopology
 type GetTopologyResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetTopologyResponse401Headers the declared response headers of an HTTP 401 response for GetTopology
 type GetTopologyResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // GetTopologyResponse403Headers the declared response headers of an HTTP 403 response for GetTopology
 type GetTopologyResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // GetTopologyResponse429Headers the declared response headers of an HTTP 429 response for GetTopology
 type GetTopologyResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // GetTopologyResponse500Headers the declared response headers of an HTTP 500 response for GetTopology
 type GetTopologyResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type GetTopologyResponse struct {
@@ -14318,29 +14578,39 @@ func (r GetTopologyResponse) ContentType() string {
 
 // ListWebhookEndpointsResponse200Headers the declared response headers of an HTTP 200 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // ListWebhookEndpointsResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookEndpointsResponse429Headers the declared response headers of an HTTP 429 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookEndpointsResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookEndpoints
 type ListWebhookEndpointsResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ListWebhookEndpointsResponse struct {
@@ -14424,44 +14694,60 @@ func (r ListWebhookEndpointsResponse) ContentType() string {
 
 // CreateWebhookEndpointResponse201Headers the declared response headers of an HTTP 201 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse201Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse400Headers the declared response headers of an HTTP 400 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse400Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse413Headers the declared response headers of an HTTP 413 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse413Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse422Headers the declared response headers of an HTTP 422 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse422Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // CreateWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for CreateWebhookEndpoint
 type CreateWebhookEndpointResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type CreateWebhookEndpointResponse struct {
@@ -14572,34 +14858,46 @@ func (r CreateWebhookEndpointResponse) ContentType() string {
 
 // DeleteWebhookEndpointResponse204Headers the declared response headers of an HTTP 204 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse204Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteWebhookEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // DeleteWebhookEndpointResponse403Headers the declared response headers of an HTTP 403 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteWebhookEndpointResponse404Headers the declared response headers of an HTTP 404 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // DeleteWebhookEndpointResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // DeleteWebhookEndpointResponse500Headers the declared response headers of an HTTP 500 response for DeleteWebhookEndpoint
 type DeleteWebhookEndpointResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type DeleteWebhookEndpointResponse struct {
@@ -14685,34 +14983,46 @@ func (r DeleteWebhookEndpointResponse) ContentType() string {
 
 // ListWebhookDeliveriesResponse200Headers the declared response headers of an HTTP 200 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse200Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // ListWebhookDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // ListWebhookDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListWebhookDeliveries
 type ListWebhookDeliveriesResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type ListWebhookDeliveriesResponse struct {
@@ -14805,34 +15115,46 @@ func (r ListWebhookDeliveriesResponse) ContentType() string {
 
 // RetryWebhookDeliveryResponse202Headers the declared response headers of an HTTP 202 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse202Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RetryWebhookDeliveryResponse401Headers the declared response headers of an HTTP 401 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
 	WWWAuthenticate string
 	XRequestId      RequestIdValue
 }
 
 // RetryWebhookDeliveryResponse403Headers the declared response headers of an HTTP 403 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse403Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RetryWebhookDeliveryResponse404Headers the declared response headers of an HTTP 404 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse404Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 // RetryWebhookDeliveryResponse429Headers the declared response headers of an HTTP 429 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse429Headers struct {
-	RetryAfter int
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
 }
 
 // RetryWebhookDeliveryResponse500Headers the declared response headers of an HTTP 500 response for RetryWebhookDelivery
 type RetryWebhookDeliveryResponse500Headers struct {
-	XRequestId RequestIdValue
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
 }
 
 type RetryWebhookDeliveryResponse struct {
@@ -15940,6 +16262,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListApiKeysResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15950,6 +16286,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListApiKeysResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15967,6 +16317,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ListApiKeysResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15977,6 +16341,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers403 = &headers
 	case rsp.StatusCode == 422:
 		var headers ListApiKeysResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -15987,9 +16365,23 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListApiKeysResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16004,6 +16396,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListApiKeysResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16014,6 +16420,20 @@ func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListApiKeysResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16109,6 +16529,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16119,6 +16553,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateApiKeyResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16129,6 +16577,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16146,6 +16608,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers CreateApiKeyResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16156,6 +16632,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers403 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateApiKeyResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16166,6 +16656,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreateApiKeyResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16176,9 +16680,23 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16193,6 +16711,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateApiKeyResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16203,6 +16735,20 @@ func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateApiKeyResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16280,6 +16826,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 	switch {
 	case rsp.StatusCode == 204:
 		var headers RevokeApiKeyResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16290,6 +16850,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers204 = &headers
 	case rsp.StatusCode == 401:
 		var headers RevokeApiKeyResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16307,6 +16881,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers RevokeApiKeyResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16317,6 +16905,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers RevokeApiKeyResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16327,9 +16929,23 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers RevokeApiKeyResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16344,6 +16960,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RevokeApiKeyResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16354,6 +16984,20 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeApiKeyResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16435,6 +17079,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetStockLevelResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16445,6 +17103,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetStockLevelResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16462,6 +17134,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers GetStockLevelResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16472,6 +17158,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetStockLevelResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16482,9 +17182,23 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetStockLevelResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16499,6 +17213,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetStockLevelResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16509,6 +17237,20 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetStockLevelResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16625,6 +17367,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 			}
 			headers.IdempotentReplayed = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16635,6 +17391,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers SetStockLevelResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16645,6 +17415,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers SetStockLevelResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16662,6 +17446,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers SetStockLevelResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16672,6 +17470,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers SetStockLevelResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16682,9 +17494,23 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers SetStockLevelResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -16699,6 +17525,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers SetStockLevelResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16709,6 +17549,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers SetStockLevelResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16719,9 +17573,23 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers SetStockLevelResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16736,6 +17604,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers SetStockLevelResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16746,6 +17628,20 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SetStockLevelResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16862,6 +17758,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 			}
 			headers.IdempotentReplayed = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16872,6 +17782,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers AdjustStockLevelResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16882,6 +17806,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers AdjustStockLevelResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16899,6 +17837,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers AdjustStockLevelResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16909,6 +17861,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers AdjustStockLevelResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16919,9 +17885,23 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers AdjustStockLevelResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -16936,6 +17916,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers AdjustStockLevelResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16946,6 +17940,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers AdjustStockLevelResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16956,9 +17964,23 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers AdjustStockLevelResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -16973,6 +17995,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers AdjustStockLevelResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -16983,6 +18019,20 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers AdjustStockLevelResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17064,6 +18114,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListPaymentsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17074,6 +18138,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListPaymentsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17091,6 +18169,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ListPaymentsResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17101,6 +18193,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers403 = &headers
 	case rsp.StatusCode == 422:
 		var headers ListPaymentsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17111,9 +18217,23 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListPaymentsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -17128,6 +18248,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListPaymentsResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17138,6 +18272,20 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListPaymentsResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17268,6 +18416,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17278,6 +18440,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreatePaymentResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17288,6 +18464,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreatePaymentResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17305,6 +18495,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 402:
 		var headers CreatePaymentResponse402Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17315,6 +18519,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers402 = &headers
 	case rsp.StatusCode == 403:
 		var headers CreatePaymentResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17325,9 +18543,23 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreatePaymentResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -17342,6 +18574,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreatePaymentResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17352,6 +18598,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreatePaymentResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17362,9 +18622,23 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreatePaymentResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -17379,6 +18653,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreatePaymentResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17389,6 +18677,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreatePaymentResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17399,6 +18701,20 @@ func ParseCreatePaymentResponse(rsp *http.Response) (*CreatePaymentResponse, err
 		response.Headers503 = &headers
 	case rsp.StatusCode == 504:
 		var headers CreatePaymentResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17480,6 +18796,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetPaymentResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17490,6 +18820,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetPaymentResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17507,6 +18851,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers GetPaymentResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17517,6 +18875,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetPaymentResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17527,9 +18899,23 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetPaymentResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -17544,6 +18930,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetPaymentResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17554,6 +18954,20 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetPaymentResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17663,6 +19077,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 			}
 			headers.IdempotentReplayed = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17673,6 +19101,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers RefundPaymentResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17690,6 +19132,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers RefundPaymentResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17700,6 +19156,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers RefundPaymentResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17710,9 +19180,23 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers RefundPaymentResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -17727,6 +19211,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers409 = &headers
 	case rsp.StatusCode == 422:
 		var headers RefundPaymentResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17737,9 +19235,23 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers RefundPaymentResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -17754,6 +19266,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RefundPaymentResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17764,6 +19290,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers RefundPaymentResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17774,6 +19314,20 @@ func ParseRefundPaymentResponse(rsp *http.Response) (*RefundPaymentResponse, err
 		response.Headers503 = &headers
 	case rsp.StatusCode == 504:
 		var headers RefundPaymentResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17834,6 +19388,20 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListProductsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17844,6 +19412,20 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 422:
 		var headers ListProductsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17854,6 +19436,20 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		response.Headers422 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListProductsResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17864,6 +19460,20 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListProductsResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17980,6 +19590,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			}
 			headers.Location = value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -17990,6 +19614,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateProductResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18000,6 +19638,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateProductResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18017,6 +19669,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers CreateProductResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18027,9 +19693,23 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateProductResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -18044,6 +19724,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateProductResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18054,6 +19748,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreateProductResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18064,9 +19772,23 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateProductResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18081,6 +19803,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateProductResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18091,6 +19827,20 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateProductResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18168,6 +19918,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteProductResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18178,6 +19942,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers204 = &headers
 	case rsp.StatusCode == 401:
 		var headers DeleteProductResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18195,6 +19973,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers DeleteProductResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18205,6 +19997,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeleteProductResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18215,9 +20021,23 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteProductResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18232,6 +20052,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers DeleteProductResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18242,6 +20076,20 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteProductResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18309,6 +20157,20 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetProductResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18319,6 +20181,20 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetProductResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18336,6 +20212,20 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetProductResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18346,6 +20236,20 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		response.Headers404 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetProductResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18356,6 +20260,20 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetProductResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18465,6 +20383,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ReplaceProductResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18475,6 +20407,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers ReplaceProductResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18485,6 +20431,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ReplaceProductResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18502,6 +20462,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ReplaceProductResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18512,6 +20486,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ReplaceProductResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18522,6 +20510,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReplaceProductResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18532,6 +20534,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers ReplaceProductResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18542,6 +20558,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers ReplaceProductResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18552,9 +20582,23 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ReplaceProductResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18569,6 +20613,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ReplaceProductResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18579,6 +20637,20 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReplaceProductResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18646,6 +20718,20 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetTopologyResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18656,6 +20742,20 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetTopologyResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18673,6 +20773,20 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers GetTopologyResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18683,9 +20797,23 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetTopologyResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18700,6 +20828,20 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetTopologyResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18767,6 +20909,20 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListWebhookEndpointsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18777,6 +20933,20 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListWebhookEndpointsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18794,6 +20964,20 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ListWebhookEndpointsResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18804,9 +20988,23 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers403 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListWebhookEndpointsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18821,6 +21019,20 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListWebhookEndpointsResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18909,6 +21121,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateWebhookEndpointResponse201Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18919,6 +21145,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers201 = &headers
 	case rsp.StatusCode == 400:
 		var headers CreateWebhookEndpointResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18929,6 +21169,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18946,6 +21200,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers CreateWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18956,6 +21224,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers403 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateWebhookEndpointResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18966,6 +21248,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreateWebhookEndpointResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -18976,9 +21272,23 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateWebhookEndpointResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -18993,6 +21303,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers CreateWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19063,6 +21387,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 	switch {
 	case rsp.StatusCode == 204:
 		var headers DeleteWebhookEndpointResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19073,6 +21411,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers204 = &headers
 	case rsp.StatusCode == 401:
 		var headers DeleteWebhookEndpointResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19090,6 +21442,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers DeleteWebhookEndpointResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19100,6 +21466,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeleteWebhookEndpointResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19110,9 +21490,23 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteWebhookEndpointResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -19127,6 +21521,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers DeleteWebhookEndpointResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19201,6 +21609,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 	switch {
 	case rsp.StatusCode == 200:
 		var headers ListWebhookDeliveriesResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19211,6 +21633,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListWebhookDeliveriesResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19228,6 +21664,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers ListWebhookDeliveriesResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19238,6 +21688,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers ListWebhookDeliveriesResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19248,9 +21712,23 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListWebhookDeliveriesResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -19265,6 +21743,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListWebhookDeliveriesResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19339,6 +21831,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 	switch {
 	case rsp.StatusCode == 202:
 		var headers RetryWebhookDeliveryResponse202Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19349,6 +21855,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 		response.Headers202 = &headers
 	case rsp.StatusCode == 401:
 		var headers RetryWebhookDeliveryResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19366,6 +21886,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 		response.Headers401 = &headers
 	case rsp.StatusCode == 403:
 		var headers RetryWebhookDeliveryResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19376,6 +21910,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 		response.Headers403 = &headers
 	case rsp.StatusCode == 404:
 		var headers RetryWebhookDeliveryResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -19386,9 +21934,23 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
 		var headers RetryWebhookDeliveryResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = value
@@ -19403,6 +21965,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RetryWebhookDeliveryResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value RequestIdValue
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

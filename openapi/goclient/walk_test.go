@@ -54,7 +54,7 @@ func TestPurchaseWalk(t *testing.T) {
 
 	order := func(number string, quantity int64) goclient.CheckoutRequest {
 		return goclient.CheckoutRequest{Items: []goclient.CheckoutItem{{ProductId: id, Quantity: quantity}},
-			Card:  goclient.Card{Number: number, ExpMonth: 12, ExpYear: time.Now().Year() + 3, Cvc: "123"},
+			Card:  goclient.Card{Number: number, ExpMonth: 12, ExpYear: int64(time.Now().Year() + 3), Cvc: "123"},
 			Email: "ada@example.com"}
 	}
 	paid, err := storefront.CreatePaymentWithResponse(ctx, nil, order("4242424242424242", 2))
