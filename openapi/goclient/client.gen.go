@@ -3318,6 +3318,36 @@ func (e RefundPayment504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bo
 	}
 }
 
+// Defines values for ListProducts401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized ListProducts401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts401ApplicationProblemPlusJSONResponseBodyStatusN401 ListProducts401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListProducts401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListProducts422ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	ListProducts422ApplicationProblemPlusJSONResponseBodyCodeValidationFailed ListProducts422ApplicationProblemPlusJSONResponseBodyCode = "validation_failed"
@@ -3342,6 +3372,36 @@ const (
 func (e ListProducts422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case ListProducts422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListProducts429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts429ApplicationProblemPlusJSONResponseBodyStatusN429 ListProducts429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListProducts429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -3936,6 +3996,36 @@ const (
 func (e GetProduct404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case GetProduct404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProduct429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetProduct429ApplicationProblemPlusJSONResponseBodyCodeRateLimited GetProduct429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the GetProduct429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetProduct429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetProduct429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProduct429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetProduct429ApplicationProblemPlusJSONResponseBodyStatusN429 GetProduct429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the GetProduct429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetProduct429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetProduct429ApplicationProblemPlusJSONResponseBodyStatusN429:
 		return true
 	default:
 		return false
@@ -6988,11 +7078,23 @@ type ListProductsParams struct {
 	CacheControl *string `json:"Cache-Control,omitempty"`
 }
 
+// ListProducts401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts401ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // ListProducts422ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
 type ListProducts422ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListProducts422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
 type ListProducts422ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListProducts429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListProducts500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
 type ListProducts500ApplicationProblemPlusJSONResponseBodyCode string
@@ -7135,6 +7237,12 @@ type GetProduct404ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
 type GetProduct404ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// GetProduct429ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
+type GetProduct429ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetProduct429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
+type GetProduct429ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetProduct500ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
 type GetProduct500ApplicationProblemPlusJSONResponseBodyCode string
@@ -13702,10 +13810,26 @@ type ListProductsResponse200Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ListProductsResponse401Headers the declared response headers of an HTTP 401 response for ListProducts
+type ListProductsResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	WWWAuthenticate string
+	XRequestId      RequestIdValue
+}
+
 // ListProductsResponse422Headers the declared response headers of an HTTP 422 response for ListProducts
 type ListProductsResponse422Headers struct {
 	RateLimit       *string
 	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// ListProductsResponse429Headers the declared response headers of an HTTP 429 response for ListProducts
+type ListProductsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
 	XRequestId      RequestIdValue
 }
 
@@ -13728,16 +13852,24 @@ type ListProductsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ProductPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListProductsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProductsResponse401Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListProductsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListProductsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListProductsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13749,9 +13881,19 @@ func (r ListProductsResponse) GetJSON200() *ProductPage {
 	return r.JSON200
 }
 
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON422() *ValidationFailed {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -14155,6 +14297,14 @@ type GetProductResponse404Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// GetProductResponse429Headers the declared response headers of an HTTP 429 response for GetProduct
+type GetProductResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
+}
+
 // GetProductResponse500Headers the declared response headers of an HTTP 500 response for GetProduct
 type GetProductResponse500Headers struct {
 	RateLimit       *string
@@ -14178,6 +14328,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -14188,6 +14340,8 @@ type GetProductResponse struct {
 	Headers401 *GetProductResponse401Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProductResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetProductResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14207,6 +14361,11 @@ func (r GetProductResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -19362,12 +19521,26 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ValidationFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -19410,6 +19583,37 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListProductsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 422:
 		var headers ListProductsResponse422Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -19434,6 +19638,37 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListProductsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ListProductsResponse500Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -20138,6 +20373,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20234,6 +20476,37 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetProductResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetProductResponse500Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
