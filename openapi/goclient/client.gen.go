@@ -1662,6 +1662,36 @@ func (e GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bo
 	}
 }
 
+// Defines values for GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504 GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SetStockLevel400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	SetStockLevel400ApplicationProblemPlusJSONResponseBodyCodeMalformedRequest SetStockLevel400ApplicationProblemPlusJSONResponseBodyCode = "malformed_request"
@@ -1980,6 +2010,36 @@ const (
 func (e SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504 SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -2310,6 +2370,36 @@ func (e AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus) Valid()
 	}
 }
 
+// Defines values for AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504 AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPayments401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	ListPayments401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized ListPayments401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -2484,6 +2574,36 @@ const (
 func (e ListPayments503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case ListPayments503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPayments504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListPayments504ApplicationProblemPlusJSONResponseBodyCodeTimeout ListPayments504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListPayments504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListPayments504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListPayments504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPayments504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListPayments504ApplicationProblemPlusJSONResponseBodyStatusN504 ListPayments504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the ListPayments504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListPayments504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListPayments504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -3024,6 +3144,36 @@ func (e GetPayment503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool 
 	}
 }
 
+// Defines values for GetPayment504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetPayment504ApplicationProblemPlusJSONResponseBodyCodeTimeout GetPayment504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetPayment504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetPayment504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetPayment504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPayment504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetPayment504ApplicationProblemPlusJSONResponseBodyStatusN504 GetPayment504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the GetPayment504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetPayment504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetPayment504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RefundPayment401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	RefundPayment401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized RefundPayment401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -3468,6 +3618,36 @@ func (e ListProducts503ApplicationProblemPlusJSONResponseBodyStatus) Valid() boo
 	}
 }
 
+// Defines values for ListProducts504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListProducts504ApplicationProblemPlusJSONResponseBodyCodeTimeout ListProducts504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListProducts504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListProducts504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListProducts504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListProducts504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListProducts504ApplicationProblemPlusJSONResponseBodyStatusN504 ListProducts504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the ListProducts504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListProducts504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListProducts504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateProduct400ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	CreateProduct400ApplicationProblemPlusJSONResponseBodyCodeMalformedRequest CreateProduct400ApplicationProblemPlusJSONResponseBodyCode = "malformed_request"
@@ -3762,6 +3942,36 @@ func (e CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bo
 	}
 }
 
+// Defines values for CreateProduct504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout CreateProduct504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateProduct504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateProduct504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateProduct504ApplicationProblemPlusJSONResponseBodyStatusN504 CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateProduct504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeleteProduct401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	DeleteProduct401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized DeleteProduct401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -3942,6 +4152,36 @@ func (e DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bo
 	}
 }
 
+// Defines values for DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	DeleteProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case DeleteProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatusN504 DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetProduct401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	GetProduct401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized GetProduct401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -4086,6 +4326,36 @@ const (
 func (e GetProduct503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case GetProduct503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProduct504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout GetProduct504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetProduct504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetProduct504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProduct504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetProduct504ApplicationProblemPlusJSONResponseBodyStatusN504 GetProduct504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the GetProduct504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetProduct504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetProduct504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -4392,6 +4662,36 @@ func (e ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus) Valid() b
 	}
 }
 
+// Defines values for ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatusN504 ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetTopology401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	GetTopology401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized GetTopology401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -4512,6 +4812,66 @@ func (e GetTopology500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool
 	}
 }
 
+// Defines values for GetTopology503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetTopology503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable GetTopology503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the GetTopology503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetTopology503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetTopology503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTopology503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetTopology503ApplicationProblemPlusJSONResponseBodyStatusN503 GetTopology503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the GetTopology503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetTopology503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetTopology503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTopology504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	GetTopology504ApplicationProblemPlusJSONResponseBodyCodeTimeout GetTopology504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the GetTopology504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e GetTopology504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case GetTopology504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTopology504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	GetTopology504ApplicationProblemPlusJSONResponseBodyStatusN504 GetTopology504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the GetTopology504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e GetTopology504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetTopology504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized ListWebhookEndpoints401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -4626,6 +4986,66 @@ const (
 func (e ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatusN503 ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCodeTimeout ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatusN504 ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -4875,6 +5295,66 @@ func (e CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus) Va
 	}
 }
 
+// Defines values for CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatusN503 CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCodeTimeout CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatusN504 CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -5019,6 +5499,66 @@ const (
 func (e DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatusN503 DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCodeTimeout DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatusN504 DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -5175,6 +5715,66 @@ func (e ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus) Va
 	}
 }
 
+// Defines values for ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatusN503 ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCodeTimeout ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatusN504 ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatusN504:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyCode.
 const (
 	RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized RetryWebhookDelivery401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
@@ -5319,6 +5919,66 @@ const (
 func (e RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode = "dependency_unavailable"
+)
+
+// Valid indicates whether the value is a known member of the RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCodeDependencyUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatusN503 RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus = 503
+)
+
+// Valid indicates whether the value is a known member of the RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCodeTimeout RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCodeTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatusN504 RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus = 504
+)
+
+// Valid indicates whether the value is a known member of the RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatusN504:
 		return true
 	default:
 		return false
@@ -6647,6 +7307,12 @@ type GetStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 // GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
 type GetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetStockLevel.
+type GetStockLevel504ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetStockLevel.
+type GetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // SetStockLevelParams defines parameters for SetStockLevel.
 type SetStockLevelParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -6722,6 +7388,12 @@ type SetStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 
 // SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
 type SetStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetStockLevel.
+type SetStockLevel504ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetStockLevel.
+type SetStockLevel504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // AdjustStockLevelParams defines parameters for AdjustStockLevel.
 type AdjustStockLevelParams struct {
@@ -6799,6 +7471,12 @@ type AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyCode string
 // AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
 type AdjustStockLevel503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode defines parameters for AdjustStockLevel.
+type AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyCode string
+
+// AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for AdjustStockLevel.
+type AdjustStockLevel504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // ListPaymentsParams defines parameters for ListPayments.
 type ListPaymentsParams struct {
 	// Limit The most items to return, 1 to 100; absent means 20. Anything else is `422 validation_failed`.
@@ -6849,6 +7527,12 @@ type ListPayments503ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListPayments503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
 type ListPayments503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListPayments504ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListPayments.
+type ListPayments504ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListPayments504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListPayments.
+type ListPayments504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreatePaymentParams defines parameters for CreatePayment.
 type CreatePaymentParams struct {
@@ -6973,6 +7657,12 @@ type GetPayment503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetPayment503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
 type GetPayment503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// GetPayment504ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetPayment.
+type GetPayment504ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetPayment504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetPayment.
+type GetPayment504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // RefundPaymentParams defines parameters for RefundPayment.
 type RefundPaymentParams struct {
@@ -7108,6 +7798,12 @@ type ListProducts503ApplicationProblemPlusJSONResponseBodyCode string
 // ListProducts503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
 type ListProducts503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// ListProducts504ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListProducts.
+type ListProducts504ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListProducts504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListProducts.
+type ListProducts504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // CreateProductParams defines parameters for CreateProduct.
 type CreateProductParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7178,6 +7874,12 @@ type CreateProduct503ApplicationProblemPlusJSONResponseBodyCode string
 // CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
 type CreateProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// CreateProduct504ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateProduct.
+type CreateProduct504ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateProduct.
+type CreateProduct504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // DeleteProductParams defines parameters for DeleteProduct.
 type DeleteProductParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7220,6 +7922,12 @@ type DeleteProduct503ApplicationProblemPlusJSONResponseBodyCode string
 // DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
 type DeleteProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteProduct.
+type DeleteProduct504ApplicationProblemPlusJSONResponseBodyCode string
+
+// DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteProduct.
+type DeleteProduct504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // GetProductParams defines parameters for GetProduct.
 type GetProductParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7255,6 +7963,12 @@ type GetProduct503ApplicationProblemPlusJSONResponseBodyCode string
 
 // GetProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
 type GetProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// GetProduct504ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetProduct.
+type GetProduct504ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetProduct504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetProduct.
+type GetProduct504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ReplaceProductParams defines parameters for ReplaceProduct.
 type ReplaceProductParams struct {
@@ -7322,6 +8036,12 @@ type ReplaceProduct503ApplicationProblemPlusJSONResponseBodyCode string
 // ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
 type ReplaceProduct503ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode defines parameters for ReplaceProduct.
+type ReplaceProduct504ApplicationProblemPlusJSONResponseBodyCode string
+
+// ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ReplaceProduct.
+type ReplaceProduct504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // GetTopologyParams defines parameters for GetTopology.
 type GetTopologyParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7352,6 +8072,18 @@ type GetTopology500ApplicationProblemPlusJSONResponseBodyCode string
 // GetTopology500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
 type GetTopology500ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// GetTopology503ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetTopology.
+type GetTopology503ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetTopology503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
+type GetTopology503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// GetTopology504ApplicationProblemPlusJSONResponseBodyCode defines parameters for GetTopology.
+type GetTopology504ApplicationProblemPlusJSONResponseBodyCode string
+
+// GetTopology504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for GetTopology.
+type GetTopology504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7381,6 +8113,18 @@ type ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyCode string
 
 // ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpoints500ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpoints504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpointParams struct {
@@ -7446,6 +8190,18 @@ type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode string
 // CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
 type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode string
+
+// CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // DeleteWebhookEndpointParams defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpointParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7481,6 +8237,18 @@ type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyCode string
 
 // DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
 type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyCode string
+
+// DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyCode string
+
+// DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for DeleteWebhookEndpoint.
+type DeleteWebhookEndpoint504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveriesParams struct {
@@ -7518,6 +8286,18 @@ type ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyCode string
 // ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
 type ListWebhookDeliveries500ApplicationProblemPlusJSONResponseBodyStatus int32
 
+// ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveries504ApplicationProblemPlusJSONResponseBodyStatus int32
+
 // RetryWebhookDeliveryParams defines parameters for RetryWebhookDelivery.
 type RetryWebhookDeliveryParams struct {
 	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
@@ -7553,6 +8333,18 @@ type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyCode string
 
 // RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
 type RetryWebhookDelivery500ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
+type RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyCode string
+
+// RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
+type RetryWebhookDelivery503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode defines parameters for RetryWebhookDelivery.
+type RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyCode string
+
+// RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RetryWebhookDelivery.
+type RetryWebhookDelivery504ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // InventoryAdjustedEventParams defines parameters for InventoryAdjustedEvent.
 type InventoryAdjustedEventParams struct {
@@ -12553,6 +13345,13 @@ type GetStockLevelResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// GetStockLevelResponse504Headers the declared response headers of an HTTP 504 response for GetStockLevel
+type GetStockLevelResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type GetStockLevelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12570,6 +13369,8 @@ type GetStockLevelResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetStockLevelResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -12584,6 +13385,8 @@ type GetStockLevelResponse struct {
 	Headers500 *GetStockLevelResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetStockLevelResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *GetStockLevelResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12619,6 +13422,11 @@ func (r GetStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r GetStockLevelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r GetStockLevelResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -12731,6 +13539,13 @@ type SetStockLevelResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// SetStockLevelResponse504Headers the declared response headers of an HTTP 504 response for SetStockLevel
+type SetStockLevelResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type SetStockLevelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12756,6 +13571,8 @@ type SetStockLevelResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SetStockLevelResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12778,6 +13595,8 @@ type SetStockLevelResponse struct {
 	Headers500 *SetStockLevelResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *SetStockLevelResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *SetStockLevelResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -12833,6 +13652,11 @@ func (r SetStockLevelResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r SetStockLevelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r SetStockLevelResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -12945,6 +13769,13 @@ type AdjustStockLevelResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// AdjustStockLevelResponse504Headers the declared response headers of an HTTP 504 response for AdjustStockLevel
+type AdjustStockLevelResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type AdjustStockLevelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12970,6 +13801,8 @@ type AdjustStockLevelResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AdjustStockLevelResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -12992,6 +13825,8 @@ type AdjustStockLevelResponse struct {
 	Headers500 *AdjustStockLevelResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *AdjustStockLevelResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *AdjustStockLevelResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13047,6 +13882,11 @@ func (r AdjustStockLevelResponse) GetApplicationproblemJSON500() *InternalError 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r AdjustStockLevelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r AdjustStockLevelResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -13129,6 +13969,13 @@ type ListPaymentsResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ListPaymentsResponse504Headers the declared response headers of an HTTP 504 response for ListPayments
+type ListPaymentsResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type ListPaymentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13146,6 +13993,8 @@ type ListPaymentsResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListPaymentsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -13160,6 +14009,8 @@ type ListPaymentsResponse struct {
 	Headers500 *ListPaymentsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListPaymentsResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ListPaymentsResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13195,6 +14046,11 @@ func (r ListPaymentsResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r ListPaymentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListPaymentsResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -13508,6 +14364,13 @@ type GetPaymentResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// GetPaymentResponse504Headers the declared response headers of an HTTP 504 response for GetPayment
+type GetPaymentResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type GetPaymentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13525,6 +14388,8 @@ type GetPaymentResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetPaymentResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -13539,6 +14404,8 @@ type GetPaymentResponse struct {
 	Headers500 *GetPaymentResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetPaymentResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *GetPaymentResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13574,6 +14441,11 @@ func (r GetPaymentResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r GetPaymentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r GetPaymentResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -13847,6 +14719,13 @@ type ListProductsResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ListProductsResponse504Headers the declared response headers of an HTTP 504 response for ListProducts
+type ListProductsResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type ListProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13862,6 +14741,8 @@ type ListProductsResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListProductsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -13874,6 +14755,8 @@ type ListProductsResponse struct {
 	Headers500 *ListProductsResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListProductsResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ListProductsResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13904,6 +14787,11 @@ func (r ListProductsResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r ListProductsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListProductsResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14010,6 +14898,13 @@ type CreateProductResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// CreateProductResponse504Headers the declared response headers of an HTTP 504 response for CreateProduct
+type CreateProductResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type CreateProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14033,6 +14928,8 @@ type CreateProductResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProductResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14053,6 +14950,8 @@ type CreateProductResponse struct {
 	Headers500 *CreateProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *CreateProductResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *CreateProductResponse504Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -14103,6 +15002,11 @@ func (r CreateProductResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r CreateProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CreateProductResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14185,6 +15089,13 @@ type DeleteProductResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// DeleteProductResponse504Headers the declared response headers of an HTTP 504 response for DeleteProduct
+type DeleteProductResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type DeleteProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14200,6 +15111,8 @@ type DeleteProductResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteProductResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -14214,6 +15127,8 @@ type DeleteProductResponse struct {
 	Headers500 *DeleteProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteProductResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *DeleteProductResponse504Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -14244,6 +15159,11 @@ func (r DeleteProductResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r DeleteProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r DeleteProductResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14319,6 +15239,13 @@ type GetProductResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// GetProductResponse504Headers the declared response headers of an HTTP 504 response for GetProduct
+type GetProductResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type GetProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14334,6 +15261,8 @@ type GetProductResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProductResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -14346,6 +15275,8 @@ type GetProductResponse struct {
 	Headers500 *GetProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetProductResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *GetProductResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14376,6 +15307,11 @@ func (r GetProductResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r GetProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r GetProductResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14486,6 +15422,13 @@ type ReplaceProductResponse503Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ReplaceProductResponse504Headers the declared response headers of an HTTP 504 response for ReplaceProduct
+type ReplaceProductResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type ReplaceProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14511,6 +15454,8 @@ type ReplaceProductResponse struct {
 	ApplicationproblemJSON500 *InternalError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReplaceProductResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14533,6 +15478,8 @@ type ReplaceProductResponse struct {
 	Headers500 *ReplaceProductResponse500Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ReplaceProductResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ReplaceProductResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14588,6 +15535,11 @@ func (r ReplaceProductResponse) GetApplicationproblemJSON500() *InternalError {
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r ReplaceProductResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ReplaceProductResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14656,6 +15608,20 @@ type GetTopologyResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// GetTopologyResponse503Headers the declared response headers of an HTTP 503 response for GetTopology
+type GetTopologyResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// GetTopologyResponse504Headers the declared response headers of an HTTP 504 response for GetTopology
+type GetTopologyResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type GetTopologyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14669,6 +15635,10 @@ type GetTopologyResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetTopologyResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -14679,6 +15649,10 @@ type GetTopologyResponse struct {
 	Headers429 *GetTopologyResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *GetTopologyResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetTopologyResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *GetTopologyResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14704,6 +15678,16 @@ func (r GetTopologyResponse) GetApplicationproblemJSON429() *TooManyRequests {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r GetTopologyResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetTopologyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r GetTopologyResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14772,6 +15756,20 @@ type ListWebhookEndpointsResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ListWebhookEndpointsResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// ListWebhookEndpointsResponse504Headers the declared response headers of an HTTP 504 response for ListWebhookEndpoints
+type ListWebhookEndpointsResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type ListWebhookEndpointsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14785,6 +15783,10 @@ type ListWebhookEndpointsResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListWebhookEndpointsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -14795,6 +15797,10 @@ type ListWebhookEndpointsResponse struct {
 	Headers429 *ListWebhookEndpointsResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListWebhookEndpointsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookEndpointsResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ListWebhookEndpointsResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14820,6 +15826,16 @@ func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON429() *TooManyReq
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListWebhookEndpointsResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -14909,6 +15925,20 @@ type CreateWebhookEndpointResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// CreateWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// CreateWebhookEndpointResponse504Headers the declared response headers of an HTTP 504 response for CreateWebhookEndpoint
+type CreateWebhookEndpointResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type CreateWebhookEndpointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14928,6 +15958,10 @@ type CreateWebhookEndpointResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateWebhookEndpointResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -14944,6 +15978,10 @@ type CreateWebhookEndpointResponse struct {
 	Headers429 *CreateWebhookEndpointResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *CreateWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateWebhookEndpointResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *CreateWebhookEndpointResponse504Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -14984,6 +16022,16 @@ func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON429() *TooManyRe
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CreateWebhookEndpointResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -15059,6 +16107,20 @@ type DeleteWebhookEndpointResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// DeleteWebhookEndpointResponse503Headers the declared response headers of an HTTP 503 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// DeleteWebhookEndpointResponse504Headers the declared response headers of an HTTP 504 response for DeleteWebhookEndpoint
+type DeleteWebhookEndpointResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type DeleteWebhookEndpointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15072,6 +16134,10 @@ type DeleteWebhookEndpointResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteWebhookEndpointResponse204Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -15084,6 +16150,10 @@ type DeleteWebhookEndpointResponse struct {
 	Headers429 *DeleteWebhookEndpointResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *DeleteWebhookEndpointResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWebhookEndpointResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *DeleteWebhookEndpointResponse504Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -15109,6 +16179,16 @@ func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON429() *TooManyRe
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r DeleteWebhookEndpointResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -15184,6 +16264,20 @@ type ListWebhookDeliveriesResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// ListWebhookDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// ListWebhookDeliveriesResponse504Headers the declared response headers of an HTTP 504 response for ListWebhookDeliveries
+type ListWebhookDeliveriesResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type ListWebhookDeliveriesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15199,6 +16293,10 @@ type ListWebhookDeliveriesResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListWebhookDeliveriesResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -15211,6 +16309,10 @@ type ListWebhookDeliveriesResponse struct {
 	Headers429 *ListWebhookDeliveriesResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *ListWebhookDeliveriesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListWebhookDeliveriesResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ListWebhookDeliveriesResponse504Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15241,6 +16343,16 @@ func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON429() *TooManyRe
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListWebhookDeliveriesResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -15316,6 +16428,20 @@ type RetryWebhookDeliveryResponse500Headers struct {
 	XRequestId      RequestIdValue
 }
 
+// RetryWebhookDeliveryResponse503Headers the declared response headers of an HTTP 503 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse503Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// RetryWebhookDeliveryResponse504Headers the declared response headers of an HTTP 504 response for RetryWebhookDelivery
+type RetryWebhookDeliveryResponse504Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
 type RetryWebhookDeliveryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15331,6 +16457,10 @@ type RetryWebhookDeliveryResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *Timeout
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *RetryWebhookDeliveryResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -15343,6 +16473,10 @@ type RetryWebhookDeliveryResponse struct {
 	Headers429 *RetryWebhookDeliveryResponse429Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
 	Headers500 *RetryWebhookDeliveryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetryWebhookDeliveryResponse503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *RetryWebhookDeliveryResponse504Headers
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -15373,6 +16507,16 @@ func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON429() *TooManyReq
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON500() *InternalError {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r RetryWebhookDeliveryResponse) GetApplicationproblemJSON504() *Timeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -17233,6 +18377,13 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
 	}
 
 	switch {
@@ -17418,6 +18569,30 @@ func ParseGetStockLevelResponse(rsp *http.Response) (*GetStockLevelResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers GetStockLevelResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -17513,6 +18688,13 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -17809,6 +18991,30 @@ func ParseSetStockLevelResponse(rsp *http.Response) (*SetStockLevelResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers SetStockLevelResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -17904,6 +19110,13 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -18200,6 +19413,30 @@ func ParseAdjustStockLevelResponse(rsp *http.Response) (*AdjustStockLevelRespons
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers AdjustStockLevelResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -18267,6 +19504,13 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -18453,6 +19697,30 @@ func ParseListPaymentsResponse(rsp *http.Response) (*ListPaymentsResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ListPaymentsResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -18950,6 +20218,13 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
 	}
 
 	switch {
@@ -19135,6 +20410,30 @@ func ParseGetPaymentResponse(rsp *http.Response) (*GetPaymentResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers GetPaymentResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -19556,6 +20855,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
 	}
 
 	switch {
@@ -19717,6 +21023,30 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ListProductsResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -19805,6 +21135,13 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -20084,6 +21421,30 @@ func ParseCreateProductResponse(rsp *http.Response) (*CreateProductResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers CreateProductResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -20147,6 +21508,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -20333,6 +21701,30 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers DeleteProductResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -20393,6 +21785,13 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -20555,6 +21954,30 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers GetProductResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -20650,6 +22073,13 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -20932,6 +22362,30 @@ func ParseReplaceProductResponse(rsp *http.Response) (*ReplaceProductResponse, e
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ReplaceProductResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -20985,6 +22439,20 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -21123,6 +22591,54 @@ func ParseGetTopologyResponse(rsp *http.Response) (*GetTopologyResponse, error) 
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetTopologyResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers GetTopologyResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -21176,6 +22692,20 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -21314,6 +22844,54 @@ func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpoint
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookEndpointsResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ListWebhookEndpointsResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -21388,6 +22966,20 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -21598,6 +23190,54 @@ func ParseCreateWebhookEndpointResponse(rsp *http.Response) (*CreateWebhookEndpo
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers CreateWebhookEndpointResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -21654,6 +23294,20 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -21816,6 +23470,54 @@ func ParseDeleteWebhookEndpointResponse(rsp *http.Response) (*DeleteWebhookEndpo
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteWebhookEndpointResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers DeleteWebhookEndpointResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -21876,6 +23578,20 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -22038,6 +23754,54 @@ func ParseListWebhookDeliveriesResponse(rsp *http.Response) (*ListWebhookDeliver
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListWebhookDeliveriesResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ListWebhookDeliveriesResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
@@ -22098,6 +23862,20 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest Timeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	}
 
@@ -22260,6 +24038,54 @@ func ParseRetryWebhookDeliveryResponse(rsp *http.Response) (*RetryWebhookDeliver
 			headers.XRequestId = value
 		}
 		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetryWebhookDeliveryResponse503Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers RetryWebhookDeliveryResponse504Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers504 = &headers
 	}
 
 	return response, nil
