@@ -21,17 +21,22 @@ var ErrRateLimited = errs.Of(errs.RateLimited, "too many requests; slow down and
 // caller sending none — in this process: each may send rps requests per
 // second on average, and burst at once.
 type Limits struct {
-	name  string // the policy's name in the RateLimit headers
-	rps   rate.Limit
-	burst int
-	mu    sync.Mutex
-	keys  map[string]*rate.Limiter
+	name   string // the policy's name in the RateLimit headers
+	policy string // the RateLimit-Policy header, the same on every answer
+	rps    rate.Limit
+	burst  int
+	mu     sync.Mutex
+	keys   map[string]*rate.Limiter
 }
 
 // NewLimits returns limits per caller, named name in the RateLimit
 // headers; rps 0 means no limit.
 func NewLimits(name string, rps float64, burst int) *Limits {
-	return &Limits{name: name, rps: rate.Limit(rps), burst: burst, keys: map[string]*rate.Limiter{}}
+	l := &Limits{name: name, rps: rate.Limit(rps), burst: burst, keys: map[string]*rate.Limiter{}}
+	if rps > 0 {
+		l.policy = fmt.Sprintf("%q;q=%d;w=%.0f", name, burst, math.Ceil(float64(burst)/rps))
+	}
+	return l
 }
 
 // allow reports whether who may send a request now, and if not how long
@@ -67,9 +72,8 @@ func (l *Limits) limit(c *gin.Context, who string) bool {
 	if l == nil || l.rps == 0 {
 		return true
 	}
-	window := math.Ceil(float64(l.burst) / float64(l.rps))
 	full := math.Ceil((float64(l.burst) - max(left, 0)) / float64(l.rps))
-	c.Header("RateLimit-Policy", fmt.Sprintf("%q;q=%d;w=%.0f", l.name, l.burst, window))
+	c.Header("RateLimit-Policy", l.policy)
 	c.Header("RateLimit", fmt.Sprintf("%q;r=%.0f;t=%.0f", l.name, math.Floor(max(left, 0)), full))
 	if ok {
 		return true

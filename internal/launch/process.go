@@ -19,8 +19,8 @@ import (
 // /readyz, and to exit after SIGTERM (its own shutdown timeout is 20s)
 // before it is killed.
 const (
-	ReadyTimeout = 60 * time.Second
-	StopTimeout  = 30 * time.Second
+	readyTimeout = 60 * time.Second
+	stopTimeout  = 30 * time.Second
 )
 
 // outputLimit is how much of a process's output is kept: its last
@@ -137,12 +137,12 @@ func (p *Proc) WaitReady(ctx context.Context) error {
 }
 
 // wait polls ok until it holds, the process exits, ctx ends or
-// ReadyTimeout passes.
+// readyTimeout passes.
 func (p *Proc) wait(ctx context.Context, what string, ok func() bool) error {
 	p.mu.Lock()
 	done := p.done
 	p.mu.Unlock()
-	deadline := time.NewTimer(ReadyTimeout)
+	deadline := time.NewTimer(readyTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -157,7 +157,7 @@ func (p *Proc) wait(ctx context.Context, what string, ok func() bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
-			return fmt.Errorf("%s did not %s within %v\n%s", p.Name, what, ReadyTimeout, Indent(p.Output()))
+			return fmt.Errorf("%s did not %s within %v\n%s", p.Name, what, readyTimeout, Indent(p.Output()))
 		case <-tick.C:
 		}
 	}
@@ -183,7 +183,7 @@ func (p *Proc) Kill() {
 }
 
 // Stop sends SIGTERM and waits for the process to exit, killing it after
-// StopTimeout. It returns the exit error of a process that was running
+// stopTimeout. It returns the exit error of a process that was running
 // and did not exit cleanly.
 func (p *Proc) Stop() error {
 	if exited, _ := p.Exited(); exited {
@@ -197,10 +197,10 @@ func (p *Proc) Stop() error {
 	}
 	select {
 	case <-done:
-	case <-time.After(StopTimeout):
+	case <-time.After(stopTimeout):
 		_ = cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("%s did not stop within %v of SIGTERM and was killed", p.Name, StopTimeout)
+		return fmt.Errorf("%s did not stop within %v of SIGTERM and was killed", p.Name, stopTimeout)
 	}
 	_, err := p.Exited()
 	if err != nil {

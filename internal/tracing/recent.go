@@ -34,8 +34,8 @@ type Span struct {
 // checkout and the storefront's.
 var checkouts = []string{"POST /v1/payments", "POST /checkout"}
 
-// IsCheckout reports whether a server span's name is a checkout's.
-func IsCheckout(name string) bool { return slices.Contains(checkouts, name) }
+// isCheckout reports whether a server span's name is a checkout's.
+func isCheckout(name string) bool { return slices.Contains(checkouts, name) }
 
 // recentSpans is how many spans a process keeps: a few dozen checkouts'.
 const recentSpans = 2000
@@ -103,7 +103,7 @@ type checkoutSampler struct{ limit *rate.Limiter }
 
 func (s checkoutSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	decision := sdktrace.Drop
-	if IsCheckout(p.Name) && s.limit.Allow() {
+	if isCheckout(p.Name) && s.limit.Allow() {
 		decision = sdktrace.RecordAndSample
 	}
 	return sdktrace.SamplingResult{Decision: decision, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
