@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/modules"
 )
 
@@ -90,12 +91,34 @@ type ModuleSettings struct {
 	// URL is where the module runs when this process does not host it; a
 	// comma-separated list names replicas.
 	URL string `mapstructure:"url" help:"Where {module} runs when this process does not host it; comma-separated URLs are replicas."`
+	// Mode overrides modules.serve for this module. Wire keeps it here but
+	// has every caller reach it through its HTTP client, over an in-memory
+	// connection: the split's encoding, errors and routes at in-process speed.
+	Mode string `mapstructure:"mode" default:"auto" check:"oneof=auto|local|wire|remote" help:"How this process reaches {module}: auto (hosted if modules.serve lists it, else at its url), local (hosted, called in-process), wire (hosted, but called through its HTTP client over an in-memory connection, as if split) or remote (at its url)."`
+	// Faults are made on purpose in every call to the module from this
+	// process, for teaching and tests; they can be changed at run time
+	// (PUT /v1/faults/{module}).
+	FaultLatency     time.Duration `mapstructure:"fault_latency" default:"0s" check:"nonnegative" help:"Latency added to every call to {module} from this process (a fault made on purpose)."`
+	FaultJitter      time.Duration `mapstructure:"fault_jitter" default:"0s" check:"nonnegative" help:"Up to this much more latency, at random, on each call to {module}."`
+	FaultErrorRate   float64       `mapstructure:"fault_error_rate" default:"0" check:"share" help:"The share of calls to {module}, 0 to 1, answered 503 on purpose."`
+	FaultTimeoutRate float64       `mapstructure:"fault_timeout_rate" default:"0" check:"share" help:"The share of calls to {module} whose answer is lost on purpose: the work is done, the call times out."`
+	FaultResetRate   float64       `mapstructure:"fault_reset_rate" default:"0" check:"share" help:"The share of calls to {module} whose connection is reset on purpose before the request arrives."`
+}
+
+// Faults is the faults set for calls to the module.
+func (s ModuleSettings) Faults() faults.Spec {
+	return faults.Spec{Latency: s.FaultLatency, Jitter: s.FaultJitter,
+		ErrorRate: s.FaultErrorRate, TimeoutRate: s.FaultTimeoutRate, ResetRate: s.FaultResetRate}
 }
 
 // Remote tunes calls to modules in other processes.
 type Remote struct {
 	Timeout time.Duration `mapstructure:"timeout" default:"5s" check:"positive" help:"Time allowed for one attempt of one call."`
-	Retries int           `mapstructure:"retries" default:"2" check:"range=0..10" help:"Retries of a call that is safe to repeat."`
+	// ForwardTimeout is longer than Timeout: the module serving a forwarded
+	// write may itself call others, each with its retries, and it is told
+	// the deadline so that it gives up in time.
+	ForwardTimeout time.Duration `mapstructure:"forward_timeout" default:"20s" check:"positive" help:"Time allowed for a public write (a checkout, say) forwarded to the module that serves it, which may itself call other modules with retries; the module is told the deadline. A read is allowed remote.timeout per attempt."`
+	Retries        int           `mapstructure:"retries" default:"2" check:"range=0..10" help:"Retries of a call that is safe to repeat."`
 	// BreakerFailures consecutive failures open a module's circuit breaker,
 	// which then fails calls at once for BreakerCooldown.
 	BreakerFailures int           `mapstructure:"breaker_failures" default:"5" check:"positive" help:"Consecutive failures that open a module's circuit breaker."`
@@ -255,7 +278,8 @@ func (c Config) Monolith() bool {
 	return true
 }
 
-// normalize turns the words "all" and "none" in modules.serve into names.
+// normalize turns the words "all" and "none" in modules.serve into names,
+// then adds or removes the modules whose mode says where they run.
 func (c *Config) normalize() {
 	switch {
 	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "all":
@@ -263,7 +287,23 @@ func (c *Config) normalize() {
 	case len(c.Modules.Serve) == 1 && c.Modules.Serve[0] == "none":
 		c.Modules.Serve = []modules.Module{}
 	}
+	serve := []modules.Module{}
+	for _, m := range c.Modules.Serve {
+		if c.Modules.Each[m].Mode != "remote" {
+			serve = append(serve, m)
+		}
+	}
+	for _, m := range modules.All() {
+		if mode := c.Modules.Each[m].Mode; (mode == "local" || mode == "wire") && !slices.Contains(serve, m) {
+			serve = append(serve, m)
+		}
+	}
+	c.Modules.Serve = serve
 }
+
+// Wire reports whether this process hosts m but calls it through its HTTP
+// client, over an in-memory connection (modules.<m>.mode: wire).
+func (c Config) Wire(m modules.Module) bool { return c.Modules.Each[m].Mode == "wire" }
 
 // Validate reports every invalid setting at once, each with its key: what
 // each setting's declared checks find, then what relates several settings.
@@ -297,6 +337,14 @@ func (c Config) Validate() error {
 	for _, m := range c.Modules.Serve {
 		if _, err := modules.Parse(string(m)); err != nil {
 			bad("modules.serve", "%v (or all, or none)", err)
+		}
+	}
+	for _, m := range modules.All() {
+		if c.Modules.Each[m].Mode == "remote" && len(c.URLs(m)) == 0 {
+			bad("modules."+string(m)+".url", "modules.%s.mode is remote, so it needs the URL where %s runs", m, m)
+		}
+		if s := c.Modules.Each[m].Faults(); s.ErrorRate+s.TimeoutRate+s.ResetRate > 1 {
+			bad("modules."+string(m)+".fault_error_rate", "with fault_timeout_rate and fault_reset_rate it must add up to at most 1")
 		}
 	}
 	for _, m := range c.Modules.Serve {

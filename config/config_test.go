@@ -58,6 +58,7 @@ func wantDefaults() config.Config {
 		},
 		Remote: config.Remote{
 			Timeout:         5 * time.Second,
+			ForwardTimeout:  20 * time.Second,
 			Retries:         2,
 			BreakerFailures: 5,
 			BreakerCooldown: 5 * time.Second,
@@ -68,7 +69,8 @@ func wantDefaults() config.Config {
 		Modules: config.ModuleSet{
 			Serve: modules.All(),
 			Each: map[modules.Module]config.ModuleSettings{
-				modules.Catalogue: {}, modules.Inventory: {}, modules.Payment: {}, modules.Webhooks: {}, modules.Storefront: {},
+				modules.Catalogue: {Mode: "auto"}, modules.Inventory: {Mode: "auto"}, modules.Payment: {Mode: "auto"},
+				modules.Webhooks: {Mode: "auto"}, modules.Storefront: {Mode: "auto"},
 			},
 		},
 		Idempotency: config.Idempotency{TTL: 24 * time.Hour, Lease: time.Minute},
@@ -292,8 +294,8 @@ func TestPrecedenceLeavesOtherKeysAlone(t *testing.T) {
 	want.HTTP.Addr = ":9000"
 	want.HTTP.ReadTimeout = 7 * time.Second
 	want.HTTP.WriteTimeout = 45 * time.Second
-	want.Modules.Each[modules.Catalogue] = config.ModuleSettings{DSN: "cat.db"}
-	want.Modules.Each[modules.Payment] = config.ModuleSettings{DSN: "pay.db"}
+	want.Modules.Each[modules.Catalogue] = config.ModuleSettings{DSN: "cat.db", Mode: "auto"}
+	want.Modules.Each[modules.Payment] = config.ModuleSettings{DSN: "pay.db", Mode: "auto"}
 	want.Log.Level = "warn"
 	require.Equal(t, want, c)
 }
@@ -325,7 +327,7 @@ var split = map[string]string{
 }
 
 func envCases() map[string]envCase {
-	return map[string]envCase{
+	cases := map[string]envCase{
 		"data_dir":                      {"/srv/bazaar", "/srv/bazaar", func(c config.Config) any { return c.DataDir }, nil},
 		"admin_key":                     {"bzr_env_admin", "bzr_env_admin", func(c config.Config) any { return c.AdminKey }, nil},
 		"http.addr":                     {"127.0.0.1:9999", "127.0.0.1:9999", func(c config.Config) any { return c.HTTP.Addr }, nil},
@@ -345,6 +347,7 @@ func envCases() map[string]envCase {
 		"service_token":                 {"s3cret", "s3cret", func(c config.Config) any { return c.ServiceToken }, nil},
 		"remote.timeout":                {"750ms", 750 * time.Millisecond, func(c config.Config) any { return c.Remote.Timeout }, nil},
 		"remote.retries":                {"4", 4, func(c config.Config) any { return c.Remote.Retries }, nil},
+		"remote.forward_timeout":        {"45s", 45 * time.Second, func(c config.Config) any { return c.Remote.ForwardTimeout }, nil},
 		"remote.breaker_failures":       {"9", 9, func(c config.Config) any { return c.Remote.BreakerFailures }, nil},
 		"remote.breaker_cooldown":       {"30s", 30 * time.Second, func(c config.Config) any { return c.Remote.BreakerCooldown }, nil},
 		"remote.health_interval":        {"500ms", 500 * time.Millisecond, func(c config.Config) any { return c.Remote.HealthInterval }, nil},
@@ -379,6 +382,25 @@ func envCases() map[string]envCase {
 		"catalogue.cache_check":         {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Catalogue.CacheCheck }, nil},
 		"sqlite.synchronous":            {"full", "full", func(c config.Config) any { return c.SQLite.Synchronous }, nil},
 	}
+	for _, m := range modules.All() {
+		each := func(f func(config.ModuleSettings) any) func(config.Config) any {
+			return func(c config.Config) any { return f(c.Modules.Each[m]) }
+		}
+		key := "modules." + string(m) + "."
+		// Payment local, the others remote: the values "all at once" can
+		// take together with modules.serve=payment.
+		mode, also := "remote", map[string]string{config.EnvName(key + "url"): "http://elsewhere:8080", "BAZAAR_SERVICE_TOKEN": "s3cret"}
+		if m == modules.Payment {
+			mode, also = "local", nil
+		}
+		cases[key+"mode"] = envCase{mode, mode, each(func(s config.ModuleSettings) any { return s.Mode }), also}
+		cases[key+"fault_latency"] = envCase{"2ms", 2 * time.Millisecond, each(func(s config.ModuleSettings) any { return s.FaultLatency }), nil}
+		cases[key+"fault_jitter"] = envCase{"500us", 500 * time.Microsecond, each(func(s config.ModuleSettings) any { return s.FaultJitter }), nil}
+		cases[key+"fault_error_rate"] = envCase{"0.25", 0.25, each(func(s config.ModuleSettings) any { return s.FaultErrorRate }), nil}
+		cases[key+"fault_timeout_rate"] = envCase{"0.125", 0.125, each(func(s config.ModuleSettings) any { return s.FaultTimeoutRate }), nil}
+		cases[key+"fault_reset_rate"] = envCase{"0.5", 0.5, each(func(s config.ModuleSettings) any { return s.FaultResetRate }), nil}
+	}
+	return cases
 }
 
 // TestEveryKeyFromEnv checks that every key can be set from the environment

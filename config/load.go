@@ -83,6 +83,9 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		if err := v.UnmarshalKey("modules."+string(m), &each, viper.DecodeHook(decodeHook)); err != nil {
 			return Config{}, fmt.Errorf("invalid configuration: %w", err)
 		}
+		if each.Mode == "" {
+			each.Mode = "auto" // viper leaves a default out of a section the file sets
+		}
 		c.Modules.Each[m] = each
 	}
 	c.normalize()

@@ -163,6 +163,12 @@ var checks = map[string]func(v reflect.Value, arg string) string{
 		}
 		return ""
 	},
+	"share": func(v reflect.Value, _ string) string {
+		if f := v.Float(); !(f >= 0 && f <= 1) {
+			return fmt.Sprintf("must be a share between 0 and 1, got %s", show(v))
+		}
+		return ""
+	},
 	"range": func(v reflect.Value, arg string) string {
 		lo, hi, _ := strings.Cut(arg, "..")
 		min, _ := strconv.ParseInt(lo, 10, 64)

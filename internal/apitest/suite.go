@@ -164,10 +164,63 @@ func (s *suite) health(t *testing.T) {
 		s.c.Do(t, "GET", "/v1/topology", s.storefront, nil).Problem(t, http.StatusForbidden, "forbidden")
 		s.c.Do(t, "GET", "/v1/topology", "", nil).Problem(t, http.StatusUnauthorized, "unauthorized")
 	})
+	t.Run("faults", s.faults)
 	t.Run("unknown routes and methods are problems", func(t *testing.T) {
 		s.c.DoUndocumented(t, "GET", "/v1/nope").Problem(t, http.StatusNotFound, "route_not_found")
 		s.c.DoUndocumented(t, "PATCH", "/v1/products").Problem(t, http.StatusMethodNotAllowed, "method_not_allowed")
 	})
+}
+
+// faults sets and clears faults on calls to the storefront, which no
+// module calls: the rest of the suite, running beside it, meets none.
+func (s *suite) faults(t *testing.T) {
+	type spec struct {
+		LatencyMS   float64 `json:"latency_ms"`
+		JitterMS    float64 `json:"jitter_ms"`
+		ErrorRate   float64 `json:"error_rate"`
+		TimeoutRate float64 `json:"timeout_rate"`
+		ResetRate   float64 `json:"reset_rate"`
+	}
+	var set struct {
+		Modules map[string]spec `json:"modules"`
+	}
+	s.c.Do(t, "GET", "/v1/faults", s.admin, nil).Expect(t, http.StatusOK, &set)
+	require.Len(t, set.Modules, 5)
+
+	want := spec{LatencyMS: 0.5, JitterMS: 0.25, ErrorRate: 0.125}
+	var applied struct {
+		Module    string `json:"module"`
+		Faults    spec   `json:"faults"`
+		Processes []struct {
+			URL     string `json:"url"`
+			Applied bool   `json:"applied"`
+		} `json:"processes"`
+	}
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.admin, want).Expect(t, http.StatusOK, &applied)
+	require.Equal(t, want, applied.Faults)
+	for _, p := range applied.Processes {
+		require.True(t, p.Applied, "every process of the layout takes the change: %+v", p)
+	}
+	s.c.Do(t, "GET", "/v1/faults", s.admin, nil).Expect(t, http.StatusOK, &set)
+	require.Equal(t, want, set.Modules["storefront"])
+	var topo struct {
+		Modules map[string]struct {
+			Faults *spec `json:"faults"`
+		} `json:"modules"`
+	}
+	s.c.Do(t, "GET", "/v1/topology", s.admin, nil).Expect(t, http.StatusOK, &topo)
+	require.Equal(t, &want, topo.Modules["storefront"].Faults)
+
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.admin, map[string]any{}).Expect(t, http.StatusOK, &applied)
+	s.c.Do(t, "GET", "/v1/faults", s.admin, nil).Expect(t, http.StatusOK, &set)
+	require.Equal(t, spec{}, set.Modules["storefront"], "{} turns them off")
+
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.admin, spec{ErrorRate: 0.75, ResetRate: 0.5}).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.admin, spec{LatencyMS: -1}).Problem(t, http.StatusUnprocessableEntity, "validation_failed")
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.admin, map[string]any{"latency": 5}).Problem(t, http.StatusBadRequest, "malformed_request")
+	s.c.Do(t, "PUT", "/v1/faults/warehouse", s.admin, spec{}).Problem(t, http.StatusNotFound, "not_found")
+	s.c.Do(t, "PUT", "/v1/faults/storefront", s.storefront, spec{}).Problem(t, http.StatusForbidden, "forbidden")
+	s.c.Do(t, "GET", "/v1/faults", "", nil).Problem(t, http.StatusUnauthorized, "unauthorized")
 }
 
 func (s *suite) auth(t *testing.T) {

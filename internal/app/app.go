@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/bazaar-shop/bazaar/config"
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
@@ -60,6 +62,10 @@ type App struct {
 	starts  []func(context.Context)     // the hosted modules' start-up work, run by Start in turn
 	work    []func(ctx context.Context) // their background work, run by Start until ctx ends
 	workers sync.WaitGroup
+	wired   map[modules.Module]wiredModule // the modules served in memory
+
+	faults        *faults.Injector // faults made on purpose in calls to each module
+	remoteOptions remote.Options   // how every call over the wire is made
 }
 
 // moduleRoutes are a module's route tables: the public API, served or
@@ -75,7 +81,7 @@ func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // and builds every module, local or remote.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, dbs: map[string]*database.DB{}, remotes: map[modules.Module]*remote.Module{},
-		metrics: metrics.New(), routes: map[modules.Module]moduleRoutes{}}
+		metrics: metrics.New(), routes: map[modules.Module]moduleRoutes{}, wired: map[modules.Module]wiredModule{}}
 	a.spans = tracing.NewRecent()
 	traces, err := tracing.New(ctx, cfg.Tracing.Exporter, cfg.Tracing.Endpoint, "bazaar "+serviceName(cfg), os.Stdout, a.spans)
 	if err != nil {
@@ -85,14 +91,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.traces, a.tracer = traces, traces.Tracer("github.com/bazaar-shop/bazaar")
-	client := remote.NewClient()
-	opts := remote.Options{
-		Timeout: cfg.Remote.Timeout, Retries: cfg.Remote.Retries,
-		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
-		ServiceToken: cfg.ServiceToken, Tracer: a.tracer,
+	specs := map[string]faults.Spec{}
+	for _, m := range modules.All() {
+		specs[string(m)] = cfg.Modules.Each[m].Faults()
 	}
-	if cfg.ServiceToken != "" {
-		opts.Signer = identity.NewSigner(cfg.ServiceToken, time.Now)
+	a.faults = faults.New(specs)
+	client := remote.NewClient()
+	a.remoteOptions = remote.Options{
+		Timeout: cfg.Remote.Timeout, ForwardTimeout: cfg.Remote.ForwardTimeout, Retries: cfg.Remote.Retries,
+		BreakerFailures: cfg.Remote.BreakerFailures, BreakerCooldown: cfg.Remote.BreakerCooldown,
+		ServiceToken: cfg.ServiceToken, Tracer: a.tracer, Faults: a.faults, Retried: a.metrics.Retry,
+	}
+	if a.remoteOptions.ServiceToken == "" && slices.ContainsFunc(modules.All(), cfg.Wire) {
+		a.remoteOptions.ServiceToken = wireToken()
+	}
+	if token := a.remoteOptions.ServiceToken; token != "" {
+		a.remoteOptions.Signer = identity.NewSigner(token, time.Now)
 	}
 	for _, m := range modules.All() {
 		if urls := cfg.URLs(m); !cfg.Hosts(m) && len(urls) > 0 {
@@ -100,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 				a.Close()
 				return nil, fmt.Errorf("%s: %w", config.Setting("modules."+string(m)+".url"), err)
 			}
-			a.remotes[m] = remote.New(string(m), urls, client, opts)
+			a.remotes[m] = remote.New(string(m), urls, client, a.remoteOptions)
 		}
 	}
 	for _, owner := range config.Owners() {
@@ -211,7 +225,7 @@ func (a *App) Start(ctx context.Context) error {
 // publish hands a module's outbox events to the webhooks module, as a
 // module call of caller like any other: counted, timed, local or remote.
 func (a *App) publish(caller modules.Module) outbox.Publish {
-	hooks, c := a.webhooks, call{a.metrics, a.tracer, string(caller), a.mode(modules.Webhooks)}
+	hooks, c := a.webhooks, a.calls(caller, modules.Webhooks)
 	return func(ctx context.Context, events []outbox.Event) error {
 		out := make([]webhooks.Event, len(events))
 		for i, e := range events {
@@ -254,6 +268,9 @@ func (a *App) Ready(ctx context.Context, localOnly bool) map[string]error {
 func (a *App) Close() error {
 	a.workers.Wait()
 	var errList []error
+	for _, w := range a.wired {
+		errList = append(errList, w.srv.Close())
+	}
 	if a.traces != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errList = append(errList, a.traces.Shutdown(ctx)) // flush buffered spans
@@ -265,6 +282,25 @@ func (a *App) Close() error {
 		}
 	}
 	return errors.Join(errList...)
+}
+
+// peers lists the other processes of the layout this one reaches: each
+// replica of each module that runs elsewhere, once (one process may host
+// several modules).
+func (a *App) peers() []string {
+	var out []string
+	for _, m := range modules.All() {
+		r, ok := a.remotes[m]
+		if !ok || a.cfg.Wire(m) {
+			continue // not a module elsewhere, or this very process
+		}
+		for _, url := range r.URLs() {
+			if !slices.Contains(out, url) {
+				out = append(out, url)
+			}
+		}
+	}
+	return out
 }
 
 // Topology asks every module now.
@@ -284,14 +320,17 @@ func (a *App) Topology(ctx context.Context) topology.Topology {
 		}
 		if r, ok := a.remotes[m]; ok {
 			reps := r.Replicas(ctx)
-			loc := topology.Location{Mode: topology.Remote, Replicas: reps, Breaker: r.BreakerState()}
+			loc := topology.Location{Mode: topology.Remote, Replicas: reps, Breaker: r.BreakerState(), Faults: a.faultsOf(m)}
+			if a.cfg.Wire(m) {
+				loc.Mode, loc.Wire = topology.Local, true
+			}
 			for _, r := range reps {
 				loc.Ready = loc.Ready || r.Healthy
 			}
 			t.Modules[name] = loc
 			continue
 		}
-		loc := topology.Location{Mode: topology.Local, Ready: true}
+		loc := topology.Location{Mode: topology.Local, Ready: true, Faults: a.faultsOf(m)}
 		if db, ok := a.dbs[name]; ok {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			loc.Ready = db.Ping(pctx) == nil

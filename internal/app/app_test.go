@@ -22,6 +22,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/pagetest"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/modules"
 )
 
 // TestMain quiets gin: the binary sets release mode in main, and so do
@@ -32,7 +33,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestAPI runs the black-box API suite against the whole shop in one
-// process, on SQLite and (when configured) on PostgreSQL.
+// process, on SQLite and (when configured) on PostgreSQL; and in wire mode,
+// every module called through its HTTP client as if split.
 func TestAPI(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
@@ -41,10 +43,15 @@ func TestAPI(t *testing.T) {
 			apitest.Run(t, base, adminKey)
 		})
 	}
+	t.Run("wire", func(t *testing.T) {
+		t.Parallel()
+		base, adminKey := startShop(t, testdb.Engines()[0], allWired())
+		apitest.Run(t, base, adminKey)
+	})
 }
 
 // TestPages runs the storefront's page suite against the whole shop in
-// one process.
+// one process, called in-process and over the wire.
 func TestPages(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
@@ -53,6 +60,20 @@ func TestPages(t *testing.T) {
 			pagetest.Run(t, shoptest.Shop{Base: base, Admin: adminKey})
 		})
 	}
+	t.Run("wire", func(t *testing.T) {
+		t.Parallel()
+		base, adminKey := startShop(t, testdb.Engines()[0], allWired())
+		pagetest.Run(t, shoptest.Shop{Base: base, Admin: adminKey})
+	})
+}
+
+// allWired is the settings that put every module behind the wire.
+func allWired() map[string]string {
+	env := map[string]string{}
+	for _, m := range modules.All() {
+		env[config.EnvName("modules."+string(m)+".mode")] = "wire"
+	}
+	return env
 }
 
 // startShop serves the whole shop on a loopback port until the test ends.
@@ -91,6 +112,7 @@ func startShop(t *testing.T, engine testdb.Engine, extra map[string]string) (bas
 	case addr := <-ready:
 		return "http://" + addr, adminKey
 	case err := <-done:
+		done <- err // for the cleanup, which waits for it
 		t.Fatalf("serve: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("the shop did not start within 30s")

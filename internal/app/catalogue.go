@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/service"
@@ -16,4 +17,5 @@ func (a *App) wireCatalogue() {
 		a.catalogue = httpapi.NewClient(r)
 	}
 	a.routes[modules.Catalogue] = moduleRoutes{public: httpapi.Routes(a.catalogue)}
+	a.wireUp(modules.Catalogue, func(r *remote.Module) { a.catalogue = httpapi.NewClient(r) })
 }

@@ -43,15 +43,8 @@ func (a *App) newConsole() *console.Console {
 				Traces:   func(context.Context) ([]console.Span, error) { return a.spans.Spans(), nil },
 			}
 			sources := []console.Source{here}
-			seen := map[string]bool{}
-			for _, m := range a.remotes {
-				for _, r := range m.Replicas(ctx) {
-					if seen[r.URL] {
-						continue // one process may host several modules
-					}
-					seen[r.URL] = true
-					sources = append(sources, a.remoteSource(client, r.URL))
-				}
+			for _, peer := range a.peers() {
+				sources = append(sources, a.remoteSource(client, peer))
 			}
 			return sources
 		},

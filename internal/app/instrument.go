@@ -10,8 +10,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/internal/topology"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
@@ -20,13 +22,24 @@ import (
 )
 
 // The decorators below count and time every call one module makes to
-// another, labelled local or remote: the same interface either way, so the
-// callers do not know they are watched.
+// another, labelled local, wire or remote, and make the faults set for an
+// in-process callee: the same interface either way, so the callers do not
+// know they are watched.
 
 type call struct {
 	m            *metrics.Metrics
 	tracer       trace.Tracer
 	caller, mode string
+	// faults and attempt apply the faults set for the callee to an
+	// in-process call; the HTTP client applies them to the others.
+	faults  *faults.Injector
+	attempt time.Duration
+}
+
+// calls is how caller's calls to callee are watched.
+func (a *App) calls(caller, callee modules.Module) call {
+	return call{m: a.metrics, tracer: a.tracer, caller: string(caller), mode: a.mode(callee),
+		faults: a.faults, attempt: a.cfg.Remote.Timeout}
 }
 
 // observe runs one module call in a span of its own and records it.
@@ -36,7 +49,17 @@ func observe[T any](ctx context.Context, c call, callee modules.Module, method s
 		tracing.ModeKey.String(c.mode)))
 	defer span.End()
 	start := time.Now()
-	v, err := f(ctx)
+	var v T
+	var err error
+	if c.mode == topology.Local {
+		plan := c.faults.Plan(string(callee))
+		err = plan.InProcess(ctx, c.attempt, errs.ErrUnavailable, func(ctx context.Context) (err error) {
+			v, err = f(ctx)
+			return err
+		})
+	} else {
+		v, err = f(ctx)
+	}
 	c.m.Call(c.caller, string(callee), method, c.mode, start, err)
 	if err != nil {
 		span.SetStatus(codes.Error, errs.Code(err))
@@ -167,20 +190,36 @@ func (a *App) gauges() {
 // catalogueFor and inventoryFor are the modules as a caller sees them:
 // measured, and labelled with where they run.
 func (a *App) catalogueFor(caller modules.Module) catalogue.Service {
-	return catalogueCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Catalogue)}, a.catalogue}
+	return catalogueCalls{a.calls(caller, modules.Catalogue), a.catalogue}
 }
 
 func (a *App) inventoryFor(caller modules.Module) inventory.Service {
-	return inventoryCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Inventory)}, a.inventory}
+	return inventoryCalls{a.calls(caller, modules.Inventory), a.inventory}
 }
 
 func (a *App) paymentFor(caller modules.Module) payment.Service {
-	return paymentCalls{call{a.metrics, a.tracer, string(caller), a.mode(modules.Payment)}, a.payment}
+	return paymentCalls{a.calls(caller, modules.Payment), a.payment}
 }
 
+// mode labels the calls to module: local, wire or remote.
 func (a *App) mode(module modules.Module) string {
-	if a.cfg.Hosts(module) {
-		return "local"
+	switch {
+	case a.cfg.Wire(module):
+		return modeWire
+	case a.cfg.Hosts(module):
+		return topology.Local
 	}
-	return "remote"
+	return topology.Remote
+}
+
+// modeWire labels the calls to a module hosted here but called over an
+// in-memory connection, as if split.
+const modeWire = "wire"
+
+// faultsOf is what faults calls to module meet here, or nil.
+func (a *App) faultsOf(module modules.Module) *faults.Spec {
+	if s := a.faults.Get(string(module)); !s.Zero() {
+		return &s
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/inventory/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/inventory/service"
@@ -33,4 +34,5 @@ func (a *App) wireInventory() {
 		routes.internal = httpapi.InternalRoutes(a.inventory) // served only where it runs
 	}
 	a.routes[modules.Inventory] = routes
+	a.wireUp(modules.Inventory, func(r *remote.Module) { a.inventory = httpapi.NewClient(r) })
 }

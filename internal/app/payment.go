@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/payment/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
@@ -35,4 +36,5 @@ func (a *App) wirePayment() {
 		a.payment = httpapi.NewClient(r)
 	}
 	a.routes[modules.Payment] = moduleRoutes{public: httpapi.Routes(a.payment)}
+	a.wireUp(modules.Payment, func(r *remote.Module) { a.payment = httpapi.NewClient(r) })
 }

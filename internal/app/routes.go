@@ -43,6 +43,7 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	web.Mount(r, []web.Route{{Method: "GET", Path: "/v1/topology", Access: web.Admin, Handler: a.topology}}, a.keys, web.Own)
 
 	web.Mount(r, a.internalRoutes(), a.keys, web.Own)
+	web.Mount(r, a.faultRoutes(), a.keys, web.Own)
 	if a.keys.Edge() {
 		web.Mount(r, a.newConsole().Routes(), a.keys, web.Own)
 	}
@@ -60,14 +61,8 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 // says so.
 func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 	serve := web.Own
-	if a.cfg.Hosts(module) && module.Stores() {
-		keys := idempotency.New(a.db(module), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
-		serve = func(rt web.Route) gin.HandlerFunc {
-			if rt.Idempotent {
-				return keys.Wrap(rt.Handler)
-			}
-			return rt.Handler
-		}
+	if a.cfg.Hosts(module) {
+		serve = a.hosted(module)
 	}
 	if m, remote := a.remotes[module]; remote {
 		serve = func(rt web.Route) gin.HandlerFunc {
@@ -82,6 +77,21 @@ func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 		serve = func(web.Route) gin.HandlerFunc { return func(c *gin.Context) { web.Error(c, unreachable) } }
 	}
 	web.Mount(r, routes, a.keys, serve)
+}
+
+// hosted serves the public routes of a module hosted here, the writes that
+// take an Idempotency-Key through the key store in its database.
+func (a *App) hosted(module modules.Module) func(web.Route) gin.HandlerFunc {
+	if !module.Stores() {
+		return web.Own
+	}
+	keys := idempotency.New(a.db(module), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease)
+	return func(rt web.Route) gin.HandlerFunc {
+		if rt.Idempotent {
+			return keys.Wrap(rt.Handler)
+		}
+		return rt.Handler
+	}
 }
 
 func (a *App) readyz(c *gin.Context) {

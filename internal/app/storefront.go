@@ -27,6 +27,7 @@ func (a *App) wireStorefront() {
 	shop := service.New(a.catalogueFor(modules.Storefront), a.inventoryFor(modules.Storefront),
 		a.paymentFor(modules.Storefront), a.log.With("module", modules.Storefront))
 	a.routes[modules.Storefront] = moduleRoutes{public: pages.New(shop, a.secret, Now).Routes()}
+	a.wireUp(modules.Storefront, nil) // nothing calls it: its pages are forwarded
 }
 
 // sessionKey is what signs the sessions of shoppers and of the console:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/webhooks/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/webhooks/service"
@@ -37,4 +38,5 @@ func (a *App) wireWebhooks() {
 		routes.internal = httpapi.InternalRoutes(a.webhooks) // served only where it runs
 	}
 	a.routes[modules.Webhooks] = routes
+	a.wireUp(modules.Webhooks, func(r *remote.Module) { a.webhooks = httpapi.NewClient(r) })
 }

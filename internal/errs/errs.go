@@ -88,6 +88,7 @@ var (
 	ErrMalformed    = Of(Malformed, "the request body is not valid JSON for this endpoint")
 	ErrUnauthorized = Of(Unauthorized, "a valid API key is required")
 	ErrForbidden    = Of(Forbidden, "this API key may not do that")
+	ErrUnavailable  = Of(Unavailable, "a module this request needs is unavailable")
 
 	// Answers to an Idempotency-Key, whichever route (and module) keeps it.
 	ErrIdempotencyKeyReused = New(Invalid, "idempotency_key_reused", "this Idempotency-Key was used for a different request")

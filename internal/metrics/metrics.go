@@ -1,13 +1,14 @@
 // Package metrics is what a Bazaar process tells Prometheus: its HTTP
 // requests, and every call one module makes to another — by caller, callee,
-// method, outcome and mode (local or remote), the number that shows what
-// crossing the network costs. Each process has its own registry; nothing is
+// method, outcome and mode (local, wire or remote), the number that shows
+// what crossing the network costs. Each process has its own registry; nothing is
 // global.
 package metrics
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 )
 
 // Metrics is the registry of one process and the series Bazaar keeps.
@@ -29,6 +31,7 @@ type Metrics struct {
 	requestTime *prometheus.HistogramVec
 	calls       *prometheus.CounterVec
 	callTime    *prometheus.HistogramVec
+	retries     *prometheus.CounterVec
 	checkouts   *prometheus.CounterVec
 }
 
@@ -48,17 +51,21 @@ func New() *Metrics {
 		}, []string{"route", "method"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bazaar_module_calls_total",
-			Help: "Calls from one module to another, by outcome (ok or the error code) and mode (local or remote).",
+			Help: "Calls from one module to another, by outcome (ok, the error code, or injected: a fault made on purpose) and mode (local, wire or remote).",
 		}, []string{"caller", "callee", "method", "outcome", "mode"}),
 		callTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "bazaar_module_call_duration_seconds", Help: "Time of a call from one module to another.", Buckets: buckets,
 		}, []string{"caller", "callee", "method", "mode"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bazaar_module_call_retries_total",
+			Help: "Attempts after the first of calls to a module over the wire, by callee: a call safe to repeat is retried after a failure.",
+		}, []string{"callee"}),
 		checkouts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bazaar_checkouts_total", Help: "Checkouts served by this process, by outcome (ok or the error code).",
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.requestTime, m.calls, m.callTime, m.checkouts)
+		m.requests, m.requestTime, m.calls, m.callTime, m.retries, m.checkouts)
 	return m
 }
 
@@ -88,12 +95,18 @@ func (m *Metrics) HTTP() gin.HandlerFunc {
 // Call records one module calling another.
 func (m *Metrics) Call(caller, callee, method, mode string, start time.Time, err error) {
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, faults.ErrInjected):
+		outcome = "injected"
+	case err != nil:
 		outcome = errs.Code(err)
 	}
 	m.calls.WithLabelValues(caller, callee, method, outcome, mode).Inc()
 	m.callTime.WithLabelValues(caller, callee, method, mode).Observe(time.Since(start).Seconds())
 }
+
+// Retry counts one attempt after a call's first to callee.
+func (m *Metrics) Retry(callee string) { m.retries.WithLabelValues(callee).Inc() }
 
 // Database exports the connection pool statistics of a module's database.
 func (m *Metrics) Database(module string, db *sql.DB) {
@@ -135,7 +148,10 @@ func (m *Metrics) Writes(module string, read func() database.WriteStats) {
 // Checkout counts a checkout by its outcome: ok or the error code.
 func (m *Metrics) Checkout(err error) {
 	outcome := "ok"
-	if err != nil {
+	switch {
+	case errors.Is(err, faults.ErrInjected):
+		outcome = "injected"
+	case err != nil:
 		outcome = errs.Code(err)
 	}
 	m.checkouts.WithLabelValues(outcome).Inc()

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
@@ -37,6 +38,7 @@ func (m *Module) Do(ctx context.Context, r Request, in, out any, known map[strin
 
 // call makes the call and reports whether the answer was a replay.
 func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (replayed bool, err error) {
+	r.moduleCall = true
 	if in != nil {
 		body, err := json.Marshal(in)
 		if err != nil {
@@ -52,7 +54,11 @@ func (m *Module) call(ctx context.Context, r Request, in, out any, known map[str
 	}
 	replayed = string(resp.Header.Peek("Idempotent-Replayed")) == "true"
 	if status := resp.StatusCode(); status < 200 || status > 299 {
-		return replayed, decodeProblem(status, resp.Body(), known)
+		err := decodeProblem(status, resp.Body(), known)
+		if kind := resp.Header.Peek(faultHeader); len(kind) > 0 {
+			err = &faults.Fault{Kind: string(kind), Module: m.name, Err: err}
+		}
+		return replayed, err
 	}
 	if out != nil {
 		if err := json.Unmarshal(resp.Body(), out); err != nil {

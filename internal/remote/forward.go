@@ -61,6 +61,13 @@ func (m *Module) forward(c *gin.Context, page bool) {
 		Body:       body,
 		Repeatable: c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead,
 	}
+	if !r.Repeatable {
+		// A write is sent once, and the module may call others, with
+		// retries, to serve it (a checkout): it is given longer than one
+		// attempt, and told the deadline. A read keeps the attempt's
+		// timeout, so that a hung replica is left for another soon.
+		r.Timeout = m.opts.ForwardTimeout
+	}
 	caller := web.CallerOf(c)
 	r.Caller = &caller
 	in, out := forwardedHeaders, answerHeaders

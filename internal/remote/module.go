@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -25,12 +26,18 @@ import (
 // Options tune every call to a remote module.
 type Options struct {
 	Timeout         time.Duration    // one attempt
+	ForwardTimeout  time.Duration    // one attempt of a forwarded public request; 0: Timeout
 	Retries         int              // extra attempts of a call that may be repeated
 	BreakerFailures int              // consecutive failures that open the breaker
 	BreakerCooldown time.Duration    // how long an open breaker fails fast
 	ServiceToken    string           // presented to the module's internal routes
 	Signer          *identity.Signer // asserts a forwarded request's caller; nil: none is forwarded
 	Tracer          trace.Tracer     // nil: no spans
+	// Faults are applied to each attempt of a module call (not to a
+	// forwarded request), under the breaker and retries; nil: none.
+	Faults *faults.Injector
+	// Retried, if set, is told of every attempt after a call's first.
+	Retried func(module string)
 }
 
 // ServiceTokenHeader carries the service token; it matches auth's.
@@ -129,6 +136,15 @@ type Replica struct {
 	Healthy bool   `json:"healthy"`
 }
 
+// URLs lists the replicas' base URLs.
+func (m *Module) URLs() []string {
+	out := make([]string, len(m.replicas.list))
+	for i, rep := range m.replicas.list {
+		out[i] = rep.url
+	}
+	return out
+}
+
 // Replicas probes every replica now and reports what it found.
 func (m *Module) Replicas(ctx context.Context) []Replica {
 	out := make([]Replica, len(m.replicas.list))
@@ -161,19 +177,25 @@ type Request struct {
 	// that are idempotent by design (reserving under the same id). Others
 	// are retried only when the request never left this process.
 	Repeatable bool
+	// Timeout, if set, is allowed for an attempt instead of the module's
+	// Options.Timeout.
+	Timeout time.Duration
 	// AsService presents the service token. A forwarded public request
 	// does not: it carries Caller instead.
 	AsService bool
 	// Caller, when set, is asserted to the module, signed anew for every
 	// attempt (an assertion is good for one request).
 	Caller *identity.Caller
+	// moduleCall marks a call of the module's contract (Call, Do), which
+	// faults apply to; a forwarded public request is not one.
+	moduleCall bool
 }
 
 // Header is one request header.
 type Header struct{ Name, Value string }
 
 // ErrUnavailable is a module that could not be reached.
-var ErrUnavailable = errs.Of(errs.Unavailable, "a module this request needs is unavailable")
+var ErrUnavailable = errs.ErrUnavailable
 
 // Send makes the call, trying replicas and retrying with backoff as the
 // request allows, and leaves the answer in resp (the caller's, from
@@ -188,6 +210,9 @@ func (m *Module) Send(ctx context.Context, r Request, resp *fasthttp.Response) e
 		if attempt > 0 {
 			if err := sleep(ctx, backoff(attempt)); err != nil {
 				return err
+			}
+			if m.opts.Retried != nil {
+				m.opts.Retried(m.name)
 			}
 		}
 		for _, rep := range m.replicas.order() {
@@ -215,12 +240,12 @@ func (m *Module) Send(ctx context.Context, r Request, resp *fasthttp.Response) e
 				continue
 			}
 			if !r.Repeatable {
-				return fmt.Errorf("%s: %w: %v", m.name, ErrUnavailable, err)
+				return fmt.Errorf("%s: %w: %w", m.name, ErrUnavailable, err)
 			}
 			break // a repeatable call waits, then tries again
 		}
 	}
-	return fmt.Errorf("%s: %w: %v", m.name, ErrUnavailable, lastErr)
+	return fmt.Errorf("%s: %w: %w", m.name, ErrUnavailable, lastErr)
 }
 
 func retryable(status int) bool {
@@ -240,10 +265,21 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 		}
 		// The attempt ends at its own timeout or the caller's deadline,
 		// whichever comes first.
-		deadline := time.Now().Add(m.opts.Timeout)
+		timeout := m.opts.Timeout
+		if r.Timeout > 0 {
+			timeout = r.Timeout
+		}
+		deadline := time.Now().Add(timeout)
 		callers := false
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline, callers = d, true
+		}
+		var plan faults.Plan
+		if r.moduleCall {
+			plan = m.opts.Faults.Plan(m.name)
+			if err := m.before(ctx, plan, deadline, callers, resp); err != nil || plan.Kind == faults.KindError {
+				return struct{}{}, err
+			}
 		}
 		req := fasthttp.AcquireRequest()
 		defer fasthttp.ReleaseRequest(req)
@@ -257,6 +293,9 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 		}
 		m.stamp(ctx, &req.Header, deadline, r)
 		err := m.http.DoDeadline(req, resp, deadline)
+		if err == nil && plan.Kind == faults.KindTimeout {
+			err = m.lose(ctx, deadline, callers, resp)
+		}
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
@@ -270,6 +309,52 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 	})
 	return err
 }
+
+// before applies a fault's latency and, for an error or a reset, the fault
+// itself, before the request would go out. An error is the module's
+// answer, a 503 problem left in resp: the breaker counts it as the module
+// up, as it would a real one.
+func (m *Module) before(ctx context.Context, plan faults.Plan, deadline time.Time, callers bool, resp *fasthttp.Response) error {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := plan.Wait(wctx); err != nil {
+		return m.outOfTime(ctx, callers)
+	}
+	switch plan.Kind {
+	case faults.KindReset:
+		return &faults.Fault{Kind: faults.KindReset, Module: m.name, Err: faults.ErrReset}
+	case faults.KindError:
+		resp.Reset()
+		resp.SetStatusCode(http.StatusServiceUnavailable)
+		resp.Header.SetContentType("application/problem+json")
+		resp.Header.Set(faultHeader, faults.KindError)
+		resp.SetBodyString(`{"type":"about:blank","title":"Service Unavailable","status":503,"code":"` +
+			errs.CodeUnavailable + `","detail":"` + m.name + ` answered 503 (an injected fault)"}`)
+	}
+	return nil
+}
+
+// lose throws away an answer that came, as a timeout fault does: the
+// module did the work, the caller waits out the attempt and never learns.
+func (m *Module) lose(ctx context.Context, deadline time.Time, callers bool, resp *fasthttp.Response) error {
+	resp.Reset()
+	faults.Hang(ctx, deadline)
+	return m.outOfTime(ctx, callers)
+}
+
+// outOfTime is the error of an attempt that a fault made run out of time:
+// the caller's, if its deadline came first (not the module's fault, so
+// not the breaker's business), else the attempt's own, a failure.
+func (m *Module) outOfTime(ctx context.Context, callers bool) error {
+	if err := ctx.Err(); err != nil || callers {
+		return &callerGaveUp{&faults.Fault{Kind: faults.KindTimeout, Module: m.name, Err: context.DeadlineExceeded}}
+	}
+	return &faults.Fault{Kind: faults.KindTimeout, Module: m.name, Err: fasthttp.ErrTimeout}
+}
+
+// faultHeader marks an answer an injected fault made up, so that the call
+// reports it as injected; it never goes over the wire.
+const faultHeader = "Bazaar-Injected-Fault"
 
 // stamp adds what every call carries: who asks, on behalf of which request
 // and trace, and how long the answer may take (this attempt's deadline).

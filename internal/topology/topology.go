@@ -3,7 +3,10 @@
 // process of a layout to draw it.
 package topology
 
-import "github.com/bazaar-shop/bazaar/internal/remote"
+import (
+	"github.com/bazaar-shop/bazaar/internal/faults"
+	"github.com/bazaar-shop/bazaar/internal/remote"
+)
 
 // Topology is where each module runs, as seen from one process.
 type Topology struct {
@@ -16,10 +19,16 @@ type Topology struct {
 
 // Location is where one module runs and whether it answers.
 type Location struct {
-	Mode     string           `json:"mode"` // local, remote, or unreachable (no URL known)
+	Mode string `json:"mode"` // local, remote, or unreachable (no URL known)
+	// Wire is a module hosted here but called through its HTTP client
+	// over an in-memory connection, as if split.
+	Wire     bool             `json:"wire,omitempty"`
 	Ready    bool             `json:"ready"`
 	Replicas []remote.Replica `json:"replicas,omitempty"`
 	Breaker  string           `json:"breaker,omitempty"`
+	// Faults are those this process makes on purpose in its calls to the
+	// module, if any.
+	Faults *faults.Spec `json:"faults,omitempty"`
 }
 
 // Modes of a location.

@@ -42,6 +42,33 @@ func (e CardSummaryBrand) Valid() bool {
 	}
 }
 
+// Defines values for FaultsAppliedModule.
+const (
+	FaultsAppliedModuleCatalogue  FaultsAppliedModule = "catalogue"
+	FaultsAppliedModuleInventory  FaultsAppliedModule = "inventory"
+	FaultsAppliedModulePayment    FaultsAppliedModule = "payment"
+	FaultsAppliedModuleStorefront FaultsAppliedModule = "storefront"
+	FaultsAppliedModuleWebhooks   FaultsAppliedModule = "webhooks"
+)
+
+// Valid indicates whether the value is a known member of the FaultsAppliedModule enum.
+func (e FaultsAppliedModule) Valid() bool {
+	switch e {
+	case FaultsAppliedModuleCatalogue:
+		return true
+	case FaultsAppliedModuleInventory:
+		return true
+	case FaultsAppliedModulePayment:
+		return true
+	case FaultsAppliedModuleStorefront:
+		return true
+	case FaultsAppliedModuleWebhooks:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -1476,6 +1503,366 @@ const (
 func (e RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatusN503:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListFaults401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized ListFaults401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the ListFaults401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListFaults401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListFaults401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListFaults401ApplicationProblemPlusJSONResponseBodyStatusN401 ListFaults401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the ListFaults401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListFaults401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListFaults401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListFaults403ApplicationProblemPlusJSONResponseBodyCodeForbidden ListFaults403ApplicationProblemPlusJSONResponseBodyCode = "forbidden"
+)
+
+// Valid indicates whether the value is a known member of the ListFaults403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListFaults403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListFaults403ApplicationProblemPlusJSONResponseBodyCodeForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListFaults403ApplicationProblemPlusJSONResponseBodyStatusN403 ListFaults403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the ListFaults403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListFaults403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListFaults403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListFaults429ApplicationProblemPlusJSONResponseBodyCodeRateLimited ListFaults429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the ListFaults429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListFaults429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListFaults429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListFaults429ApplicationProblemPlusJSONResponseBodyStatusN429 ListFaults429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the ListFaults429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListFaults429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListFaults429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	ListFaults500ApplicationProblemPlusJSONResponseBodyCodeInternal ListFaults500ApplicationProblemPlusJSONResponseBodyCode = "internal"
+)
+
+// Valid indicates whether the value is a known member of the ListFaults500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e ListFaults500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case ListFaults500ApplicationProblemPlusJSONResponseBodyCodeInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFaults500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	ListFaults500ApplicationProblemPlusJSONResponseBodyStatusN500 ListFaults500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the ListFaults500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e ListFaults500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListFaults500ApplicationProblemPlusJSONResponseBodyStatusN500:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults400ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults400ApplicationProblemPlusJSONResponseBodyCodeMalformedRequest SetFaults400ApplicationProblemPlusJSONResponseBodyCode = "malformed_request"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults400ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults400ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults400ApplicationProblemPlusJSONResponseBodyCodeMalformedRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults400ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults400ApplicationProblemPlusJSONResponseBodyStatusN400 SetFaults400ApplicationProblemPlusJSONResponseBodyStatus = 400
+)
+
+// Valid indicates whether the value is a known member of the SetFaults400ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults400ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults400ApplicationProblemPlusJSONResponseBodyStatusN400:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults401ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized SetFaults401ApplicationProblemPlusJSONResponseBodyCode = "unauthorized"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults401ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults401ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults401ApplicationProblemPlusJSONResponseBodyCodeUnauthorized:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults401ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults401ApplicationProblemPlusJSONResponseBodyStatusN401 SetFaults401ApplicationProblemPlusJSONResponseBodyStatus = 401
+)
+
+// Valid indicates whether the value is a known member of the SetFaults401ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults401ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults401ApplicationProblemPlusJSONResponseBodyStatusN401:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults403ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults403ApplicationProblemPlusJSONResponseBodyCodeForbidden SetFaults403ApplicationProblemPlusJSONResponseBodyCode = "forbidden"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults403ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults403ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults403ApplicationProblemPlusJSONResponseBodyCodeForbidden:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults403ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults403ApplicationProblemPlusJSONResponseBodyStatusN403 SetFaults403ApplicationProblemPlusJSONResponseBodyStatus = 403
+)
+
+// Valid indicates whether the value is a known member of the SetFaults403ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults403ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults403ApplicationProblemPlusJSONResponseBodyStatusN403:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults404ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults404ApplicationProblemPlusJSONResponseBodyCodeNotFound SetFaults404ApplicationProblemPlusJSONResponseBodyCode = "not_found"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults404ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults404ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults404ApplicationProblemPlusJSONResponseBodyCodeNotFound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults404ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults404ApplicationProblemPlusJSONResponseBodyStatusN404 SetFaults404ApplicationProblemPlusJSONResponseBodyStatus = 404
+)
+
+// Valid indicates whether the value is a known member of the SetFaults404ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults404ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults404ApplicationProblemPlusJSONResponseBodyStatusN404:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults413ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults413ApplicationProblemPlusJSONResponseBodyCodeBodyTooLarge SetFaults413ApplicationProblemPlusJSONResponseBodyCode = "body_too_large"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults413ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults413ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults413ApplicationProblemPlusJSONResponseBodyCodeBodyTooLarge:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults413ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults413ApplicationProblemPlusJSONResponseBodyStatusN413 SetFaults413ApplicationProblemPlusJSONResponseBodyStatus = 413
+)
+
+// Valid indicates whether the value is a known member of the SetFaults413ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults413ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults413ApplicationProblemPlusJSONResponseBodyStatusN413:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults422ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults422ApplicationProblemPlusJSONResponseBodyCodeValidationFailed SetFaults422ApplicationProblemPlusJSONResponseBodyCode = "validation_failed"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults422ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults422ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults422ApplicationProblemPlusJSONResponseBodyCodeValidationFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults422ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults422ApplicationProblemPlusJSONResponseBodyStatusN422 SetFaults422ApplicationProblemPlusJSONResponseBodyStatus = 422
+)
+
+// Valid indicates whether the value is a known member of the SetFaults422ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults422ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults422ApplicationProblemPlusJSONResponseBodyStatusN422:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults429ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults429ApplicationProblemPlusJSONResponseBodyCodeRateLimited SetFaults429ApplicationProblemPlusJSONResponseBodyCode = "rate_limited"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults429ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults429ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults429ApplicationProblemPlusJSONResponseBodyCodeRateLimited:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults429ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults429ApplicationProblemPlusJSONResponseBodyStatusN429 SetFaults429ApplicationProblemPlusJSONResponseBodyStatus = 429
+)
+
+// Valid indicates whether the value is a known member of the SetFaults429ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults429ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults429ApplicationProblemPlusJSONResponseBodyStatusN429:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults500ApplicationProblemPlusJSONResponseBodyCode.
+const (
+	SetFaults500ApplicationProblemPlusJSONResponseBodyCodeInternal SetFaults500ApplicationProblemPlusJSONResponseBodyCode = "internal"
+)
+
+// Valid indicates whether the value is a known member of the SetFaults500ApplicationProblemPlusJSONResponseBodyCode enum.
+func (e SetFaults500ApplicationProblemPlusJSONResponseBodyCode) Valid() bool {
+	switch e {
+	case SetFaults500ApplicationProblemPlusJSONResponseBodyCodeInternal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetFaults500ApplicationProblemPlusJSONResponseBodyStatus.
+const (
+	SetFaults500ApplicationProblemPlusJSONResponseBodyStatusN500 SetFaults500ApplicationProblemPlusJSONResponseBodyStatus = 500
+)
+
+// Valid indicates whether the value is a known member of the SetFaults500ApplicationProblemPlusJSONResponseBodyStatus enum.
+func (e SetFaults500ApplicationProblemPlusJSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetFaults500ApplicationProblemPlusJSONResponseBodyStatusN500:
 		return true
 	default:
 		return false
@@ -6082,6 +6469,56 @@ type DeletedProductEventData struct {
 	Sku string         `json:"sku"`
 }
 
+// FaultSet defines model for FaultSet.
+type FaultSet struct {
+	Modules map[string]FaultSpec `json:"modules"`
+}
+
+// FaultSpec Faults made on purpose in calls to a module. Each call first waits
+// `latency_ms` plus up to `jitter_ms` more, then meets at most one of:
+// an error (answered `503`), a timeout (the work is done, the answer
+// is lost: the attempt runs out) or a reset (the request never
+// arrives). Members left out are zero.
+type FaultSpec struct {
+	// ErrorRate The share of calls answered 503.
+	ErrorRate *float32 `json:"error_rate,omitempty"`
+
+	// JitterMs Up to this much more, at random.
+	JitterMs *float32 `json:"jitter_ms,omitempty"`
+
+	// LatencyMs Added to every call, in milliseconds.
+	LatencyMs *float32 `json:"latency_ms,omitempty"`
+
+	// ResetRate The share of calls whose connection is reset. The three shares add up to at most 1.
+	ResetRate *float32 `json:"reset_rate,omitempty"`
+
+	// TimeoutRate The share of calls whose answer is lost.
+	TimeoutRate *float32 `json:"timeout_rate,omitempty"`
+}
+
+// FaultsApplied defines model for FaultsApplied.
+type FaultsApplied struct {
+	// Faults Faults made on purpose in calls to a module. Each call first waits
+	// `latency_ms` plus up to `jitter_ms` more, then meets at most one of:
+	// an error (answered `503`), a timeout (the work is done, the answer
+	// is lost: the attempt runs out) or a reset (the request never
+	// arrives). Members left out are zero.
+	Faults FaultSpec           `json:"faults"`
+	Module FaultsAppliedModule `json:"module"`
+
+	// Processes The process asked (its `url` empty), then each other process of the layout it reaches.
+	Processes []struct {
+		Applied bool `json:"applied"`
+
+		// Detail Why a process did not take the change.
+		Detail *string `json:"detail,omitempty"`
+		Url    string  `json:"url"`
+	} `json:"processes"`
+}
+
+// FaultsAppliedModule defines model for FaultsApplied.Module.
+type FaultsAppliedModule string
+
 // FieldError What is wrong with one input field.
 type FieldError struct {
 	// Field The JSON path of the field in the request body (`items[0].quantity`), or the name of the query parameter.
@@ -6141,7 +6578,14 @@ type LowStockEventData struct {
 type ModuleLocation struct {
 	// Breaker This process's circuit breaker for the module.
 	Breaker *ModuleLocationBreaker `json:"breaker,omitempty"`
-	Mode    ModuleLocationMode     `json:"mode"`
+
+	// Faults Faults made on purpose in calls to a module. Each call first waits
+	// `latency_ms` plus up to `jitter_ms` more, then meets at most one of:
+	// an error (answered `503`), a timeout (the work is done, the answer
+	// is lost: the attempt runs out) or a reset (the request never
+	// arrives). Members left out are zero.
+	Faults *FaultSpec         `json:"faults,omitempty"`
+	Mode   ModuleLocationMode `json:"mode"`
 
 	// Ready Whether the module answers now (its database here, or any replica's /readyz).
 	Ready    bool `json:"ready"`
@@ -6149,6 +6593,9 @@ type ModuleLocation struct {
 		Healthy bool   `json:"healthy"`
 		Url     string `json:"url"`
 	} `json:"replicas,omitempty"`
+
+	// Wire Hosted here (`local`), but called through its HTTP client over an in-memory connection, as if split (`modules.<name>.mode: wire`).
+	Wire *bool `json:"wire,omitempty"`
 }
 
 // ModuleLocationBreaker This process's circuit breaker for the module.
@@ -7264,6 +7711,90 @@ type RevokeApiKey503ApplicationProblemPlusJSONResponseBodyCode string
 
 // RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus defines parameters for RevokeApiKey.
 type RevokeApiKey503ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListFaultsParams defines parameters for ListFaults.
+type ListFaultsParams struct {
+	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// ListFaults401ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListFaults.
+type ListFaults401ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListFaults401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListFaults.
+type ListFaults401ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListFaults403ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListFaults.
+type ListFaults403ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListFaults403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListFaults.
+type ListFaults403ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListFaults429ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListFaults.
+type ListFaults429ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListFaults429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListFaults.
+type ListFaults429ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// ListFaults500ApplicationProblemPlusJSONResponseBodyCode defines parameters for ListFaults.
+type ListFaults500ApplicationProblemPlusJSONResponseBodyCode string
+
+// ListFaults500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for ListFaults.
+type ListFaults500ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaultsParams defines parameters for SetFaults.
+type SetFaultsParams struct {
+	// XRequestId An id to give this request, e.g. one propagated from the caller's own request. Kept when it is 1 to 128 printable ASCII characters without spaces; otherwise the server makes one up (it is never rejected). It is echoed in the `X-Request-Id` response header and the logs.
+	XRequestId *RequestId `json:"X-Request-Id,omitempty"`
+}
+
+// SetFaults400ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults400ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults400ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults400ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults401ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults401ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults401ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults401ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults403ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults403ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults403ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults403ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults404ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults404ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults404ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults404ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults413ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults413ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults413ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults413ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults422ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults422ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults422ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults422ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults429ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults429ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults429ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults429ApplicationProblemPlusJSONResponseBodyStatus int32
+
+// SetFaults500ApplicationProblemPlusJSONResponseBodyCode defines parameters for SetFaults.
+type SetFaults500ApplicationProblemPlusJSONResponseBodyCode string
+
+// SetFaults500ApplicationProblemPlusJSONResponseBodyStatus defines parameters for SetFaults.
+type SetFaults500ApplicationProblemPlusJSONResponseBodyStatus int32
 
 // GetStockLevelParams defines parameters for GetStockLevel.
 type GetStockLevelParams struct {
@@ -8445,6 +8976,9 @@ type ProductUpdatedEventParams struct {
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = CreateApiKeyRequest
 
+// SetFaultsJSONRequestBody defines body for SetFaults for application/json ContentType.
+type SetFaultsJSONRequestBody = FaultSpec
+
 // SetStockLevelJSONRequestBody defines body for SetStockLevel for application/json ContentType.
 type SetStockLevelJSONRequestBody = SetStockRequest
 
@@ -9158,6 +9692,50 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKey(ctx context.Context, id string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFaults The faults this process makes in calls to each module
+	//
+	// The faults made on purpose in every call this process makes to each
+	// module (`modules.<name>.fault_*` in the configuration, or set with
+	// `PUT /v1/faults/{module}`): all zero when there are none. Requires
+	// an `admin` key.
+	//
+	// Corresponds with GET /v1/faults (the `ListFaults` operationId).
+	ListFaults(ctx context.Context, params *ListFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetFaultsWithBody Make calls to a module misbehave on purpose
+	//
+	// Sets the latency, errors, timeouts and connection resets that every
+	// call to the module meets from now on — calls between modules, in
+	// this process and in every process of the layout this one reaches
+	// (each is told, and listed with whether it took the change). In-process
+	// calls meet them as the HTTP client's calls do, so the same setting
+	// shows the same effect in every layout; public requests forwarded to
+	// the module are left alone. Calls that meet a fault are counted with
+	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+	// `{}`) turns the faults off. Requires an `admin` key.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+	SetFaultsWithBody(ctx context.Context, module string, params *SetFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetFaults Make calls to a module misbehave on purpose
+	//
+	// Sets the latency, errors, timeouts and connection resets that every
+	// call to the module meets from now on — calls between modules, in
+	// this process and in every process of the layout this one reaches
+	// (each is told, and listed with whether it took the change). In-process
+	// calls meet them as the HTTP client's calls do, so the same setting
+	// shows the same effect in every layout; public requests forwarded to
+	// the module are left alone. Calls that meet a fault are counted with
+	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+	// `{}`) turns the faults off. Requires an `admin` key.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+	SetFaults(ctx context.Context, module string, params *SetFaultsParams, body SetFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetStockLevel Get the stock of a product
 	//
 	// Returns the stock of a product the catalogue sells; a product never
@@ -9458,7 +10036,10 @@ type ClientInterface interface {
 	// hosts, and for each module whether it runs here (`local`), in other
 	// processes (`remote`, with each replica's URL and whether its
 	// `/readyz` answers now, and the state of this process's circuit
-	// breaker for it), or nowhere this process knows (`unreachable`).
+	// breaker for it — also for a module here but called over an in-memory
+	// connection as if split, marked `wire`), or nowhere this process knows
+	// (`unreachable`); and the faults, if any, this process makes in calls
+	// to it.
 	// Requires an `admin` key.
 	//
 	// Corresponds with GET /v1/topology (the `GetTopology` operationId).
@@ -9810,6 +10391,80 @@ func (c *Client) CreateApiKey(ctx context.Context, params *CreateApiKeyParams, b
 // Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
 func (c *Client) RevokeApiKey(ctx context.Context, id string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeApiKeyRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFaults The faults this process makes in calls to each module
+//
+// The faults made on purpose in every call this process makes to each
+// module (`modules.<name>.fault_*` in the configuration, or set with
+// `PUT /v1/faults/{module}`): all zero when there are none. Requires
+// an `admin` key.
+//
+// Corresponds with GET /v1/faults (the `ListFaults` operationId).
+func (c *Client) ListFaults(ctx context.Context, params *ListFaultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFaultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetFaultsWithBody Make calls to a module misbehave on purpose
+//
+// Sets the latency, errors, timeouts and connection resets that every
+// call to the module meets from now on — calls between modules, in
+// this process and in every process of the layout this one reaches
+// (each is told, and listed with whether it took the change). In-process
+// calls meet them as the HTTP client's calls do, so the same setting
+// shows the same effect in every layout; public requests forwarded to
+// the module are left alone. Calls that meet a fault are counted with
+// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+// `{}`) turns the faults off. Requires an `admin` key.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+func (c *Client) SetFaultsWithBody(ctx context.Context, module string, params *SetFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetFaultsRequestWithBody(c.Server, module, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetFaults Make calls to a module misbehave on purpose
+//
+// Sets the latency, errors, timeouts and connection resets that every
+// call to the module meets from now on — calls between modules, in
+// this process and in every process of the layout this one reaches
+// (each is told, and listed with whether it took the change). In-process
+// calls meet them as the HTTP client's calls do, so the same setting
+// shows the same effect in every layout; public requests forwarded to
+// the module are left alone. Calls that meet a fault are counted with
+// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+// `{}`) turns the faults off. Requires an `admin` key.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+func (c *Client) SetFaults(ctx context.Context, module string, params *SetFaultsParams, body SetFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetFaultsRequest(c.Server, module, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10290,7 +10945,10 @@ func (c *Client) ReplaceProduct(ctx context.Context, id ProductId, params *Repla
 // hosts, and for each module whether it runs here (`local`), in other
 // processes (`remote`, with each replica's URL and whether its
 // `/readyz` answers now, and the state of this process's circuit
-// breaker for it), or nowhere this process knows (`unreachable`).
+// breaker for it — also for a module here but called over an in-memory
+// connection as if split, marked `wire`), or nowhere this process knows
+// (`unreachable`); and the faults, if any, this process makes in calls
+// to it.
 // Requires an `admin` key.
 //
 // Corresponds with GET /v1/topology (the `GetTopology` operationId).
@@ -10880,6 +11538,110 @@ func NewRevokeApiKeyRequest(server string, id string, params *RevokeApiKeyParams
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListFaultsRequest constructs an http.Request for the ListFaults method
+func NewListFaultsRequest(server string, params *ListFaultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/faults")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetFaultsRequest calls the generic SetFaults builder with application/json body
+func NewSetFaultsRequest(server string, module string, params *SetFaultsParams, body SetFaultsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetFaultsRequestWithBody(server, module, params, "application/json", bodyReader)
+}
+
+// NewSetFaultsRequestWithBody constructs an http.Request for the SetFaults method, with any body, and a specified content type
+func NewSetFaultsRequestWithBody(server string, module string, params *SetFaultsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "module", module, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/faults/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -12118,6 +12880,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
 	RevokeApiKeyWithResponse(ctx context.Context, id string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
+	// ListFaultsWithResponse The faults this process makes in calls to each module
+	//
+	// The faults made on purpose in every call this process makes to each
+	// module (`modules.<name>.fault_*` in the configuration, or set with
+	// `PUT /v1/faults/{module}`): all zero when there are none. Requires
+	// an `admin` key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/faults (the `ListFaults` operationId).
+	ListFaultsWithResponse(ctx context.Context, params *ListFaultsParams, reqEditors ...RequestEditorFn) (*ListFaultsResponse, error)
+
+	// SetFaultsWithBodyWithResponse Make calls to a module misbehave on purpose
+	//
+	// Sets the latency, errors, timeouts and connection resets that every
+	// call to the module meets from now on — calls between modules, in
+	// this process and in every process of the layout this one reaches
+	// (each is told, and listed with whether it took the change). In-process
+	// calls meet them as the HTTP client's calls do, so the same setting
+	// shows the same effect in every layout; public requests forwarded to
+	// the module are left alone. Calls that meet a fault are counted with
+	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+	// `{}`) turns the faults off. Requires an `admin` key.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+	SetFaultsWithBodyWithResponse(ctx context.Context, module string, params *SetFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetFaultsResponse, error)
+
+	// SetFaultsWithResponse Make calls to a module misbehave on purpose
+	//
+	// Sets the latency, errors, timeouts and connection resets that every
+	// call to the module meets from now on — calls between modules, in
+	// this process and in every process of the layout this one reaches
+	// (each is told, and listed with whether it took the change). In-process
+	// calls meet them as the HTTP client's calls do, so the same setting
+	// shows the same effect in every layout; public requests forwarded to
+	// the module are left alone. Calls that meet a fault are counted with
+	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+	// `{}`) turns the faults off. Requires an `admin` key.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+	SetFaultsWithResponse(ctx context.Context, module string, params *SetFaultsParams, body SetFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetFaultsResponse, error)
+
 	// GetStockLevelWithResponse Get the stock of a product
 	//
 	// Returns the stock of a product the catalogue sells; a product never
@@ -12432,7 +13240,10 @@ type ClientWithResponsesInterface interface {
 	// hosts, and for each module whether it runs here (`local`), in other
 	// processes (`remote`, with each replica's URL and whether its
 	// `/readyz` answers now, and the state of this process's circuit
-	// breaker for it), or nowhere this process knows (`unreachable`).
+	// breaker for it — also for a module here but called over an in-memory
+	// connection as if split, marked `wire`), or nowhere this process knows
+	// (`unreachable`); and the faults, if any, this process makes in calls
+	// to it.
 	// Requires an `admin` key.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -13288,6 +14099,302 @@ func (r RevokeApiKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFaultsResponse200Headers the declared response headers of an HTTP 200 response for ListFaults
+type ListFaultsResponse200Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// ListFaultsResponse401Headers the declared response headers of an HTTP 401 response for ListFaults
+type ListFaultsResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	WWWAuthenticate string
+	XRequestId      RequestIdValue
+}
+
+// ListFaultsResponse403Headers the declared response headers of an HTTP 403 response for ListFaults
+type ListFaultsResponse403Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// ListFaultsResponse429Headers the declared response headers of an HTTP 429 response for ListFaults
+type ListFaultsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
+}
+
+// ListFaultsResponse500Headers the declared response headers of an HTTP 500 response for ListFaults
+type ListFaultsResponse500Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+type ListFaultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FaultSet
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListFaultsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListFaultsResponse403Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListFaultsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListFaultsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFaultsResponse) GetJSON200() *FaultSet {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListFaultsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFaultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFaultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFaultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFaultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetFaultsResponse200Headers the declared response headers of an HTTP 200 response for SetFaults
+type SetFaultsResponse200Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse400Headers the declared response headers of an HTTP 400 response for SetFaults
+type SetFaultsResponse400Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse401Headers the declared response headers of an HTTP 401 response for SetFaults
+type SetFaultsResponse401Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	WWWAuthenticate string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse403Headers the declared response headers of an HTTP 403 response for SetFaults
+type SetFaultsResponse403Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse404Headers the declared response headers of an HTTP 404 response for SetFaults
+type SetFaultsResponse404Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse413Headers the declared response headers of an HTTP 413 response for SetFaults
+type SetFaultsResponse413Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse422Headers the declared response headers of an HTTP 422 response for SetFaults
+type SetFaultsResponse422Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse429Headers the declared response headers of an HTTP 429 response for SetFaults
+type SetFaultsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      int64
+	XRequestId      RequestIdValue
+}
+
+// SetFaultsResponse500Headers the declared response headers of an HTTP 500 response for SetFaults
+type SetFaultsResponse500Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	XRequestId      RequestIdValue
+}
+
+type SetFaultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FaultsApplied
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *MalformedRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *BodyTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetFaultsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetFaultsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetFaultsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetFaultsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetFaultsResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetFaultsResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SetFaultsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetFaultsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetFaultsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetFaultsResponse) GetJSON200() *FaultsApplied {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON400() *MalformedRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON413() *BodyTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetFaultsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetFaultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetFaultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetFaultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetFaultsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16667,6 +17774,70 @@ func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, id s
 	return ParseRevokeApiKeyResponse(rsp)
 }
 
+// ListFaultsWithResponse The faults this process makes in calls to each module
+//
+// The faults made on purpose in every call this process makes to each
+// module (`modules.<name>.fault_*` in the configuration, or set with
+// `PUT /v1/faults/{module}`): all zero when there are none. Requires
+// an `admin` key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/faults (the `ListFaults` operationId).
+func (c *ClientWithResponses) ListFaultsWithResponse(ctx context.Context, params *ListFaultsParams, reqEditors ...RequestEditorFn) (*ListFaultsResponse, error) {
+	rsp, err := c.ListFaults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFaultsResponse(rsp)
+}
+
+// SetFaultsWithBodyWithResponse Make calls to a module misbehave on purpose
+//
+// Sets the latency, errors, timeouts and connection resets that every
+// call to the module meets from now on — calls between modules, in
+// this process and in every process of the layout this one reaches
+// (each is told, and listed with whether it took the change). In-process
+// calls meet them as the HTTP client's calls do, so the same setting
+// shows the same effect in every layout; public requests forwarded to
+// the module are left alone. Calls that meet a fault are counted with
+// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+// `{}`) turns the faults off. Requires an `admin` key.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+func (c *ClientWithResponses) SetFaultsWithBodyWithResponse(ctx context.Context, module string, params *SetFaultsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetFaultsResponse, error) {
+	rsp, err := c.SetFaultsWithBody(ctx, module, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetFaultsResponse(rsp)
+}
+
+// SetFaultsWithResponse Make calls to a module misbehave on purpose
+//
+// Sets the latency, errors, timeouts and connection resets that every
+// call to the module meets from now on — calls between modules, in
+// this process and in every process of the layout this one reaches
+// (each is told, and listed with whether it took the change). In-process
+// calls meet them as the HTTP client's calls do, so the same setting
+// shows the same effect in every layout; public requests forwarded to
+// the module are left alone. Calls that meet a fault are counted with
+// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
+// `{}`) turns the faults off. Requires an `admin` key.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/faults/{module} (the `SetFaults` operationId).
+func (c *ClientWithResponses) SetFaultsWithResponse(ctx context.Context, module string, params *SetFaultsParams, body SetFaultsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetFaultsResponse, error) {
+	rsp, err := c.SetFaults(ctx, module, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetFaultsResponse(rsp)
+}
+
 // GetStockLevelWithResponse Get the stock of a product
 //
 // Returns the stock of a product the catalogue sells; a product never
@@ -17083,7 +18254,10 @@ func (c *ClientWithResponses) ReplaceProductWithResponse(ctx context.Context, id
 // hosts, and for each module whether it runs here (`local`), in other
 // processes (`remote`, with each replica's URL and whether its
 // `/readyz` answers now, and the state of this process's circuit
-// breaker for it), or nowhere this process knows (`unreachable`).
+// breaker for it — also for a module here but called over an in-memory
+// connection as if split, marked `wire`), or nowhere this process knows
+// (`unreachable`); and the faults, if any, this process makes in calls
+// to it.
 // Requires an `admin` key.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18309,6 +19483,512 @@ func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFaultsResponse parses an HTTP response from a ListFaultsWithResponse call
+func ParseListFaultsResponse(rsp *http.Response) (*ListFaultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FaultSet
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListFaultsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListFaultsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListFaultsResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListFaultsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListFaultsResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetFaultsResponse parses an HTTP response from a SetFaultsWithResponse call
+func ParseSetFaultsResponse(rsp *http.Response) (*SetFaultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetFaultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FaultsApplied
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest MalformedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest BodyTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetFaultsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetFaultsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetFaultsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetFaultsResponse403Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetFaultsResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetFaultsResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers SetFaultsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SetFaultsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetFaultsResponse500Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value RequestIdValue
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
