@@ -45,6 +45,14 @@ close the catalogue read comes to the ceiling. --json writes every figure
 (the Report type of internal/bench, whose "version" changes only when a
 field changes meaning); --plot draws the latency percentiles.
 
+--rtt adds runs of the split with a network between its processes: each
+process sits behind a Toxiproxy proxy that holds every answer for the
+round-trip time given, so every call from one process to another (the
+gateway forwarding, a module calling a module) pays it once; the bench's
+own requests to the gateway do not. Each such run is named split@<rtt> and
+compared with the split on loopback, with the milliseconds its median
+gained per millisecond of round trip. 0s measures the proxies alone.
+
 After the load the bench checks, for every seeded product, that on hand +
 units sold = units seeded, that the layout's succeeded payments hold
 exactly the units it saw sold, that nothing is still reserved, and that
@@ -65,6 +73,7 @@ const benchExample = `  bazaar bench
   bazaar bench --layouts monolith --baseline --duration 10s
   bazaar bench --layouts split --mix checkout=1 --env BAZAAR_REMOTE_RETRIES=0
   bazaar bench --rate 2000 --duration 30s --json bench.json --plot bench.svg
+  bazaar bench --rtt 0s,0.5ms,2ms --duration 15s
   bazaar bench --target http://localhost:8080 --admin-key $ADMIN`
 
 // benchCommand is `bazaar bench`, and its hidden `bench baseline`, the
@@ -84,6 +93,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	adminKey := f.String("admin-key", "", "the admin API key of the --target")
 	baseline := f.Bool("baseline", false, "also measure GET /v1/products/{id} alone against a bare gin handler and every layout")
 	env := f.StringArray("env", nil, "KEY=VALUE added to the environment of every process started (repeatable)")
+	rtts := f.DurationSlice("rtt", nil, "also measure the split with each of these round-trip times on every call between its processes, e.g. 0s,0.5ms,2ms")
 	products := f.Int("products", def.Products, "products to seed")
 	stock := f.Int64("stock", def.Stock, "units on hand of each product")
 	mix := f.String("mix", bench.DefaultMix, "operations and their weights")
@@ -101,6 +111,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		opts := def
 		opts.Layouts, opts.Target, opts.AdminKey, opts.Baseline, opts.Env = *layouts, *target, *adminKey, *baseline, *env
+		opts.RTTs = *rtts
 		opts.Products, opts.Stock, opts.Declined = *products, *stock, *declined
 		opts.Clients, opts.Rate, opts.Duration, opts.Requests = *clients, *rate, *duration, *requests
 		opts.Warmup, opts.Timeout, opts.Settle = *warmup, *timeout, *settle

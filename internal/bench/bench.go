@@ -70,7 +70,13 @@ func (b *Bench) layout(ctx context.Context, name string) (LayoutResult, error) {
 		return b.measure(ctx, LayoutResult{Name: name, URL: b.opts.Target}, b.opts.AdminKey, nil)
 	}
 	began := time.Now()
-	cl, err := startLayout(ctx, b.binary, name, b.opts.Env)
+	base, via := name, (func(string, string) (string, error))(nil)
+	if rtt, ok := rttOf(name); ok {
+		net := newNetwork(rtt)
+		defer net.close()
+		base, via = Split, net.via
+	}
+	cl, err := startLayout(ctx, b.binary, base, b.opts.Env, via)
 	if err != nil {
 		return LayoutResult{}, err
 	}

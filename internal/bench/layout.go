@@ -49,8 +49,9 @@ func layoutOf(name string) (launch.Layout, error) {
 }
 
 // startLayout starts a layout from the bazaar binary, each process in a
-// data directory of its own, as on machines of their own.
-func startLayout(ctx context.Context, binary, name string, extra []string) (*launch.Cluster, error) {
+// data directory of its own, as on machines of their own. via, when not
+// nil, puts a network between them (launch.Options.Via).
+func startLayout(ctx context.Context, binary, name string, extra []string, via func(name, addr string) (string, error)) (*launch.Cluster, error) {
 	l, err := layoutOf(name)
 	if err != nil {
 		return nil, err
@@ -60,6 +61,7 @@ func startLayout(ctx context.Context, binary, name string, extra []string) (*lau
 		Binary:   binary,
 		AdminKey: "bzr_bench_" + randomHex(16),
 		Env:      append(env, extra...), // last: the user's word wins
+		Via:      via,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	Baseline bool
 	// Env is KEY=VALUE added to the environment of every started process.
 	Env []string
+	// RTTs each add a run of the split with that round-trip time on every
+	// call between its processes (network.go), named SplitAt(rtt).
+	RTTs []time.Duration
 
 	Products int   // products seeded per layout
 	Stock    int64 // units on hand of each seeded product
@@ -113,6 +117,19 @@ func (o Options) Validate() error {
 			bad("--env sets the environment of the processes the bench starts; with --target it starts none")
 		}
 	}
+	if len(o.RTTs) > 0 && o.Target != "" {
+		bad("--rtt starts the split with a network between its processes; with --target it starts none")
+	}
+	for i, rtt := range o.RTTs {
+		switch {
+		case rtt < 0 || rtt > time.Second:
+			bad("--rtt: want round-trip times from 0s to 1s, got %v", rtt)
+		case rtt%time.Microsecond != 0:
+			bad("--rtt: %v is finer than a microsecond", rtt)
+		case slices.Contains(o.RTTs[:i], rtt):
+			bad("--rtt: %v is given twice", rtt)
+		}
+	}
 	for _, kv := range o.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, " \t") {
 			bad("--env: want KEY=VALUE, got %q", kv)
@@ -164,5 +181,30 @@ func (o Options) measured() []string {
 	if o.Target != "" {
 		return append(names, Target)
 	}
-	return append(names, o.Layouts...)
+	names = append(names, o.Layouts...)
+	for _, rtt := range o.RTTs {
+		names = append(names, SplitAt(rtt))
+	}
+	return names
+}
+
+// SplitAt names the split measured with a round-trip time between its
+// processes: split@0.5ms.
+func SplitAt(rtt time.Duration) string {
+	return Split + "@" + strconv.FormatFloat(float64(rtt)/float64(time.Millisecond), 'f', -1, 64) + "ms"
+}
+
+// rttOf reads the round-trip time of a layout SplitAt named; ok is false
+// for every other name.
+func rttOf(name string) (rtt time.Duration, ok bool) {
+	ms, found := strings.CutPrefix(name, Split+"@")
+	ms, unit := strings.CutSuffix(ms, "ms")
+	if !found || !unit {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(ms, 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(v * float64(time.Millisecond)).Round(time.Microsecond), true
 }

@@ -39,6 +39,10 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		"no timeout":             {func(o *Options) { o.Timeout = 0 }, "--timeout must be positive"},
 		"empty mix":              {func(o *Options) { o.Mix = nil }, "--mix: no operation has a weight"},
 		"negative request count": {func(o *Options) { o.Requests = -5 }, "--requests must not be negative"},
+		"negative RTT":           {func(o *Options) { o.RTTs = []time.Duration{-time.Millisecond} }, "--rtt: want round-trip times from 0s to 1s"},
+		"RTT below a µs":         {func(o *Options) { o.RTTs = []time.Duration{1500 * time.Nanosecond} }, "finer than a microsecond"},
+		"RTT twice":              {func(o *Options) { o.RTTs = []time.Duration{time.Millisecond, time.Millisecond} }, "--rtt: 1ms is given twice"},
+		"RTT with target":        {func(o *Options) { o.Layouts, o.Target, o.AdminKey, o.RTTs = nil, "http://x:1", "k", []time.Duration{0} }, "--rtt starts the split"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := Defaults()
@@ -58,4 +62,22 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	o = Defaults()
 	o.Duration, o.Requests = 0, 1000
 	require.NoError(t, o.Validate(), "a number of requests needs no duration")
+}
+
+// TestSplitAt: each round-trip time names a run of the split, after the
+// layouts, and the name gives the time back.
+func TestSplitAt(t *testing.T) {
+	o := Defaults()
+	o.RTTs = []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond}
+	require.NoError(t, o.Validate())
+	require.Equal(t, []string{"monolith", "split", "split@0ms", "split@0.5ms", "split@2ms"}, o.measured())
+	for _, rtt := range o.RTTs {
+		got, ok := rttOf(SplitAt(rtt))
+		require.True(t, ok)
+		require.Equal(t, rtt, got)
+	}
+	for _, name := range []string{"split", "monolith", "split@", "split@2", "split@xms"} {
+		_, ok := rttOf(name)
+		require.False(t, ok, name)
+	}
 }

@@ -27,8 +27,9 @@ type Report struct {
 	StartedAt time.Time      `json:"started_at"`
 	Settings  Settings       `json:"settings"`
 	Layouts   []LayoutResult `json:"layouts"`
-	// Ratios compare layouts figure by figure: split/monolith, and
-	// <layout>/baseline for GET /v1/products/{id} alone.
+	// Ratios compare layouts figure by figure: split/monolith, each split
+	// over a network (split@<rtt>) with the split, and <layout>/baseline
+	// for GET /v1/products/{id} alone.
 	Ratios []Ratio `json:"ratios"`
 	// Passed is true when every invariant of every layout held.
 	Passed bool `json:"passed"`
@@ -50,12 +51,13 @@ type Settings struct {
 	Weights         map[string]int `json:"weights"`
 	Declined        float64        `json:"declined"`
 	Env             []string       `json:"env,omitempty"`
+	RTTsMs          []float64      `json:"rtts_ms,omitempty"` // of the split runs over a network
 	CPUs            int            `json:"cpus"`
 }
 
 // LayoutResult is one layout's figures.
 type LayoutResult struct {
-	Name    string `json:"name"` // monolith, split, baseline or target
+	Name    string `json:"name"` // monolith, split, split@<rtt>, baseline or target
 	URL     string `json:"url"`
 	Started bool   `json:"started"` // by the bench; false for --target
 	// SeedSeconds is how long seeding the products and stock took.
@@ -130,6 +132,10 @@ type FigureRatio struct {
 	P50        float64 `json:"p50"`
 	P90        float64 `json:"p90"`
 	P99        float64 `json:"p99"`
+	// P50AddedPerRTT, for a split over a network against the split on
+	// loopback, is the milliseconds its median gained per millisecond of
+	// round-trip time: about the round trips a request waits for in turn.
+	P50AddedPerRTT float64 `json:"p50_added_ms_per_rtt_ms,omitempty"`
 }
 
 // WriteJSON writes the report, indented.
@@ -229,31 +235,60 @@ func ratios(layouts []LayoutResult) []Ratio {
 	}
 	var out []Ratio
 	if s, m := find(Split), find(Monolith); s != nil && m != nil {
-		r := Ratio{Name: Split + "/" + Monolith, Numerator: Split, Denominator: Monolith, Ops: map[string]FigureRatio{}}
-		for _, op := range m.Ops {
-			if sop := s.Op(op.Op); sop != nil {
-				r.Ops[op.Op] = compare(*sop, op)
+		out = append(out, compareLayouts(s, m))
+	}
+	// A split over a network is compared with the split on loopback, or
+	// failing that the monolith; each added millisecond of round trip
+	// shows in the median as the round trips a request waits for in turn.
+	for i := range layouts {
+		rtt, ok := rttOf(layouts[i].Name)
+		if !ok {
+			continue
+		}
+		den := cmp.Or(find(Split), find(Monolith))
+		if den == nil {
+			continue
+		}
+		r := compareLayouts(&layouts[i], den)
+		if den.Name == Split && rtt > 0 {
+			for _, op := range layouts[i].Ops {
+				if base := den.Op(op.Op); base != nil {
+					fr := r.Ops[op.Op]
+					fr.P50AddedPerRTT = (op.Latency.P50 - base.Latency.P50) / (float64(rtt) / float64(time.Millisecond))
+					r.Ops[op.Op] = fr
+				}
 			}
 		}
-		if s.GetAlone != nil && m.GetAlone != nil {
-			g := compare(*s.GetAlone, *m.GetAlone)
-			r.GetAlone = &g
-		}
-		r.CPUSeconds = ratio(s.CPUSeconds, m.CPUSeconds)
-		r.CPUPerReq = ratio(s.CPUPerRequestMs, m.CPUPerRequestMs)
-		r.PeakRSS = ratio(float64(s.PeakRSSBytes), float64(m.PeakRSSBytes))
 		out = append(out, r)
 	}
 	if b := find(Baseline); b != nil && b.GetAlone != nil {
 		for _, l := range layouts {
-			if l.Name == Baseline || l.Name == Split || l.GetAlone == nil {
-				continue // the split is compared with the monolith
+			if _, net := rttOf(l.Name); l.Name == Baseline || l.Name == Split || net || l.GetAlone == nil {
+				continue // the splits are compared with the monolith
 			}
 			g := compare(*l.GetAlone, *b.GetAlone)
 			out = append(out, Ratio{Name: l.Name + "/" + Baseline, Numerator: l.Name, Denominator: Baseline, GetAlone: &g})
 		}
 	}
 	return out
+}
+
+// compareLayouts is num's figures over den's.
+func compareLayouts(num, den *LayoutResult) Ratio {
+	r := Ratio{Name: num.Name + "/" + den.Name, Numerator: num.Name, Denominator: den.Name, Ops: map[string]FigureRatio{}}
+	for _, op := range den.Ops {
+		if nop := num.Op(op.Op); nop != nil {
+			r.Ops[op.Op] = compare(*nop, op)
+		}
+	}
+	if num.GetAlone != nil && den.GetAlone != nil {
+		g := compare(*num.GetAlone, *den.GetAlone)
+		r.GetAlone = &g
+	}
+	r.CPUSeconds = ratio(num.CPUSeconds, den.CPUSeconds)
+	r.CPUPerReq = ratio(num.CPUPerRequestMs, den.CPUPerRequestMs)
+	r.PeakRSS = ratio(float64(num.PeakRSSBytes), float64(den.PeakRSSBytes))
+	return r
 }
 
 func compare(a, b OpResult) FigureRatio {
@@ -282,6 +317,9 @@ func settingsOf(o Options, cpus int) Settings {
 	}
 	if o.Requests > 0 {
 		s.DurationSeconds = 0
+	}
+	for _, rtt := range o.RTTs {
+		s.RTTsMs = append(s.RTTsMs, float64(rtt)/float64(time.Millisecond))
 	}
 	for _, w := range o.Mix {
 		s.Weights[string(w.Op)] = w.Weight

@@ -98,6 +98,18 @@ func TestRatios(t *testing.T) {
 	require.InDelta(t, 2, rs[1].GetAlone.P50, 1e-9)
 	require.Empty(t, rs[1].Ops, "the baseline ran no mix")
 
+	// A split over a network is compared with the split on loopback.
+	slow := layoutWith(SplitAt(2*time.Millisecond), 300, 11, 12, 300<<20)
+	rs = ratios([]LayoutResult{mono, split, slow})
+	require.Len(t, rs, 2)
+	require.Equal(t, "split@2ms/split", rs[1].Name)
+	require.InDelta(t, 0.75, rs[1].Ops["get"].Throughput, 1e-9)
+	require.InDelta(t, 3, rs[1].Ops["checkout"].P50AddedPerRTT, 1e-9, "the median gained 6ms over 2ms of round trip")
+	require.Zero(t, rs[0].Ops["checkout"].P50AddedPerRTT, "only a split over a network has it")
+	rs = ratios([]LayoutResult{mono, slow})
+	require.Equal(t, "split@2ms/monolith", rs[0].Name, "without the split on loopback, the monolith")
+	require.Zero(t, rs[0].Ops["checkout"].P50AddedPerRTT)
+
 	require.Empty(t, ratios([]LayoutResult{mono}), "nothing to compare")
 	require.Zero(t, ratio(1, 0), "undefined is 0, not Inf")
 }

@@ -48,6 +48,9 @@ func (r *Report) writeHeader(w io.Writer) {
 	fmt.Fprintf(w, "mix %s, %g%% of checkouts with a declining card\n", s.Mix, s.Declined*100)
 	fmt.Fprintf(w, "%d products of %d units each\n", s.Products, s.Stock)
 	fmt.Fprintln(w, "latency in ms; req/s counts answers that are not errors")
+	if len(s.RTTsMs) > 0 {
+		fmt.Fprintln(w, "split@<t>: the split with a round trip of t added to every call between its processes (Toxiproxy)")
+	}
 	fmt.Fprintln(w)
 }
 
@@ -207,7 +210,18 @@ func (t *table) figureRows(group string, get func(*LayoutResult) *OpResult, rati
 	t.row("", "p99", opCell(func(o *OpResult) string { return ms(o.Latency.P99) }),
 		ratioCell(func(f *FigureRatio) float64 { return f.P99 }))
 	t.row("", "errors", opCell(errorsCell), nil)
+	if t.r.anyRTT() {
+		t.row("", "+p50 per RTT ms", func(*LayoutResult) string { return "" }, func(r *Ratio) string {
+			if fr := ratio(r); fr != nil && fr.P50AddedPerRTT != 0 {
+				return fmt.Sprintf("%.2f", fr.P50AddedPerRTT)
+			}
+			return ""
+		})
+	}
 }
+
+// anyRTT reports whether a split ran over a network.
+func (r *Report) anyRTT() bool { return len(r.Settings.RTTsMs) > 0 }
 
 func countCell(get func(*LayoutResult) *OpResult, outcome string) func(*LayoutResult) string {
 	return func(l *LayoutResult) string {

@@ -28,6 +28,11 @@ type Options struct {
 	DSN func(owner string) string
 	// Env is added to every process's environment last: its word wins.
 	Env []string
+	// Via, when set, is told each process's listen address before any
+	// starts, and returns the address its peers are to call it at — a
+	// proxy that plays the network between them, say. Clients still call
+	// the front at its own address.
+	Via func(name, addr string) (string, error)
 }
 
 // Cluster is a started layout.
@@ -76,9 +81,21 @@ func start(ctx context.Context, l Layout, o Options) (*Cluster, error) {
 		}
 		addrs[s.Name] = a
 	}
+	peers := addrs
+	if o.Via != nil {
+		peers = map[string]string{}
+		for name, a := range addrs {
+			via, err := o.Via(name, a)
+			if err != nil {
+				c.Close()
+				return nil, fmt.Errorf("%s: %s: %w", l.Name, name, err)
+			}
+			peers[name] = via
+		}
+	}
 	common := append(inheritedEnv(), "BAZAAR_ADMIN_KEY="+c.AdminKey, "BAZAAR_SERVICE_TOKEN="+o.ServiceToken)
 	for _, s := range l.Procs {
-		implied, err := l.env(s, addrs, o.DSN)
+		implied, err := l.env(s, peers, o.DSN)
 		if err != nil {
 			c.Close()
 			return nil, err
