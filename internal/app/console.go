@@ -16,8 +16,10 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/console"
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/topology"
 	"github.com/bazaar-shop/bazaar/internal/web"
+	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
@@ -35,6 +37,10 @@ func (a *App) newConsole() *console.Console {
 	client := &http.Client{Timeout: 3 * time.Second}
 	return console.New(console.Deps{
 		Keys: a.keys, Stock: a.stockLevels, Hooks: a.hooks, Key: a.secret, Now: time.Now, Log: a.log,
+		SetFaults: func(ctx context.Context, m modules.Module, s faults.Spec) error {
+			_, err := a.applyFaults(ctx, m, s)
+			return err
+		},
 		Sources: func(ctx context.Context) []console.Source {
 			here := console.Source{
 				Name:     "this process",

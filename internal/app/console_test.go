@@ -70,3 +70,40 @@ func TestConsoleAccess(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, page.Status)
 	require.NotEmpty(t, page.Header.Get("Retry-After"))
 }
+
+// TestConsoleSetsFaults: a person signed in to the console sets and clears
+// the faults of calls to a module with its form; a bad number, or a form
+// from elsewhere, changes nothing.
+func TestConsoleSetsFaults(t *testing.T) {
+	base, admin := startShop(t, testdb.Engines()[0], nil)
+	person := pagetest.NewShopper(t, base)
+	form := person.Get("/console/sign-in")
+	page := person.Follow("/console/sign-in", url.Values{"csrf": {form.Field("csrf")}, "key": {admin}})
+	require.Equal(t, http.StatusOK, page.Status, "%s", page.HTML)
+	csrf := page.Field("csrf")
+	faultsOf := func(module string) map[string]float64 {
+		status, out := shoptest.Call(t, "GET", base+"/v1/faults", admin, "")
+		require.Equal(t, http.StatusOK, status, "%s", out)
+		var set struct{ Modules map[string]map[string]float64 }
+		require.NoError(t, json.Unmarshal(out, &set))
+		return set.Modules[module]
+	}
+
+	page = person.Follow("/console/faults", url.Values{"csrf": {csrf}, "module": {"inventory"},
+		"latency_ms": {"2.5"}, "jitter_ms": {""}, "error_rate": {"0.1"}, "timeout_rate": {"0"}, "reset_rate": {"0.05"}})
+	require.Equal(t, http.StatusOK, page.Status, "%s", page.HTML)
+	require.Equal(t, map[string]float64{"latency_ms": 2.5, "jitter_ms": 0, "error_rate": 0.1, "timeout_rate": 0, "reset_rate": 0.05}, faultsOf("inventory"))
+	require.Contains(t, page.HTML, `value="2.5"`, "the console shows the faults set")
+
+	bad := person.Post("/console/faults", url.Values{"csrf": {csrf}, "module": {"inventory"}, "latency_ms": {"soon"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.Status)
+	require.Contains(t, bad.HTML, "latency_ms")
+	bad = person.Post("/console/faults", url.Values{"csrf": {csrf}, "module": {"inventory"}, "error_rate": {"0.9"}, "reset_rate": {"0.9"}})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.Status)
+	require.Equal(t, http.StatusForbidden, person.Post("/console/faults", url.Values{"csrf": {"forged"}, "module": {"inventory"}, "clear": {"1"}}).Status)
+	require.Equal(t, 2.5, faultsOf("inventory")["latency_ms"], "refused forms change nothing")
+
+	page = person.Follow("/console/faults", url.Values{"csrf": {csrf}, "module": {"inventory"}, "clear": {"1"}})
+	require.Equal(t, http.StatusOK, page.Status)
+	require.Equal(t, map[string]float64{"latency_ms": 0, "jitter_ms": 0, "error_rate": 0, "timeout_rate": 0, "reset_rate": 0}, faultsOf("inventory"))
+}

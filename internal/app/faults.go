@@ -62,25 +62,23 @@ func (a *App) listFaults(c *gin.Context) {
 }
 
 func (a *App) setFaults(c *gin.Context) {
-	m, spec, err := a.faultInput(c)
-	if err != nil {
-		web.Error(c, err)
-		return
-	}
-	out := FaultsApplied{Module: m, Faults: spec, Processes: []FaultsProcess{{Applied: true}}}
-	for _, peer := range a.peers() {
-		p := FaultsProcess{URL: peer, Applied: true}
-		if err := a.tellFaults(c.Request.Context(), peer, m, spec); err != nil {
-			p.Applied, p.Detail = false, err.Error()
+	m, spec, err := faultInput(c)
+	if err == nil {
+		var out FaultsApplied
+		if out, err = a.applyFaults(c.Request.Context(), m, spec); err == nil {
+			c.JSON(http.StatusOK, out)
+			return
 		}
-		out.Processes = append(out.Processes, p)
 	}
-	c.JSON(http.StatusOK, out)
+	web.Error(c, err)
 }
 
 // setOwnFaults is a peer's edge passing a change on.
 func (a *App) setOwnFaults(c *gin.Context) {
-	m, spec, err := a.faultInput(c)
+	m, spec, err := faultInput(c)
+	if err == nil {
+		err = a.setOwn(m, spec)
+	}
 	if err != nil {
 		web.Error(c, err)
 		return
@@ -88,8 +86,8 @@ func (a *App) setOwnFaults(c *gin.Context) {
 	c.JSON(http.StatusOK, FaultsApplied{Module: m, Faults: spec, Processes: []FaultsProcess{{Applied: true}}})
 }
 
-// faultInput reads and applies the faults of a request to this process.
-func (a *App) faultInput(c *gin.Context) (modules.Module, faults.Spec, error) {
+// faultInput reads the module and the faults of a request.
+func faultInput(c *gin.Context) (modules.Module, faults.Spec, error) {
 	m, err := modules.Parse(c.Param("module"))
 	if err != nil {
 		return "", faults.Spec{}, errs.Of(errs.NotFound, err.Error())
@@ -98,11 +96,33 @@ func (a *App) faultInput(c *gin.Context) (modules.Module, faults.Spec, error) {
 	if err := web.Decode(c, &spec); err != nil {
 		return "", faults.Spec{}, err
 	}
+	return m, spec, nil
+}
+
+// applyFaults sets the faults of calls to m here and in every process of
+// the layout this one reaches, and says which took them.
+func (a *App) applyFaults(ctx context.Context, m modules.Module, spec faults.Spec) (FaultsApplied, error) {
+	if err := a.setOwn(m, spec); err != nil {
+		return FaultsApplied{}, err
+	}
+	out := FaultsApplied{Module: m, Faults: spec, Processes: []FaultsProcess{{Applied: true}}}
+	for _, peer := range a.peers() {
+		p := FaultsProcess{URL: peer, Applied: true}
+		if err := a.tellFaults(ctx, peer, m, spec); err != nil {
+			p.Applied, p.Detail = false, err.Error()
+		}
+		out.Processes = append(out.Processes, p)
+	}
+	return out, nil
+}
+
+// setOwn sets the faults of calls to m in this process.
+func (a *App) setOwn(m modules.Module, spec faults.Spec) error {
 	if err := a.faults.Set(string(m), spec); err != nil {
-		return "", faults.Spec{}, err
+		return err
 	}
 	a.log.Warn("faults set on calls to a module", "module", m, "faults", spec)
-	return m, spec, nil
+	return nil
 }
 
 // tellFaults passes a change on to one peer process.

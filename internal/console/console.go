@@ -3,13 +3,15 @@
 // module, where it runs, its replicas and breaker, and every call between
 // modules, local or over the network, with its rate and latency from the
 // processes' own metrics — the recent checkouts as traces, the webhook
-// endpoints and their deliveries, and the stock. In a split it gathers all
+// endpoints and their deliveries, and the stock; and it sets the faults
+// made on purpose in calls to each module. In a split it gathers all
 // of this from the other processes with the service token. It signs in
 // with an admin key and keeps a signed session cookie; its pages run no
 // script and refresh themselves.
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +32,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/time/rate"
 
+	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/topology"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -89,6 +93,9 @@ type Deps struct {
 	Stock func(context.Context) ([]Stock, error)
 	// Hooks lists the webhook endpoints with their latest deliveries.
 	Hooks func(context.Context) ([]Hook, error)
+	// SetFaults makes calls to a module misbehave on purpose, in every
+	// process of the layout (PUT /v1/faults/{module}).
+	SetFaults func(ctx context.Context, module modules.Module, s faults.Spec) error
 	// Key signs sessions.
 	Key []byte
 	Now func() time.Time
@@ -108,7 +115,7 @@ type Console struct {
 
 // New returns the console.
 func New(d Deps) *Console {
-	funcs := template.FuncMap{"ms": ms, "rate": perSecond}
+	funcs := template.FuncMap{"ms": ms, "rate": perSecond, "millis": millis}
 	views := map[string]*template.Template{}
 	for _, name := range []string{"overview", "signin", "message"} {
 		views[name] = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles,
@@ -129,6 +136,7 @@ func (c *Console) Routes() []web.Route {
 		route(http.MethodGet, "/console/sign-in", c.signInForm),
 		route(http.MethodPost, "/console/sign-in", c.signIn),
 		route(http.MethodPost, "/console/sign-out", c.signOut),
+		route(http.MethodPost, "/console/faults", c.setFaults),
 		route(http.MethodGet, "/console/assets/*file", web.Assets(assets, "/console/assets")),
 	}
 }
@@ -246,6 +254,48 @@ func (c *Console) signOut(ctx *gin.Context) {
 	ctx.Redirect(http.StatusSeeOther, "/console/sign-in")
 }
 
+// setFaults takes the faults form of one module, from the console's own
+// page (its CSRF token), and sets them in every process.
+func (c *Console) setFaults(ctx *gin.Context) {
+	sess, ok := c.session(ctx)
+	ctx.Request.Body = http.MaxBytesReader(ctx.Writer, ctx.Request.Body, 4<<10)
+	if !ok || ctx.Request.ParseForm() != nil || !c.sessions.seal.Valid("console csrf", sess.Nonce, ctx.Request.PostForm.Get("csrf")) {
+		c.message(ctx, http.StatusForbidden, "Set faults from the console's own page, signed in.")
+		return
+	}
+	form := ctx.Request.PostForm
+	m, err := modules.Parse(form.Get("module"))
+	if err != nil {
+		c.message(ctx, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	var spec faults.Spec
+	if form.Get("clear") == "" {
+		number := func(name string) float64 {
+			v, perr := strconv.ParseFloat(strings.TrimSpace(cmp.Or(form.Get(name), "0")), 64)
+			if perr != nil {
+				err = errors.Join(err, fmt.Errorf("%s: %q is not a number", name, form.Get(name)))
+			}
+			return v
+		}
+		spec = faults.Spec{
+			Latency: time.Duration(number("latency_ms") * float64(time.Millisecond)), Jitter: time.Duration(number("jitter_ms") * float64(time.Millisecond)),
+			ErrorRate: number("error_rate"), TimeoutRate: number("timeout_rate"), ResetRate: number("reset_rate"),
+		}
+		if err == nil {
+			err = spec.Validate()
+		}
+	}
+	if err == nil {
+		err = c.deps.SetFaults(ctx.Request.Context(), m, spec)
+	}
+	if err != nil {
+		c.message(ctx, http.StatusUnprocessableEntity, "The faults of "+string(m)+" were not set: "+err.Error())
+		return
+	}
+	ctx.Redirect(http.StatusSeeOther, "/console#faults")
+}
+
 func (c *Console) message(ctx *gin.Context, status int, text string) {
 	c.render(ctx, status, "message", page{Title: "Console", Message: text, Status: status})
 }
@@ -344,6 +394,7 @@ type moduleView struct {
 	Ready    bool
 	Breaker  string
 	Replicas []replicaView
+	Faults   faults.Spec // made on purpose in calls to it from this process
 }
 
 type replicaView struct {
@@ -372,10 +423,15 @@ func (c *Console) layout(g gathered) layoutView {
 	for _, m := range modules.All() {
 		loc := here.Modules[string(m)]
 		mv := moduleView{Name: string(m), Mode: loc.Mode, Ready: loc.Ready, Breaker: loc.Breaker}
-		switch loc.Mode {
-		case topology.Local:
+		if loc.Faults != nil {
+			mv.Faults = *loc.Faults
+		}
+		switch {
+		case loc.Mode == topology.Local && loc.Wire:
+			mv.Where = "this process, called over an in-memory wire"
+		case loc.Mode == topology.Local:
 			mv.Where = "this process"
-		case topology.Remote:
+		case loc.Mode == topology.Remote:
 			mv.Where = fmt.Sprintf("%d replica(s)", len(loc.Replicas))
 		default:
 			mv.Where = "nowhere this process knows"
@@ -434,6 +490,11 @@ func ms(v float64) string {
 		return fmt.Sprintf("%.2f ms", v)
 	}
 	return fmt.Sprintf("%.0f ms", v)
+}
+
+// millis is a duration in milliseconds, for a form field.
+func millis(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64)
 }
 
 // perSecond writes a rate, or a dash when unknown.
