@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -80,6 +81,7 @@ func (m *Metrics) Gather() ([]*dto.MetricFamily, error) { return m.registry.Gath
 // HTTP counts and times every request by its route template, so
 // /v1/products/{id} is one series, not one per product.
 func (m *Metrics) HTTP() gin.HandlerFunc {
+	series := routeSeries{known: map[routeKey]requestSeries{}}
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
@@ -87,9 +89,55 @@ func (m *Metrics) HTTP() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
-		m.requestTime.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+		s := series.of(m, routeKey{route, knownMethod(c.Request.Method), c.Writer.Status()})
+		s.count.Inc()
+		s.time.Observe(time.Since(start).Seconds())
 	}
+}
+
+// knownMethod is the method as a label: a client may send any token as a
+// method, and each would otherwise be a series of its own, forever.
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// routeKey is the labels of one request series.
+type routeKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries is the counter and histogram of one routeKey.
+type requestSeries struct {
+	count prometheus.Counter
+	time  prometheus.Observer
+}
+
+// routeSeries remembers each route's series once looked up: finding them
+// by their labels hashes every label, on every request.
+type routeSeries struct {
+	mu    sync.RWMutex
+	known map[routeKey]requestSeries
+}
+
+func (r *routeSeries) of(m *Metrics, k routeKey) requestSeries {
+	r.mu.RLock()
+	s, ok := r.known[k]
+	r.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = requestSeries{m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		m.requestTime.WithLabelValues(k.route, k.method)}
+	r.mu.Lock()
+	r.known[k] = s
+	r.mu.Unlock()
+	return s
 }
 
 // Call records one module calling another.

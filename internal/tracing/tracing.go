@@ -76,10 +76,16 @@ func Middleware(tracer trace.Tracer) gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		ctx, span := tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(semconv.HTTPRequestMethodKey.String(c.Request.Method), semconv.HTTPRoute(route)))
+		ctx, span := tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
 		c.Request = c.Request.WithContext(ctx)
+		// Most requests are not sampled (by default only checkouts are):
+		// their attributes would be made for nothing, on every request.
+		if !span.IsRecording() {
+			c.Next()
+			return
+		}
+		span.SetAttributes(semconv.HTTPRequestMethodKey.String(c.Request.Method), semconv.HTTPRoute(route))
 		c.Next()
 		status := c.Writer.Status()
 		span.SetAttributes(semconv.HTTPResponseStatusCode(status))

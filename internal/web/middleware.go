@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -14,15 +17,11 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
 
-const (
-	// RequestIDHeader carries the request id in and out.
-	RequestIDHeader = "X-Request-Id"
-	requestIDKey    = "bazaar.request_id"
-	loggerKey       = "bazaar.logger"
-)
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
 
 // RequestIDOf returns the id of the request being served.
-func RequestIDOf(c *gin.Context) string { return c.GetString(requestIDKey) }
+func RequestIDOf(c *gin.Context) string { return RequestID(c.Request.Context()) }
 
 // RequestLog gives every request an id (kept from X-Request-Id when the
 // caller sent a sane one), a logger that carries it, and one access-log line.
@@ -32,10 +31,11 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 		if !saneRequestID(id) {
 			id = newRequestID()
 		}
-		c.Set(requestIDKey, id)
 		c.Header(RequestIDHeader, id)
-		c.Set(loggerKey, log) // Logger adds the request's ids when a line is written
-		ctx := context.WithValue(c.Request.Context(), requestIDCtxKey{}, id)
+		// One value in the context, not two in the gin context: this runs
+		// for every request, and each of those costs a map and a lock.
+		// Logger adds the request's ids when a line is written.
+		ctx := context.WithValue(c.Request.Context(), requestInfoKey{}, &requestInfo{id: id, log: log})
 		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
 			// The caller's deadline, carried over the wire: work it can no
 			// longer use is not started.
@@ -73,7 +73,14 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string { return "req_" + randomHex(12) }
+// newRequestID makes an id unique enough to find a request by; it need not
+// be secret, so the runtime's fast random source serves.
+func newRequestID() string {
+	var b [12]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
+	return "req_" + hex.EncodeToString(b[:])
+}
 
 // Recover turns a panic into a logged 500 problem instead of a dropped connection.
 func Recover() gin.HandlerFunc {

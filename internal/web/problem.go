@@ -123,13 +123,13 @@ func Error(c *gin.Context, err error) {
 // with the request id and trace id on every line. It is built when asked
 // for, so requests that log nothing pay nothing for it.
 func Logger(c *gin.Context) *slog.Logger {
-	l, ok := c.Get(loggerKey)
+	info, ok := c.Request.Context().Value(requestInfoKey{}).(*requestInfo)
 	if !ok {
 		return slog.Default()
 	}
-	attrs := []any{"request_id", c.GetString(requestIDKey)}
+	attrs := []any{"request_id", info.id}
 	if sc := trace.SpanContextFromContext(c.Request.Context()); sc.HasTraceID() {
 		attrs = append(attrs, "trace_id", sc.TraceID().String())
 	}
-	return l.(*slog.Logger).With(attrs...)
+	return info.log.With(attrs...)
 }

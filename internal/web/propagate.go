@@ -2,8 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"log/slog"
 )
 
 // Headers that carry a request's identity and deadline from one process to
@@ -15,16 +14,19 @@ const (
 	TimeoutHeader = "X-Request-Timeout"
 )
 
-type requestIDCtxKey struct{}
+// requestInfo is what RequestLog keeps of a request for the code that
+// serves it: its id and the logger.
+type requestInfo struct {
+	id  string
+	log *slog.Logger
+}
+
+type requestInfoKey struct{}
 
 // RequestID returns the id of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDCtxKey{}).(string)
-	return id
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
