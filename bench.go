@@ -49,9 +49,10 @@ field changes meaning); --plot draws the latency percentiles.
 process sits behind a Toxiproxy proxy that holds every answer for the
 round-trip time given, so every call from one process to another (the
 gateway forwarding, a module calling a module) pays it once; the bench's
-own requests to the gateway do not. Each such run is named split@<rtt> and
-compared with the split on loopback, with the milliseconds its median
-gained per millisecond of round trip. 0s measures the proxies alone.
+own requests to the gateway do not. Each such run is named split@<rtt>. 0s
+measures the proxies alone, and is compared with the split on loopback;
+the others are compared with it (or, without a 0s run, with the split),
+with the milliseconds their median gained per millisecond of round trip.
 
 After the load the bench checks, for every seeded product, that on hand +
 units sold = units seeded, that the layout's succeeded payments hold

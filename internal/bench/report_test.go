@@ -109,6 +109,12 @@ func TestRatios(t *testing.T) {
 	rs = ratios([]LayoutResult{mono, slow})
 	require.Equal(t, "split@2ms/monolith", rs[0].Name, "without the split on loopback, the monolith")
 	require.Zero(t, rs[0].Ops["checkout"].P50AddedPerRTT)
+	proxied := layoutWith(SplitAt(0), 350, 7, 12, 300<<20)
+	rs = ratios([]LayoutResult{mono, split, proxied, slow})
+	require.Equal(t, []string{"split/monolith", "split@0ms/split", "split@2ms/split@0ms"},
+		[]string{rs[0].Name, rs[1].Name, rs[2].Name}, "the proxies' cost parted from the round trip's")
+	require.Zero(t, rs[1].Ops["checkout"].P50AddedPerRTT, "no round trip added")
+	require.InDelta(t, 2, rs[2].Ops["checkout"].P50AddedPerRTT, 1e-9, "4ms more than through the proxies alone, over 2ms")
 
 	require.Empty(t, ratios([]LayoutResult{mono}), "nothing to compare")
 	require.Zero(t, ratio(1, 0), "undefined is 0, not Inf")
