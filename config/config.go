@@ -207,13 +207,28 @@ type Storefront struct {
 type Payment struct {
 	RecoveryInterval time.Duration `mapstructure:"recovery_interval" default:"1m" check:"positive" help:"How often pending payments are looked for."`
 	RecoverAfter     time.Duration `mapstructure:"recover_after" default:"2m" check:"positive" help:"How old a pending payment must be before recovery resolves it; longer than any live checkout."`
+	// The card sandbox keeps a ledger as a processor would, in a database
+	// of its own: not the shop's, which it stands apart from.
+	SandboxDSN       string        `mapstructure:"sandbox_dsn" help:"The card sandbox's ledger of charges, a database apart from the shop's. Empty: <data_dir>/sandbox.db."`
+	SandboxRetention time.Duration `mapstructure:"sandbox_retention" default:"2160h" check:"positive" help:"How long the card sandbox remembers a charge; longer than any recovery (payment.recover_after)."`
 }
 
-// DSNKey is the key of the setting that names a module's database, or
-// the key database's ("auth").
+// SandboxDSN is the database of the card sandbox's ledger.
+func (c Config) SandboxDSN() string {
+	if c.Payment.SandboxDSN != "" {
+		return c.Payment.SandboxDSN
+	}
+	return filepath.Join(c.DataDir, "sandbox.db")
+}
+
+// DSNKey is the key of the setting that names a module's database, the
+// key database's ("auth") or the card sandbox's ledger's ("sandbox").
 func DSNKey(owner string) string {
-	if owner == "auth" {
+	switch owner {
+	case "auth":
 		return "auth.dsn"
+	case "sandbox":
+		return "payment.sandbox_dsn"
 	}
 	return "modules." + owner + ".dsn"
 }
@@ -326,6 +341,15 @@ func (c Config) Validate() error {
 	if c.Tracing.Exporter == "otlp" {
 		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			bad("tracing.endpoint", "otlp needs the collector's http(s) URL, got %q", c.Tracing.Endpoint)
+		}
+	}
+	if c.Payment.SandboxRetention <= c.Payment.RecoverAfter {
+		bad("payment.sandbox_retention", "must be longer than payment.recover_after (%s), or recovery would ask about charges the sandbox forgot, got %s",
+			c.Payment.RecoverAfter, c.Payment.SandboxRetention)
+	}
+	if c.Hosts(modules.Payment) {
+		if _, _, err := database.Parse(c.SandboxDSN()); err != nil {
+			bad("payment.sandbox_dsn", "%v", err)
 		}
 	}
 	if c.RateLimit.RPS > 0 && c.RateLimit.Burst < 1 {

@@ -91,6 +91,7 @@ func wantDefaults() config.Config {
 		Payment: config.Payment{
 			RecoveryInterval: time.Minute,
 			RecoverAfter:     2 * time.Minute,
+			SandboxRetention: 2160 * time.Hour,
 		},
 		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second, CacheCheck: time.Second},
 		SQLite:    config.SQLite{Synchronous: "normal"},
@@ -378,6 +379,8 @@ func envCases() map[string]envCase {
 		"inventory.expiry_interval":     {"10s", 10 * time.Second, func(c config.Config) any { return c.Inventory.ExpiryInterval }, nil},
 		"payment.recovery_interval":     {"2m", 2 * time.Minute, func(c config.Config) any { return c.Payment.RecoveryInterval }, nil},
 		"payment.recover_after":         {"1h", time.Hour, func(c config.Config) any { return c.Payment.RecoverAfter }, nil},
+		"payment.sandbox_dsn":           {"/tmp/ledger.db", "/tmp/ledger.db", func(c config.Config) any { return c.Payment.SandboxDSN }, nil},
+		"payment.sandbox_retention":     {"4320h", 4320 * time.Hour, func(c config.Config) any { return c.Payment.SandboxRetention }, nil},
 		"catalogue.cache_ttl":           {"0s", time.Duration(0), func(c config.Config) any { return c.Catalogue.CacheTTL }, nil},
 		"catalogue.cache_check":         {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Catalogue.CacheCheck }, nil},
 		"sqlite.synchronous":            {"full", "full", func(c config.Config) any { return c.SQLite.Synchronous }, nil},

@@ -9,11 +9,12 @@ import (
 	"io/fs"
 )
 
-//go:embed auth catalogue inventory payment webhooks
+//go:embed auth catalogue inventory payment sandbox webhooks
 var tree embed.FS
 
 // For returns the migrations of one module ("catalogue", "inventory",
-// "payment", "auth" for API keys, or "webhooks").
+// "payment", "auth" for API keys, "webhooks", or "sandbox" for the card
+// sandbox's ledger).
 func For(module string) (fs.FS, error) {
 	if _, err := fs.Stat(tree, module); err != nil {
 		return nil, fmt.Errorf("no migrations for module %q", module)

@@ -128,6 +128,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		}
 		a.dbs[owner] = db
 	}
+	if cfg.Hosts(modules.Payment) {
+		db, err := openMigrated(ctx, sandboxDB, cfg.SandboxDSN(), database.Synchronous(cfg.SQLite.Synchronous))
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.dbs[sandboxDB] = db
+	}
 	for name, db := range a.dbs {
 		if db.Kind == database.SQLite {
 			a.metrics.Writes(name, db.Writes)

@@ -86,7 +86,7 @@ func BenchmarkCheckout(b *testing.B) {
 		inv  inventory.Service
 	}{{"local", shop.catalogue, shop.inventory}, {"remote", shop.catalogueClient, shop.inventoryClient}} {
 		b.Run(mode.name, func(b *testing.B) {
-			pay := paymentsvc.New(testdb.Engines()[0].Open(b, "payment").DB, mode.cat, mode.inv, sandbox.New(), benchNow,
+			pay := paymentsvc.New(testdb.Engines()[0].Open(b, "payment").DB, mode.cat, mode.inv, sandbox.New(testdb.Engines()[0].Open(b, "sandbox").DB, benchNow), benchNow,
 				slog.New(slog.DiscardHandler))
 			for b.Loop() {
 				if _, err := pay.Checkout(context.Background(), req); err != nil {

@@ -176,7 +176,7 @@ var (
 // scrape time; the modules add their own as they are wired.
 func (a *App) gauges() {
 	for name, db := range a.dbs {
-		if name == "auth" || name == string(modules.Webhooks) {
+		if name == "auth" || name == sandboxDB || name == string(modules.Webhooks) {
 			continue
 		}
 		a.metrics.Gauge("bazaar_outbox_backlog", "Events in a module's outbox not yet relayed to webhooks.",

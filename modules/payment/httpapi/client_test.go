@@ -27,7 +27,7 @@ func TestClientContract(t *testing.T) {
 			paymenttest.Run(t, func(t *testing.T) paymenttest.Harness {
 				cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, now)
 				inv := inventorysvc.New(engine.Open(t, "inventory").DB, cat, 10*time.Minute, 5, now)
-				local := service.New(engine.Open(t, "payment").DB, cat, inv, sandbox.New(), now, slog.New(slog.DiscardHandler))
+				local := service.New(engine.Open(t, "payment").DB, cat, inv, sandbox.New(engine.Open(t, "sandbox").DB, now), now, slog.New(slog.DiscardHandler))
 				m := remotetest.Serve(t, "payment", httpapi.Routes(local))
 				return paymenttest.Harness{Payments: httpapi.NewClient(m), Catalogue: cat, Inventory: inv}
 			})

@@ -1,15 +1,26 @@
 // Package sandbox is a card processor that behaves like a card network's test
-// mode, for development, demos and tests. It keeps its charges in memory.
+// mode, for development, demos and tests.
 //
 //	4242424242424242  succeeds
 //	4000000000000002  declined: generic_decline
 //	4000000000009995  declined: insufficient_funds
 //	any other number  succeeds (the payment service rejects numbers failing Luhn)
+//
+// Like a real processor it remembers its charges — in a ledger of its own,
+// a database apart from the shop's — so that recovery after a crash or a
+// restart asks it and gets the true answer, and it forgets them only after
+// a retention longer than any recovery window.
 package sandbox
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/modules/payment"
@@ -22,19 +33,32 @@ var declines = map[string]string{
 
 // Processor is the sandbox card processor.
 type Processor struct {
-	mu       sync.Mutex
-	byKey    map[string]payment.Charge
-	refunded map[string]bool
+	db  *gorm.DB
+	now func() time.Time
 }
 
 var _ payment.Processor = (*Processor)(nil)
 
-// New returns an empty sandbox.
-func New() *Processor {
-	return &Processor{byKey: map[string]payment.Charge{}, refunded: map[string]bool{}}
+// New returns the sandbox keeping its ledger in db (migrated with the
+// "sandbox" migrations).
+func New(db *gorm.DB, now func() time.Time) *Processor {
+	return &Processor{db: db, now: now}
 }
 
+// charge is a row of the ledger.
+type charge struct {
+	IdempotencyKey string `gorm:"primaryKey"`
+	ID             string
+	Amount         int64
+	Currency       string
+	CreatedAt      time.Time
+	RefundedAt     *time.Time
+}
+
+func (charge) TableName() string { return "sandbox_charges" }
+
 // Charge takes the money unless the card is one of the declining test cards.
+// A repeat with the same idempotency key gets the first charge back.
 func (p *Processor) Charge(ctx context.Context, req payment.ChargeRequest) (payment.Charge, error) {
 	if err := ctx.Err(); err != nil {
 		return payment.Charge{}, err
@@ -42,37 +66,80 @@ func (p *Processor) Charge(ctx context.Context, req payment.ChargeRequest) (paym
 	if code, ok := declines[req.Card.Number]; ok {
 		return payment.Charge{}, &payment.Decline{Code: code}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if ch, ok := p.byKey[req.IdempotencyKey]; ok {
-		return ch, nil
+	row := charge{IdempotencyKey: req.IdempotencyKey, ID: ids.New("ch"), Amount: req.Amount, Currency: req.Currency, CreatedAt: p.now()}
+	if err := p.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return payment.Charge{}, fmt.Errorf("sandbox: record the charge: %w", err)
 	}
-	ch := payment.Charge{ID: ids.New("ch")}
-	p.byKey[req.IdempotencyKey] = ch
-	return ch, nil
+	return p.Lookup(ctx, req.IdempotencyKey)
 }
 
 // Lookup finds a charge by its idempotency key.
 func (p *Processor) Lookup(ctx context.Context, key string) (payment.Charge, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if ch, ok := p.byKey[key]; ok {
-		return ch, nil
+	var row charge
+	err := p.db.WithContext(ctx).Where("idempotency_key = ?", key).Take(&row).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return payment.Charge{}, payment.ErrChargeNotFound
+	case err != nil:
+		return payment.Charge{}, fmt.Errorf("sandbox: look the charge up: %w", err)
 	}
-	return payment.Charge{}, payment.ErrChargeNotFound
+	return payment.Charge{ID: row.ID}, nil
 }
 
-// Refund marks a charge refunded.
+// Refund marks a charge refunded; refunding it again changes nothing.
 func (p *Processor) Refund(ctx context.Context, chargeID string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refunded[chargeID] = true
+	err := p.db.WithContext(ctx).Model(&charge{}).Where("id = ? AND refunded_at IS NULL", chargeID).
+		Update("refunded_at", p.now()).Error
+	if err != nil {
+		return fmt.Errorf("sandbox: refund: %w", err)
+	}
 	return nil
 }
 
 // Refunded reports whether a charge was refunded, for tests.
 func (p *Processor) Refunded(chargeID string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.refunded[chargeID]
+	var n int64
+	p.db.Model(&charge{}).Where("id = ? AND refunded_at IS NOT NULL", chargeID).Count(&n)
+	return n > 0
+}
+
+// pruneBatch bounds one delete, so that pruning never holds the writer for
+// long.
+const pruneBatch = 500
+
+// Prune forgets the charges made before cutoff, a batch at a time, and says
+// how many it forgot.
+func (p *Processor) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		res := p.db.WithContext(ctx).Where("idempotency_key IN (?)",
+			p.db.Model(&charge{}).Select("idempotency_key").Where("created_at < ?", cutoff).Limit(pruneBatch)).
+			Delete(&charge{})
+		if res.Error != nil {
+			return total, fmt.Errorf("sandbox: prune: %w", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// RunRetention forgets charges older than retention, every interval, until
+// ctx ends.
+func (p *Processor) RunRetention(ctx context.Context, interval, retention time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := p.Prune(ctx, p.now().Add(-retention)); err != nil && ctx.Err() == nil {
+			log.Error("forget old sandbox charges", "err", err)
+		} else if n > 0 {
+			log.Debug("forgot old sandbox charges", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -24,7 +24,7 @@ func TestContract(t *testing.T) {
 			paymenttest.Run(t, func(t *testing.T) paymenttest.Harness {
 				cat := cataloguesvc.New(engine.Open(t, "catalogue").DB, now)
 				inv := inventorysvc.New(engine.Open(t, "inventory").DB, cat, ttl, 5, now)
-				pay := service.New(engine.Open(t, "payment").DB, cat, inv, sandbox.New(), now, slog.New(slog.DiscardHandler))
+				pay := service.New(engine.Open(t, "payment").DB, cat, inv, sandbox.New(engine.Open(t, "sandbox").DB, now), now, slog.New(slog.DiscardHandler))
 				return paymenttest.Harness{Payments: pay, Catalogue: cat, Inventory: inv}
 			})
 		})

@@ -118,6 +118,7 @@ type world struct {
 	processor *processor
 	payments  *service.Service
 	paymentDB *database.DB
+	sandboxDB *database.DB
 }
 
 func newWorld(t *testing.T, engine testdb.Engine) *world {
@@ -126,7 +127,8 @@ func newWorld(t *testing.T, engine testdb.Engine) *world {
 	w.catalogue = cataloguesvc.New(engine.Open(t, "catalogue").DB, w.clock.Now)
 	w.stock = inventorysvc.New(engine.Open(t, "inventory").DB, w.catalogue, ttl, 5, w.clock.Now)
 	w.inventory = &flakyInventory{Service: w.stock}
-	w.processor = &processor{Processor: sandbox.New()}
+	w.sandboxDB = engine.Open(t, "sandbox")
+	w.processor = &processor{Processor: sandbox.New(w.sandboxDB.DB, w.clock.Now)}
 	w.paymentDB = engine.Open(t, "payment")
 	w.payments = service.New(w.paymentDB.DB, w.catalogue, w.inventory, w.processor, w.clock.Now, slog.New(slog.DiscardHandler))
 	return w
@@ -207,6 +209,25 @@ func TestRecovery(t *testing.T) {
 
 				w.recoverNow(t)
 				require.Equal(t, payment.Succeeded, w.get(t, id).Status)
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 1, Available: 1}, w.level(t, p))
+			})
+			t.Run("charged, then a restart before recovery: the sandbox's ledger has the charge", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				w.processor.chargeThenLose = true
+				id := failedCheckout(t, w, cart(p, 2))
+				require.Equal(t, payment.Pending, w.get(t, id).Status)
+
+				// A new process: a new sandbox and a new payment service on
+				// the same databases; nothing of the first is in memory.
+				cards := sandbox.New(w.sandboxDB.DB, w.clock.Now)
+				w.payments = service.New(w.paymentDB.DB, w.catalogue, w.inventory, cards, w.clock.Now, slog.New(slog.DiscardHandler))
+				w.recoverNow(t)
+				got := w.get(t, id)
+				require.Equal(t, payment.Succeeded, got.Status, "the card was charged: the payment stands")
+				ch, err := cards.Lookup(ctx, id)
+				require.NoError(t, err)
+				require.False(t, cards.Refunded(ch.ID))
 				require.Equal(t, inventory.Level{ProductID: p, OnHand: 1, Available: 1}, w.level(t, p))
 			})
 			t.Run("charged, commit failed: recovery commits", func(t *testing.T) {

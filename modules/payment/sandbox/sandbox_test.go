@@ -1,0 +1,96 @@
+package sandbox_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/testclock"
+	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/modules/payment"
+	"github.com/bazaar-shop/bazaar/modules/payment/sandbox"
+)
+
+var ctx = context.Background()
+
+func charge(key string) payment.ChargeRequest {
+	return payment.ChargeRequest{IdempotencyKey: key, Amount: 1299, Currency: "EUR",
+		Card: payment.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2099, CVC: "123"}}
+}
+
+// TestLedger: a charge is made once per key, found again by a sandbox
+// started afresh on the same ledger (a restart), refunded once; the test
+// cards decline as documented and leave nothing behind.
+func TestLedger(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			clock := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			db := engine.Open(t, "sandbox").DB
+			first := sandbox.New(db, clock.Now)
+
+			ch, err := first.Charge(ctx, charge("pay_1"))
+			require.NoError(t, err)
+			again, err := first.Charge(ctx, charge("pay_1"))
+			require.NoError(t, err)
+			require.Equal(t, ch, again, "a repeat gets the first charge back")
+
+			restarted := sandbox.New(db, clock.Now)
+			found, err := restarted.Lookup(ctx, "pay_1")
+			require.NoError(t, err)
+			require.Equal(t, ch, found, "the charge outlives the process that made it")
+			_, err = restarted.Lookup(ctx, "pay_2")
+			require.ErrorIs(t, err, payment.ErrChargeNotFound)
+
+			require.NoError(t, restarted.Refund(ctx, ch.ID))
+			require.NoError(t, restarted.Refund(ctx, ch.ID), "a second refund changes nothing")
+			require.True(t, first.Refunded(ch.ID))
+
+			for number, code := range map[string]string{"4000000000000002": "generic_decline", "4000000000009995": "insufficient_funds"} {
+				req := charge("pay_declined_" + code)
+				req.Card.Number = number
+				_, err := first.Charge(ctx, req)
+				var decline *payment.Decline
+				require.ErrorAs(t, err, &decline)
+				require.Equal(t, code, decline.Code)
+				_, err = first.Lookup(ctx, req.IdempotencyKey)
+				require.ErrorIs(t, err, payment.ErrChargeNotFound, "a decline takes no money and keeps no charge")
+			}
+		})
+	}
+}
+
+// TestRetention: charges older than the cutoff go, in batches, the newer
+// stay.
+func TestRetention(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			clock := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			p := sandbox.New(engine.Open(t, "sandbox").DB, clock.Now)
+			const old = 1200 // more than one batch
+			for i := range old {
+				_, err := p.Charge(ctx, charge(fmt.Sprintf("old_%d", i)))
+				require.NoError(t, err)
+			}
+			clock.Advance(48 * time.Hour)
+			recent, err := p.Charge(ctx, charge("recent"))
+			require.NoError(t, err)
+
+			n, err := p.Prune(ctx, clock.Now().Add(-24*time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, int64(old), n)
+			found, err := p.Lookup(ctx, "recent")
+			require.NoError(t, err)
+			require.Equal(t, recent, found)
+			_, err = p.Lookup(ctx, "old_0")
+			require.ErrorIs(t, err, payment.ErrChargeNotFound)
+			n, err = p.Prune(ctx, clock.Now().Add(-24*time.Hour))
+			require.NoError(t, err)
+			require.Zero(t, n)
+		})
+	}
+}
