@@ -24,6 +24,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/auth"
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/faults"
+	"github.com/bazaar-shop/bazaar/internal/idempotency"
 	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
@@ -220,6 +221,15 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		db, publish, log := a.db(m), a.publish(m), a.log.With("module", m, "component", "relay")
 		a.goWork(func() { outbox.RunRelay(ctx, db, a.cfg.Webhooks.PollInterval, publish, log) })
+	}
+	// Keys remembered past their TTL are of no use: each module that takes
+	// them prunes its own.
+	for _, m := range modules.All() {
+		if !a.cfg.Hosts(m) || !slices.ContainsFunc(a.routes[m].public, func(rt web.Route) bool { return rt.Idempotent }) {
+			continue
+		}
+		keys, log := idempotency.New(a.db(m), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease), a.log.With("module", m)
+		a.goWork(func() { keys.RunPruning(ctx, retentionInterval, log) })
 	}
 	for _, start := range a.starts {
 		start(ctx)

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -245,4 +246,46 @@ func (w *capture) WriteString(s string) (int, error) {
 func (s *Store) Purge(ctx context.Context) (int64, error) {
 	res := s.db.WithContext(ctx).Where("expires_at < ?", s.now()).Delete(&record{})
 	return res.RowsAffected, res.Error
+}
+
+// pruneBatch bounds one delete, so that pruning never holds a writer for
+// long.
+const pruneBatch = 500
+
+// Prune deletes the records that expired (past the TTL a key is
+// remembered for: a repeat is then a new request), a batch at a time, and
+// says how many it deleted.
+func (s *Store) Prune(ctx context.Context) (int64, error) {
+	now := s.now()
+	var total int64
+	for {
+		res := s.db.WithContext(ctx).Where("(scope, idem_key) IN (?)",
+			s.db.Model(&record{}).Select("scope, idem_key").Where("expires_at < ?", now).Limit(pruneBatch)).
+			Delete(&record{})
+		if res.Error != nil {
+			return total, fmt.Errorf("prune idempotency keys: %w", res.Error)
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// RunPruning prunes every interval until ctx ends.
+func (s *Store) RunPruning(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Error("prune expired idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Debug("pruned expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
