@@ -64,7 +64,7 @@ func wantDefaults() config.Config {
 			BreakerCooldown: 5 * time.Second,
 			HealthInterval:  2 * time.Second,
 		},
-		Log:  config.Log{Level: "info", Format: "auto"},
+		Log:  config.Log{Level: "info", Format: "auto", RequestsPerSecond: 10, SlowRequest: time.Second},
 		Auth: config.Auth{DSN: "", Edge: "auto"},
 		Modules: config.ModuleSet{
 			Serve: modules.All(),
@@ -339,6 +339,8 @@ func envCases() map[string]envCase {
 		"http.shutdown_timeout":         {"45s", 45 * time.Second, func(c config.Config) any { return c.HTTP.ShutdownTimeout }, nil},
 		"log.level":                     {"debug", "debug", func(c config.Config) any { return c.Log.Level }, nil},
 		"log.format":                    {"json", "json", func(c config.Config) any { return c.Log.Format }, nil},
+		"log.requests_per_second":       {"2.5", 2.5, func(c config.Config) any { return c.Log.RequestsPerSecond }, nil},
+		"log.slow_request":              {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Log.SlowRequest }, nil},
 		"auth.dsn":                      {"postgres://u:p@db/auth", "postgres://u:p@db/auth", func(c config.Config) any { return c.Auth.DSN }, nil},
 		"auth.edge":                     {"false", "false", func(c config.Config) any { return c.Auth.Edge }, nil},
 		"modules.serve":                 {"payment", "payment", func(c config.Config) any { return modules.List(c.Modules.Serve) }, split},

@@ -28,7 +28,7 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.ContextWithFallback = true
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
-	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log), a.metrics.HTTP(), web.Recover())
+	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log, a.logPolicy()), a.metrics.HTTP(), web.Recover())
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.readyz)
@@ -128,4 +128,9 @@ func (a *App) AdminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// logPolicy is which requests get an access-log line (log.*).
+func (a *App) logPolicy() web.LogPolicy {
+	return web.LogPolicy{PerSecond: a.cfg.Log.RequestsPerSecond, Slow: a.cfg.Log.SlowRequest}
 }

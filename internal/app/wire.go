@@ -59,7 +59,7 @@ func (a *App) wireHandler(m modules.Module) http.Handler {
 	r.ContextWithFallback = true
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
-	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log.With("module", m, "mode", modeWire)), web.Recover())
+	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log.With("module", m, "mode", modeWire), a.logPolicy()), web.Recover())
 	r.GET("/readyz", a.readyz)
 	keys := auth.New(nil, "", a.remoteOptions.ServiceToken, Now)
 	web.Mount(r, a.routes[m].public, keys, a.hosted(m))

@@ -171,7 +171,7 @@ func TestStampedHeaders(t *testing.T) {
 			})
 			m := newModule(t, []string{down.URL}, remote.Options{})
 			edge := gin.New()
-			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}))
 			edge.GET("/call", func(c *gin.Context) {
 				var out struct {
 					OK bool `json:"ok"`
@@ -634,7 +634,7 @@ func TestDeadline(t *testing.T) {
 		down := serve(t, slow)
 		m := newModule(t, []string{down.URL}, remote.Options{})
 		edge := gin.New()
-		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}))
 		edge.GET("/v1/things/:id", m.Forward)
 		req := httptest.NewRequest(http.MethodGet, "/v1/things/1", nil)
 		req.Header.Set(web.TimeoutHeader, strconv.Itoa(int(deadline.Milliseconds())))
@@ -744,7 +744,7 @@ func TestForward(t *testing.T) {
 			m := newModule(t, []string{down.URL}, remote.Options{Retries: 1, Signer: identity.NewSigner(token, time.Now)})
 			edge := gin.New()
 			caller := identity.Caller{Key: "key_" + tc.name, Role: "storefront"}
-			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard), func(c *gin.Context) { web.SetCaller(c, caller) })
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}), func(c *gin.Context) { web.SetCaller(c, caller) })
 			edge.GET("/v1/things/:id", m.Forward)
 			edge.POST("/v1/things", m.Forward)
 			edge.DELETE("/v1/things/:id", m.Forward)
@@ -799,7 +799,7 @@ func TestForwardFailures(t *testing.T) {
 		t.Parallel()
 		m := newModule(t, []string{"http://" + freeAddr(t)}, remote.Options{})
 		edge := gin.New()
-		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}))
 		edge.POST("/v1/things", m.Forward)
 		rec := httptest.NewRecorder()
 		edge.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/things", strings.NewReader(`{}`)))
@@ -817,7 +817,7 @@ func TestForwardFailures(t *testing.T) {
 		down := serve(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); ok(w, r) })
 		m := newModule(t, []string{down.URL}, remote.Options{})
 		edge := gin.New()
-		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+		edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}))
 		edge.POST("/v1/things", m.Forward)
 		rec := httptest.NewRecorder()
 		big := bytes.Repeat([]byte("x"), web.MaxBodyBytes+1)
@@ -844,7 +844,7 @@ func TestBreakerIgnoresCallersThatGiveUp(t *testing.T) {
 		}},
 		{"public client sends X-Request-Timeout: 1 through Forward", func(t *testing.T, m *remote.Module) {
 			edge := gin.New()
-			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard))
+			edge.Use(tracing.Middleware(tracer), web.RequestLog(discard, web.LogPolicy{}))
 			edge.GET("/slow", m.Forward)
 			req := httptest.NewRequest(http.MethodGet, "/slow", nil)
 			req.Header.Set(web.TimeoutHeader, "1")

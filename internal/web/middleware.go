@@ -10,9 +10,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 )
@@ -23,9 +25,27 @@ const RequestIDHeader = "X-Request-Id"
 // RequestIDOf returns the id of the request being served.
 func RequestIDOf(c *gin.Context) string { return RequestID(c.Request.Context()) }
 
+// LogPolicy says which requests get an access-log line. The zero policy
+// logs every one.
+type LogPolicy struct {
+	// PerSecond, when positive, bounds the lines of requests that went
+	// well (below 400, faster than Slow) to about this many a second; the
+	// next line written says how many were left out. Errors and slow
+	// requests are always written.
+	PerSecond float64
+	// Slow is the time from which a request is always written; 0: none is.
+	Slow time.Duration
+}
+
 // RequestLog gives every request an id (kept from X-Request-Id when the
-// caller sent a sane one), a logger that carries it, and one access-log line.
-func RequestLog(log *slog.Logger) gin.HandlerFunc {
+// caller sent a sane one), a logger that carries it, and an access-log line
+// as policy says.
+func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
+	var lines *rate.Limiter
+	if policy.PerSecond > 0 {
+		lines = rate.NewLimiter(rate.Limit(policy.PerSecond), max(1, int(policy.PerSecond)))
+	}
+	var skipped atomic.Int64
 	return func(c *gin.Context) {
 		id := c.GetHeader(RequestIDHeader)
 		if !saneRequestID(id) {
@@ -47,15 +67,22 @@ func RequestLog(log *slog.Logger) gin.HandlerFunc {
 
 		start := time.Now()
 		c.Next()
-		if log.Enabled(ctx, slog.LevelInfo) {
-			Logger(c).Info("http request",
-				"method", c.Request.Method,
-				"route", c.FullPath(),
-				"path", c.Request.URL.Path,
-				"status", c.Writer.Status(),
-				"duration_ms", float64(time.Since(start).Microseconds())/1000,
-			)
+		if !log.Enabled(ctx, slog.LevelInfo) {
+			return
 		}
+		took, status := time.Since(start), c.Writer.Status()
+		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
+			"status", status, "duration_ms", float64(took.Microseconds()) / 1000}
+		switch {
+		case status >= 400, policy.Slow > 0 && took >= policy.Slow, lines == nil, log.Enabled(ctx, slog.LevelDebug):
+		case !lines.Allow():
+			skipped.Add(1)
+			return
+		}
+		if n := skipped.Swap(0); n > 0 {
+			attrs = append(attrs, "not_logged_since", n) // requests that went well, left out since the last line
+		}
+		Logger(c).Info("http request", attrs...)
 	}
 }
 

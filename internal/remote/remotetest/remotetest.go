@@ -43,7 +43,7 @@ func Serve(t testing.TB, name string, routes ...[]web.Route) *remote.Module {
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
-	r.Use(web.RequestLog(slog.New(slog.DiscardHandler)), web.Recover())
+	r.Use(web.RequestLog(slog.New(slog.DiscardHandler), web.LogPolicy{}), web.Recover())
 	for _, rs := range routes {
 		web.Mount(r, rs, tokenGuard{}, web.Own)
 	}

@@ -1,0 +1,51 @@
+package web_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bazaar-shop/bazaar/internal/web"
+)
+
+// TestRequestLogPolicy: requests that went well are logged up to the
+// rate, and the next line says how many were left out; errors and slow
+// requests are always logged; at debug level, every request.
+func TestRequestLogPolicy(t *testing.T) {
+	serve := func(level slog.Level) (*bytes.Buffer, func(path string) int) {
+		var out bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: level}))
+		r := gin.New()
+		r.Use(web.RequestLog(log, web.LogPolicy{PerSecond: 0.01, Slow: 50 * time.Millisecond}))
+		r.GET("/ok", func(c *gin.Context) { c.Status(http.StatusOK) })
+		r.GET("/slow", func(c *gin.Context) { time.Sleep(60 * time.Millisecond); c.Status(http.StatusOK) })
+		r.GET("/missing", func(c *gin.Context) { c.Status(http.StatusNotFound) })
+		return &out, func(path string) int {
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+			return strings.Count(out.String(), "\n")
+		}
+	}
+	out, get := serve(slog.LevelInfo)
+	require.Equal(t, 1, get("/ok"), "the first line is within the rate")
+	for range 5 {
+		require.Equal(t, 1, get("/ok"), "the rest of a burst is left out")
+	}
+	require.Equal(t, 2, get("/missing"), "an error is always logged")
+	require.Contains(t, out.String(), "status=404")
+	require.Contains(t, out.String(), "not_logged_since=5")
+	require.Equal(t, 3, get("/slow"), "a slow request is always logged")
+	require.Equal(t, 3, get("/ok"))
+
+	_, get = serve(slog.LevelDebug)
+	for i := range 4 {
+		require.Equal(t, i+1, get("/ok"), "at debug level every request is logged")
+	}
+}
