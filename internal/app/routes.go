@@ -132,5 +132,6 @@ func (a *App) AdminHandler() http.Handler {
 
 // logPolicy is which requests get an access-log line (log.*).
 func (a *App) logPolicy() web.LogPolicy {
-	return web.LogPolicy{PerSecond: a.cfg.Log.RequestsPerSecond, Slow: a.cfg.Log.SlowRequest}
+	return web.LogPolicy{PerSecond: a.cfg.Log.RequestsPerSecond, Slow: a.cfg.Log.SlowRequest,
+		Quiet: []string{"/healthz", "/readyz"}}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ type LogPolicy struct {
 	PerSecond float64
 	// Slow is the time from which a request is always written; 0: none is.
 	Slow time.Duration
+	// Quiet routes are written only when they fail or are slow: health
+	// probes, which peers and orchestrators send every few seconds.
+	Quiet []string
 }
 
 // RequestLog gives every request an id (kept from X-Request-Id when the
@@ -74,7 +78,10 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
 			"status", status, "duration_ms", float64(took.Microseconds()) / 1000}
 		switch {
-		case status >= 400, policy.Slow > 0 && took >= policy.Slow, lines == nil, log.Enabled(ctx, slog.LevelDebug):
+		case status >= 400, policy.Slow > 0 && took >= policy.Slow:
+		case slices.Contains(policy.Quiet, c.FullPath()):
+			return
+		case lines == nil, log.Enabled(ctx, slog.LevelDebug):
 		case !lines.Allow():
 			skipped.Add(1)
 			return

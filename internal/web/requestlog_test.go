@@ -17,14 +17,16 @@ import (
 
 // TestRequestLogPolicy: requests that went well are logged up to the
 // rate, and the next line says how many were left out; errors and slow
-// requests are always logged; at debug level, every request.
+// requests are always logged; at debug level, every request but the
+// health probes that answered.
 func TestRequestLogPolicy(t *testing.T) {
 	serve := func(level slog.Level) (*bytes.Buffer, func(path string) int) {
 		var out bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: level}))
 		r := gin.New()
-		r.Use(web.RequestLog(log, web.LogPolicy{PerSecond: 0.01, Slow: 50 * time.Millisecond}))
+		r.Use(web.RequestLog(log, web.LogPolicy{PerSecond: 0.01, Slow: 50 * time.Millisecond, Quiet: []string{"/readyz"}}))
 		r.GET("/ok", func(c *gin.Context) { c.Status(http.StatusOK) })
+		r.GET("/readyz", func(c *gin.Context) { c.Status(http.StatusOK) })
 		r.GET("/slow", func(c *gin.Context) { time.Sleep(60 * time.Millisecond); c.Status(http.StatusOK) })
 		r.GET("/missing", func(c *gin.Context) { c.Status(http.StatusNotFound) })
 		return &out, func(path string) int {
@@ -48,4 +50,5 @@ func TestRequestLogPolicy(t *testing.T) {
 	for i := range 4 {
 		require.Equal(t, i+1, get("/ok"), "at debug level every request is logged")
 	}
+	require.Equal(t, 4, get("/readyz"), "but a health probe that answered is not")
 }
