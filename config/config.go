@@ -177,6 +177,10 @@ type Inventory struct {
 	ReservationTTL    time.Duration `mapstructure:"reservation_ttl" default:"15m" check:"positive" help:"How long a checkout may hold stock before it is given back on its own."`
 	LowStockThreshold int64         `mapstructure:"low_stock_threshold" default:"5" check:"nonnegative" help:"An inventory.low_stock event fires when a product's on hand falls to this or below."`
 	ExpiryInterval    time.Duration `mapstructure:"expiry_interval" default:"30s" check:"positive" help:"How often expired reservations are looked for."`
+	// Ended reservations and old adjustments are pruned, a batch at a
+	// time; committed reservations stay, since a refund restocks them.
+	ReservationRetention time.Duration `mapstructure:"reservation_retention" default:"720h" check:"positive" help:"How long a reservation that ended (released, expired or restocked) is kept; committed ones are kept, a refund restocks them."`
+	AdjustmentRetention  time.Duration `mapstructure:"adjustment_retention" default:"8760h" check:"positive" help:"How long the audit trail of manual stock changes is kept."`
 }
 
 // Catalogue tunes the catalogue's read cache.
@@ -346,6 +350,10 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			bad("tracing.endpoint", "otlp needs the collector's http(s) URL, got %q", c.Tracing.Endpoint)
 		}
+	}
+	if c.Inventory.ReservationRetention <= c.Inventory.ReservationTTL {
+		bad("inventory.reservation_retention", "must be longer than inventory.reservation_ttl (%s), got %s",
+			c.Inventory.ReservationTTL, c.Inventory.ReservationRetention)
 	}
 	if c.Payment.SandboxRetention <= c.Payment.RecoverAfter {
 		bad("payment.sandbox_retention", "must be longer than payment.recover_after (%s), or recovery would ask about charges the sandbox forgot, got %s",

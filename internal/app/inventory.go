@@ -20,6 +20,9 @@ func (a *App) wireInventory() {
 		a.inventory = svc
 		a.work = append(a.work, func(ctx context.Context) {
 			svc.RunExpiry(ctx, a.cfg.Inventory.ExpiryInterval, a.log.With("module", modules.Inventory))
+		}, func(ctx context.Context) {
+			svc.RunRetention(ctx, retentionInterval, service.Retention{Reservations: a.cfg.Inventory.ReservationRetention,
+				Adjustments: a.cfg.Inventory.AdjustmentRetention}, a.log.With("module", modules.Inventory))
 		})
 		a.metrics.Gauge("bazaar_units_reserved", "Units held by reservations right now.", nil,
 			func(ctx context.Context) (float64, error) {

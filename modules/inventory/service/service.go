@@ -182,6 +182,57 @@ func (s *Service) ReservedUnits(ctx context.Context) (int64, error) {
 	return s.store.ReservedUnits(ctx)
 }
 
+// Retention is how long what inventory no longer needs is kept.
+type Retention struct {
+	Reservations time.Duration // ended reservations (not committed ones)
+	Adjustments  time.Duration // the audit trail of manual changes
+}
+
+// pruneBatch bounds one delete, so that pruning never holds the writer for
+// long.
+const pruneBatch = 500
+
+// Prune deletes the reservations that ended and the adjustments made
+// longer ago than r says, a batch at a time, and says how many of each.
+func (s *Service) Prune(ctx context.Context, r Retention) (reservations, adjustments int64, err error) {
+	now := s.now()
+	for {
+		n, err := s.store.PruneReservations(ctx, now.Add(-r.Reservations), pruneBatch)
+		reservations += n
+		if err != nil {
+			return reservations, adjustments, err
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.store.PruneAdjustments(ctx, now.Add(-r.Adjustments), pruneBatch)
+		adjustments += n
+		if err != nil || n < pruneBatch {
+			return reservations, adjustments, err
+		}
+	}
+}
+
+// RunRetention calls Prune every interval until ctx ends.
+func (s *Service) RunRetention(ctx context.Context, interval time.Duration, r Retention, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if res, adj, err := s.Prune(ctx, r); err != nil && ctx.Err() == nil {
+			log.Error("prune reservations and adjustments", "err", err)
+		} else if res+adj > 0 {
+			log.Debug("pruned reservations and adjustments", "reservations", res, "adjustments", adj)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // RunExpiry calls ExpireHolds every interval until ctx ends.
 func (s *Service) RunExpiry(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)

@@ -117,3 +117,55 @@ func TestReplicasShareReservations(t *testing.T) {
 		})
 	}
 }
+
+// TestRetention: reservations that ended longer ago than the retention go
+// with their lines, and adjustments likewise; committed reservations stay
+// (a refund restocks them), and so does what is recent.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, engine)
+			p := inventorytest.Product(t, inventorytest.Harness{Inventory: w.inventory, Catalogue: w.catalogue}, 50)
+			lines := []inventory.Line{{ProductID: p, Quantity: 1}}
+			reserve := func(id string) {
+				_, err := w.inventory.Reserve(ctx, id, lines)
+				require.NoError(t, err)
+			}
+			reserve("released-old")
+			require.NoError(t, w.inventory.Release(ctx, "released-old"))
+			reserve("restocked-old")
+			require.NoError(t, w.inventory.Commit(ctx, "restocked-old"))
+			require.NoError(t, w.inventory.Restock(ctx, "restocked-old"))
+			reserve("committed-old")
+			require.NoError(t, w.inventory.Commit(ctx, "committed-old"))
+			reserve("expired-old")
+			w.clock.Advance(ttl + time.Second)
+			_, err := w.inventory.ExpireHolds(ctx)
+			require.NoError(t, err)
+			_, err = w.inventory.Adjust(ctx, p, 1, "count")
+			require.NoError(t, err)
+
+			w.clock.Advance(10 * 24 * time.Hour)
+			reserve("released-new")
+			require.NoError(t, w.inventory.Release(ctx, "released-new"))
+			_, err = w.inventory.Adjust(ctx, p, 1, "count")
+			require.NoError(t, err)
+
+			res, adj, err := w.inventory.Prune(ctx, service.Retention{Reservations: 5 * 24 * time.Hour, Adjustments: 5 * 24 * time.Hour})
+			require.NoError(t, err)
+			require.Equal(t, int64(3), res, "released, restocked and expired, each older than the retention")
+			require.Equal(t, int64(2), adj, "the product's first stock count, and the first adjustment")
+
+			for _, gone := range []string{"released-old", "restocked-old", "expired-old"} {
+				require.ErrorIs(t, w.inventory.Commit(ctx, gone), inventory.ErrReservationNotFound, gone)
+			}
+			require.NoError(t, w.inventory.Restock(ctx, "committed-old"), "a refund long after still restocks")
+			require.ErrorIs(t, w.inventory.Commit(ctx, "released-new"), inventory.ErrReservationClosed, "a recent one stays")
+			lvl, err := w.inventory.Get(ctx, p)
+			require.NoError(t, err)
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 52, Available: 52}, lvl, "pruning moves no stock")
+		})
+	}
+}

@@ -415,3 +415,38 @@ func (s *Store) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]s
 		Order("expires_at").Limit(limit).Pluck("id", &idList).Error
 	return idList, err
 }
+
+// PruneReservations deletes up to limit reservations that ended — released,
+// expired or restocked — before cutoff, with their lines, and says how many.
+// Committed ones stay: a refund restocks them, as long as their payment is
+// kept.
+func (s *Store) PruneReservations(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	var pruned int64
+	err := database.Transaction(ctx, s.db, "inventory.prune_reservations", func(tx *gorm.DB) error {
+		var idList []string
+		if err := tx.Model(&reservation{}).
+			Where("status IN ? AND updated_at < ?", []inventory.ReservationStatus{inventory.Released, inventory.Expired, inventory.Restocked}, cutoff).
+			Order("updated_at").Limit(limit).Pluck("id", &idList).Error; err != nil {
+			return err
+		}
+		if len(idList) == 0 {
+			pruned = 0
+			return nil
+		}
+		if err := tx.Where("reservation_id IN ?", idList).Delete(&reservationItem{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("id IN ?", idList).Delete(&reservation{})
+		pruned = res.RowsAffected
+		return res.Error
+	})
+	return pruned, err
+}
+
+// PruneAdjustments deletes up to limit adjustments made before cutoff and
+// says how many.
+func (s *Store) PruneAdjustments(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res := s.db.WithContext(ctx).Where("id IN (?)",
+		s.db.Model(&adjustment{}).Select("id").Where("created_at < ?", cutoff).Limit(limit)).Delete(&adjustment{})
+	return res.RowsAffected, res.Error
+}
