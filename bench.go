@@ -54,6 +54,15 @@ measures the proxies alone, and is compared with the split on loopback;
 the others are compared with it (or, without a 0s run, with the split),
 with the milliseconds their median gained per millisecond of round trip.
 
+--soak runs the mix for as long as --duration says (10m, say) and looks at
+every started process each --soak-interval: its resident memory, its Go heap
+(from /metrics), its data directory and what it has logged, the processes
+logging as they would by default. It reports each process's memory over
+time and its growth in MiB/s after the first quarter of the window, the
+growth on disk per 1,000 checkouts and the log bytes per request, and fails
+(the memory_flat invariant) when a process's memory grows by
+--soak-max-slope or more.
+
 After the load the bench checks, for every seeded product, that on hand +
 units sold = units seeded, that the layout's succeeded payments hold
 exactly the units it saw sold, that nothing is still reserved, and that
@@ -75,6 +84,7 @@ const benchExample = `  bazaar bench
   bazaar bench --layouts split --mix checkout=1 --env BAZAAR_REMOTE_RETRIES=0
   bazaar bench --rate 2000 --duration 30s --json bench.json --plot bench.svg
   bazaar bench --rtt 0s,0.5ms,2ms --duration 15s
+  bazaar bench --layouts monolith --soak --duration 10m --json soak.json
   bazaar bench --target http://localhost:8080 --admin-key $ADMIN`
 
 // benchCommand is `bazaar bench`, and its hidden `bench baseline`, the
@@ -95,6 +105,9 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	baseline := f.Bool("baseline", false, "also measure GET /v1/products/{id} alone against a bare gin handler and every layout")
 	env := f.StringArray("env", nil, "KEY=VALUE added to the environment of every process started (repeatable)")
 	rtts := f.DurationSlice("rtt", nil, "also measure the split with each of these round-trip times on every call between its processes, e.g. 0s,0.5ms,2ms")
+	soak := f.Bool("soak", false, "watch each process's memory, data on disk and logs over the --duration, and fail when memory keeps growing")
+	soakInterval := f.Duration("soak-interval", def.SoakInterval, "how often --soak looks at each process")
+	soakMaxSlope := f.Float64("soak-max-slope", def.SoakMaxSlope, "the growth of resident memory, in MiB/s after the first quarter of the window, at which --soak fails")
 	products := f.Int("products", def.Products, "products to seed")
 	stock := f.Int64("stock", def.Stock, "units on hand of each product")
 	mix := f.String("mix", bench.DefaultMix, "operations and their weights")
@@ -113,6 +126,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 		opts := def
 		opts.Layouts, opts.Target, opts.AdminKey, opts.Baseline, opts.Env = *layouts, *target, *adminKey, *baseline, *env
 		opts.RTTs = *rtts
+		opts.Soak, opts.SoakInterval, opts.SoakMaxSlope = *soak, *soakInterval, *soakMaxSlope
 		opts.Products, opts.Stock, opts.Declined = *products, *stock, *declined
 		opts.Clients, opts.Rate, opts.Duration, opts.Requests = *clients, *rate, *duration, *requests
 		opts.Warmup, opts.Timeout, opts.Settle = *warmup, *timeout, *settle

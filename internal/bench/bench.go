@@ -76,7 +76,7 @@ func (b *Bench) layout(ctx context.Context, name string) (LayoutResult, error) {
 		defer net.close()
 		base, via = Split, net.via
 	}
-	cl, err := startLayout(ctx, b.binary, base, b.opts.Env, via)
+	cl, err := startLayout(ctx, b.binary, base, b.opts.Env, via, b.opts.Soak)
 	if err != nil {
 		return LayoutResult{}, err
 	}
@@ -115,15 +115,34 @@ func (b *Bench) shop(ctx context.Context, c *client, cl *launch.Cluster, res *La
 	res.SeedSeconds = time.Since(since).Seconds()
 	w := &workload{c: c, cat: cat, declined: b.opts.Declined, expYear: time.Now().Year() + 5}
 
-	m, procs, err := b.pass(ctx, res.Name+" mix", b.opts.Mix, w.do, cl)
+	var soak *soaker
+	if b.opts.Soak && cl != nil {
+		soak = newSoaker(cl, b.opts.SoakInterval)
+		defer soak.halt()
+	}
+	m, procs, err := b.pass(ctx, res.Name+" mix", b.opts.Mix, w.do, cl, soak)
 	if err != nil {
 		return err
 	}
 	res.Ops = summarize(m, b.opts.Mix.Active())
+	if soak != nil {
+		var requests, checkouts int64
+		for _, op := range res.Ops {
+			switch op.Op {
+			case OpAll:
+			case string(OpCheckout):
+				checkouts = op.Requests
+				requests += op.Requests
+			default:
+				requests += op.Requests
+			}
+		}
+		res.Soak = soak.end(requests, checkouts, b.opts.SoakMaxSlope)
+	}
 	res.WindowSeconds = m.end.Sub(m.start).Seconds()
 	res.setProcesses(procs)
 	if b.opts.Baseline {
-		alone, _, err := b.pass(ctx, res.Name+" get alone", Only(OpGet), w.do, cl)
+		alone, _, err := b.pass(ctx, res.Name+" get alone", Only(OpGet), w.do, cl, nil)
 		if err != nil {
 			return err
 		}
@@ -138,6 +157,9 @@ func (b *Bench) shop(ctx context.Context, c *client, cl *launch.Cluster, res *La
 		return fmt.Errorf("%s: invariants: outbox backlog: %w", res.Name, err)
 	}
 	res.Invariants = ledger.Check()
+	if res.Soak != nil {
+		res.Invariants = append(res.Invariants, res.Soak.Check())
+	}
 	return nil
 }
 
@@ -148,7 +170,7 @@ func (b *Bench) baseline(ctx context.Context, c *client, cl *launch.Cluster, res
 		cat.ids[i] = fmt.Sprintf("prod_baseline%05d", i)
 	}
 	w := &workload{c: c, cat: cat}
-	m, procs, err := b.pass(ctx, res.Name+" get alone", Only(OpGet), w.do, cl)
+	m, procs, err := b.pass(ctx, res.Name+" get alone", Only(OpGet), w.do, cl, nil)
 	if err != nil {
 		return err
 	}
@@ -162,7 +184,7 @@ func (b *Bench) baseline(ctx context.Context, c *client, cl *launch.Cluster, res
 // pass drives one mix and, for a started layout, reads what its
 // processes used during the measured window. A process that died during
 // the pass is an error.
-func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, cl *launch.Cluster) (*measurement, []ProcessStats, error) {
+func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, cl *launch.Cluster, soak *soaker) (*measurement, []ProcessStats, error) {
 	p := pass{label: label, mix: mix, clients: b.opts.Clients, rate: b.opts.Rate,
 		warmup: b.opts.Warmup, duration: b.opts.Duration, requests: b.opts.Requests}
 	var mu sync.Mutex
@@ -177,6 +199,9 @@ func (b *Bench) pass(ctx context.Context, label string, mix Mix, send sendFunc, 
 		mu.Lock()
 		starts = s
 		mu.Unlock()
+		if soak != nil {
+			soak.begin()
+		}
 	}
 	fmt.Fprintf(b.log, "%s: %s\n", label, b.describeLoad())
 	m, err := runPass(ctx, p, send, b.progress, atWindow)

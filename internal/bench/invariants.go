@@ -44,11 +44,14 @@ const (
 	// process (after waiting at most --settle). Not checked, and not
 	// reported, when no process shows the gauge on its /metrics.
 	InvEventsRelayed = "events_relayed"
+	// InvariantMemoryFlat, in a soak: no process's resident memory kept
+	// growing after the first quarter of the measured window.
+	InvariantMemoryFlat = "memory_flat"
 )
 
 // InvariantNames lists the invariants in the order reports show them.
 var InvariantNames = []string{InvStockConserved, InvSalesRecorded, InvNothingReserved, InvCheckoutsAnswered,
-	InvEventsRelayed}
+	InvEventsRelayed, InvariantMemoryFlat}
 
 // Ledger is what is known of a layout's stock and sales at the end of its
 // run: what the bench did and saw, and what the layout says.

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/bazaar-shop/bazaar/internal/launch"
 	"github.com/bazaar-shop/bazaar/modules"
@@ -51,12 +52,16 @@ func layoutOf(name string) (launch.Layout, error) {
 // startLayout starts a layout from the bazaar binary, each process in a
 // data directory of its own, as on machines of their own. via, when not
 // nil, puts a network between them (launch.Options.Via).
-func startLayout(ctx context.Context, binary, name string, extra []string, via func(name, addr string) (string, error)) (*launch.Cluster, error) {
+func startLayout(ctx context.Context, binary, name string, extra []string, via func(name, addr string) (string, error), soak bool) (*launch.Cluster, error) {
 	l, err := layoutOf(name)
 	if err != nil {
 		return nil, err
 	}
 	env := append([]string{"GOMAXPROCS=" + strconv.Itoa(coresEach(runtime.NumCPU(), len(l.Procs)))}, layoutEnv...)
+	if soak {
+		// A soak measures the logs a shop writes as it is set up by default.
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "BAZAAR_LOG_LEVEL=") })
+	}
 	return launch.Start(ctx, l, launch.Options{
 		Binary:   binary,
 		AdminKey: "bzr_bench_" + randomHex(16),

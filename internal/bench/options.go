@@ -45,6 +45,13 @@ type Options struct {
 	// RTTs each add a run of the split with that round-trip time on every
 	// call between its processes (network.go), named SplitAt(rtt).
 	RTTs []time.Duration
+	// Soak watches each started process's memory, data on disk and logs
+	// every SoakInterval of the mix (soak.go), with the processes logging
+	// as they would by default; it fails when memory grows by
+	// SoakMaxSlope MiB/s or more after the first quarter of the window.
+	Soak         bool
+	SoakInterval time.Duration
+	SoakMaxSlope float64
 
 	Products int   // products seeded per layout
 	Stock    int64 // units on hand of each seeded product
@@ -79,6 +86,9 @@ func Defaults() Options {
 		Warmup:   3 * time.Second,
 		Timeout:  10 * time.Second,
 		Settle:   20 * time.Second,
+
+		SoakInterval: 5 * time.Second,
+		SoakMaxSlope: 0.05,
 	}
 }
 
@@ -116,6 +126,12 @@ func (o Options) Validate() error {
 		if len(o.Env) > 0 {
 			bad("--env sets the environment of the processes the bench starts; with --target it starts none")
 		}
+	}
+	if o.Soak && o.Target != "" {
+		bad("--soak watches the processes the bench starts; with --target it starts none")
+	}
+	if o.Soak && (o.SoakInterval <= 0 || o.SoakMaxSlope <= 0) {
+		bad("--soak needs a positive --soak-interval and --soak-max-slope")
 	}
 	if len(o.RTTs) > 0 && o.Target != "" {
 		bad("--rtt starts the split with a network between its processes; with --target it starts none")

@@ -80,6 +80,8 @@ type LayoutResult struct {
 	// Invariants are the correctness checks after the load (not for the
 	// baseline, which sells nothing).
 	Invariants []Invariant `json:"invariants,omitempty"`
+	// Soak is what --soak saw of memory, disk and logs.
+	Soak *SoakResult `json:"soak,omitempty"`
 }
 
 // OpResult is the measured figures of one operation.

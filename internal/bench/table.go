@@ -306,6 +306,7 @@ func (r *Report) writeNotes(w io.Writer) {
 		}
 	}
 	r.writeProcesses(w)
+	r.writeSoak(w)
 	r.writeErrors(w)
 	for _, l := range r.Layouts {
 		for _, inv := range l.Failed() {
@@ -379,4 +380,28 @@ func trimLines(b []byte) []byte {
 		lines[i] = bytes.TrimRight(l, " ")
 	}
 	return bytes.Join(lines, []byte("\n"))
+}
+
+// writeSoak says, per layout that soaked, how each process's memory went
+// and what the disk and the logs took.
+func (r *Report) writeSoak(w io.Writer) {
+	for _, l := range r.Layouts {
+		if l.Soak == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nsoak, %s: memory growth after the first %.0f s of the window, disk and logs\n", l.Name, l.Soak.SettledAfterSeconds)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, p := range l.Soak.Processes {
+			first, last := MemorySample{}, MemorySample{}
+			if n := len(p.Samples); n > 0 {
+				first, last = p.Samples[0], p.Samples[n-1]
+			}
+			fmt.Fprintf(tw, "  %s\tRSS %s → %s MiB\t%+.4f MiB/s\theap %+.4f MiB/s\tdisk %+.1f MiB\tlogs %.1f KiB\n", p.Name,
+				mib(first.RSSBytes), mib(last.RSSBytes), p.RSSSlopeMiBPerS, p.HeapSlopeMiBPerS,
+				float64(p.DiskGrowthBytes)/(1<<20), float64(p.LogBytes)/1024)
+		}
+		_ = tw.Flush() // to a buffer
+		fmt.Fprintf(w, "  %.0f bytes on disk per 1,000 checkouts; %.1f log bytes per request\n",
+			l.Soak.DiskBytesPer1000Checkouts, l.Soak.LogBytesPerRequest)
+	}
 }

@@ -102,7 +102,7 @@ func start(ctx context.Context, l Layout, o Options) (*Cluster, error) {
 		}
 		env := slices.Concat(common, implied, s.Env, []string{
 			"BAZAAR_HTTP_ADDR=" + addrs[s.Name],
-			"BAZAAR_DATA_DIR=" + filepath.Join(c.dir, "data-"+s.Name),
+			"BAZAAR_DATA_DIR=" + c.DataDir(s.Name),
 		}, o.Env)
 		p := newProc(s, addrs[s.Name], o.Binary, c.dir, env)
 		c.Procs = append(c.Procs, p)
@@ -147,6 +147,9 @@ func newProc(s Spec, addr, binary, dir string, env []string) *Proc {
 	}
 	return &Proc{Spec: s, Addr: addr, binary: binary, dir: dir, args: args, env: env, output: &tail{max: outputLimit}}
 }
+
+// DataDir is the data directory of the named process.
+func (c *Cluster) DataDir(name string) string { return filepath.Join(c.dir, "data-"+name) }
 
 // URL is where clients call: the front process.
 func (c *Cluster) URL() string { return c.Proc(c.Layout.Front).URL() }

@@ -52,6 +52,10 @@ func (p *Proc) URL() string { return "http://" + p.Addr }
 // megabytes), across restarts.
 func (p *Proc) Output() string { return p.output.String() }
 
+// OutputBytes is how much the process has written to stdout and stderr,
+// over every start.
+func (p *Proc) OutputBytes() int64 { return p.output.total() }
+
 // PID is the operating system's id of the process's current run.
 func (p *Proc) PID() int {
 	p.mu.Lock()
@@ -209,21 +213,29 @@ func (p *Proc) Stop() error {
 	return nil
 }
 
-// tail keeps the last bytes written to it.
+// tail keeps the last bytes written to it, and counts them all.
 type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	written int64
 }
 
 func (t *tail) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.written += int64(len(b))
 	t.buf = append(t.buf, b...)
 	if over := len(t.buf) - t.max; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
 	return len(b), nil
+}
+
+func (t *tail) total() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.written
 }
 
 func (t *tail) String() string {
