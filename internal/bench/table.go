@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -277,7 +278,11 @@ func (t *table) resourceRows() {
 }
 
 func (t *table) invariantRows() {
-	for i, name := range InvariantNames {
+	names := InvariantNames
+	if slices.ContainsFunc(t.r.Layouts, func(l LayoutResult) bool { return l.Soak != nil }) {
+		names = append(slices.Clip(names), InvariantMemoryFlat)
+	}
+	for i, name := range names {
 		group := ""
 		if i == 0 {
 			group = "invariants"
