@@ -363,8 +363,18 @@ func (s *split) inventoryPartitioned(t *testing.T) {
 	succeededSince(t, stream, back)
 	results := stream.Stop()
 	counts := shoptest.RequireClearEnds(t, results, deadline)
-	require.Positive(t, counts[http.StatusServiceUnavailable]+counts[http.StatusGatewayTimeout],
+	// A checkout that met the cut failed (503, 504), or waited it out: its
+	// call to inventory timed out and a retry got through once the network
+	// was back (a forwarded checkout is given remote.forward_timeout).
+	waited := 0
+	for _, r := range results {
+		if r.Took >= 2*time.Second {
+			waited++
+		}
+	}
+	require.Positive(t, counts[http.StatusServiceUnavailable]+counts[http.StatusGatewayTimeout]+waited,
 		"some checkouts must have met the cut")
+	t.Logf("%d checkouts waited out the cut", waited)
 
 	payments, _ := s.Settled(t, prod, stock, func(payment.Payment) bool { return true })
 	shoptest.RequireKept(t, results, payments)
