@@ -351,6 +351,10 @@ func (c Config) Validate() error {
 			bad("tracing.endpoint", "otlp needs the collector's http(s) URL, got %q", c.Tracing.Endpoint)
 		}
 	}
+	if c.Remote.ForwardTimeout < c.Remote.Timeout || c.Remote.ForwardTimeout >= c.HTTP.WriteTimeout {
+		bad("remote.forward_timeout", "must be at least remote.timeout (%s) and less than http.write_timeout (%s), or a forwarded write would be cut off, got %s",
+			c.Remote.Timeout, c.HTTP.WriteTimeout, c.Remote.ForwardTimeout)
+	}
 	if c.Inventory.ReservationRetention <= c.Inventory.ReservationTTL {
 		bad("inventory.reservation_retention", "must be longer than inventory.reservation_ttl (%s), got %s",
 			c.Inventory.ReservationTTL, c.Inventory.ReservationRetention)
@@ -379,8 +383,8 @@ func (c Config) Validate() error {
 		if c.Modules.Each[m].Mode == "remote" && len(c.URLs(m)) == 0 {
 			bad("modules."+string(m)+".url", "modules.%s.mode is remote, so it needs the URL where %s runs", m, m)
 		}
-		if s := c.Modules.Each[m].Faults(); s.ErrorRate+s.TimeoutRate+s.ResetRate > 1 {
-			bad("modules."+string(m)+".fault_error_rate", "with fault_timeout_rate and fault_reset_rate it must add up to at most 1")
+		if err := c.Modules.Each[m].Faults().Validate(); err != nil {
+			bad("modules."+string(m)+".fault_*", "%v (latency_ms is fault_latency, error_rate fault_error_rate, and so on)", err)
 		}
 	}
 	for _, m := range c.Modules.Serve {

@@ -352,7 +352,7 @@ func envCases() map[string]envCase {
 		"service_token":                   {"s3cret", "s3cret", func(c config.Config) any { return c.ServiceToken }, nil},
 		"remote.timeout":                  {"750ms", 750 * time.Millisecond, func(c config.Config) any { return c.Remote.Timeout }, nil},
 		"remote.retries":                  {"4", 4, func(c config.Config) any { return c.Remote.Retries }, nil},
-		"remote.forward_timeout":          {"45s", 45 * time.Second, func(c config.Config) any { return c.Remote.ForwardTimeout }, nil},
+		"remote.forward_timeout":          {"25s", 25 * time.Second, func(c config.Config) any { return c.Remote.ForwardTimeout }, nil},
 		"remote.breaker_failures":         {"9", 9, func(c config.Config) any { return c.Remote.BreakerFailures }, nil},
 		"remote.breaker_cooldown":         {"30s", 30 * time.Second, func(c config.Config) any { return c.Remote.BreakerCooldown }, nil},
 		"remote.health_interval":          {"500ms", 500 * time.Millisecond, func(c config.Config) any { return c.Remote.HealthInterval }, nil},

@@ -173,6 +173,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
+// retentionInterval is how often what outlived its retention is pruned.
+const retentionInterval = 10 * time.Minute
+
 // db is the database of a module hosted here.
 func (a *App) db(m modules.Module) *gorm.DB { return a.dbs[string(m)].DB }
 
@@ -225,7 +228,7 @@ func (a *App) Start(ctx context.Context) error {
 	// Keys remembered past their TTL are of no use: each module that takes
 	// them prunes its own.
 	for _, m := range modules.All() {
-		if !a.cfg.Hosts(m) || !slices.ContainsFunc(a.routes[m].public, func(rt web.Route) bool { return rt.Idempotent }) {
+		if !a.cfg.Hosts(m) || !m.Stores() || !slices.ContainsFunc(a.routes[m].public, func(rt web.Route) bool { return rt.Idempotent }) {
 			continue
 		}
 		keys, log := idempotency.New(a.db(m), Now, a.cfg.Idempotency.TTL, a.cfg.Idempotency.Lease), a.log.With("module", m)

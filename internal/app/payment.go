@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/modules"
@@ -46,6 +45,3 @@ func (a *App) wirePayment() {
 
 // sandboxDB names the card sandbox's ledger among the process's databases.
 const sandboxDB = "sandbox"
-
-// retentionInterval is how often what outlived its retention is pruned.
-const retentionInterval = 10 * time.Minute

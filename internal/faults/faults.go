@@ -7,13 +7,16 @@
 // Faults are set per callee module and applied by the caller's process, to
 // every module call it makes to that module: in-process calls by the
 // wiring, remote ones under the client's breaker and retries (so that
-// each attempt may fail). Forwarded public requests are not touched: the
-// same knob must show the same effect in every layout, and a monolith
-// forwards nothing.
+// each attempt may fail). The same faults are drawn for each call, or
+// attempt, in every layout; what follows differs on purpose — over the
+// wire a call may be retried and a breaker may open, in-process neither —
+// and that difference is what they show. Forwarded public requests are not
+// touched: a monolith forwards nothing.
 package faults
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -260,8 +263,8 @@ func (p Plan) InProcess(ctx context.Context, attempt time.Duration, unavailable 
 		deadline, callers = d, true
 	}
 	outOfTime := func() error {
-		if ctx.Err() != nil || callers {
-			return &Fault{Kind: KindTimeout, Module: p.Module, Err: context.DeadlineExceeded}
+		if err := ctx.Err(); err != nil || callers {
+			return &Fault{Kind: KindTimeout, Module: p.Module, Err: cmp.Or(err, context.DeadlineExceeded)}
 		}
 		return &Fault{Kind: KindTimeout, Module: p.Module, Err: unavailable}
 	}

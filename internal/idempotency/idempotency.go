@@ -242,11 +242,6 @@ func (w *capture) WriteString(s string) (int, error) {
 	return w.ResponseWriter.WriteString(s)
 }
 
-// Purge removes expired records and returns how many.
-func (s *Store) Purge(ctx context.Context) (int64, error) {
-	res := s.db.WithContext(ctx).Where("expires_at < ?", s.now()).Delete(&record{})
-	return res.RowsAffected, res.Error
-}
 
 // pruneBatch bounds one delete, so that pruning never holds a writer for
 // long.

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ import (
 // Options tune every call to a remote module.
 type Options struct {
 	Timeout         time.Duration    // one attempt
-	ForwardTimeout  time.Duration    // one attempt of a forwarded public request; 0: Timeout
+	ForwardTimeout  time.Duration    // one attempt of a forwarded public write; 0: Timeout
 	Retries         int              // extra attempts of a call that may be repeated
 	BreakerFailures int              // consecutive failures that open the breaker
 	BreakerCooldown time.Duration    // how long an open breaker fails fast
@@ -294,7 +295,7 @@ func (m *Module) try(ctx context.Context, rep *replica, r Request, resp *fasthtt
 		m.stamp(ctx, &req.Header, deadline, r)
 		err := m.http.DoDeadline(req, resp, deadline)
 		if err == nil && plan.Kind == faults.KindTimeout {
-			err = m.lose(ctx, deadline, callers, resp)
+			return struct{}{}, m.lose(ctx, deadline, callers, resp) // already said whose time ran out
 		}
 		switch {
 		case err == nil:
@@ -347,7 +348,7 @@ func (m *Module) lose(ctx context.Context, deadline time.Time, callers bool, res
 // not the breaker's business), else the attempt's own, a failure.
 func (m *Module) outOfTime(ctx context.Context, callers bool) error {
 	if err := ctx.Err(); err != nil || callers {
-		return &callerGaveUp{&faults.Fault{Kind: faults.KindTimeout, Module: m.name, Err: context.DeadlineExceeded}}
+		return &callerGaveUp{&faults.Fault{Kind: faults.KindTimeout, Module: m.name, Err: cmp.Or(ctx.Err(), context.DeadlineExceeded)}}
 	}
 	return &faults.Fault{Kind: faults.KindTimeout, Module: m.name, Err: fasthttp.ErrTimeout}
 }
