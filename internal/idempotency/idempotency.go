@@ -242,7 +242,6 @@ func (w *capture) WriteString(s string) (int, error) {
 	return w.ResponseWriter.WriteString(s)
 }
 
-
 // pruneBatch bounds one delete, so that pruning never holds a writer for
 // long.
 const pruneBatch = 500
