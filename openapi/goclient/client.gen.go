@@ -9707,9 +9707,10 @@ type ClientInterface interface {
 	// Sets the latency, errors, timeouts and connection resets that every
 	// call to the module meets from now on — calls between modules, in
 	// this process and in every process of the layout this one reaches
-	// (each is told, and listed with whether it took the change). In-process
-	// calls meet them as the HTTP client's calls do, so the same setting
-	// shows the same effect in every layout; public requests forwarded to
+	// (each is told, and listed with whether it took the change). An
+	// in-process call meets them as one attempt of the HTTP client does,
+	// without its retries and breaker, so the same setting meets every
+	// layout alike and shows how each copes; public requests forwarded to
 	// the module are left alone. Calls that meet a fault are counted with
 	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 	// `{}`) turns the faults off. Requires an `admin` key.
@@ -9724,9 +9725,10 @@ type ClientInterface interface {
 	// Sets the latency, errors, timeouts and connection resets that every
 	// call to the module meets from now on — calls between modules, in
 	// this process and in every process of the layout this one reaches
-	// (each is told, and listed with whether it took the change). In-process
-	// calls meet them as the HTTP client's calls do, so the same setting
-	// shows the same effect in every layout; public requests forwarded to
+	// (each is told, and listed with whether it took the change). An
+	// in-process call meets them as one attempt of the HTTP client does,
+	// without its retries and breaker, so the same setting meets every
+	// layout alike and shows how each copes; public requests forwarded to
 	// the module are left alone. Calls that meet a fault are counted with
 	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 	// `{}`) turns the faults off. Requires an `admin` key.
@@ -10426,9 +10428,10 @@ func (c *Client) ListFaults(ctx context.Context, params *ListFaultsParams, reqEd
 // Sets the latency, errors, timeouts and connection resets that every
 // call to the module meets from now on — calls between modules, in
 // this process and in every process of the layout this one reaches
-// (each is told, and listed with whether it took the change). In-process
-// calls meet them as the HTTP client's calls do, so the same setting
-// shows the same effect in every layout; public requests forwarded to
+// (each is told, and listed with whether it took the change). An
+// in-process call meets them as one attempt of the HTTP client does,
+// without its retries and breaker, so the same setting meets every
+// layout alike and shows how each copes; public requests forwarded to
 // the module are left alone. Calls that meet a fault are counted with
 // the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 // `{}`) turns the faults off. Requires an `admin` key.
@@ -10453,9 +10456,10 @@ func (c *Client) SetFaultsWithBody(ctx context.Context, module string, params *S
 // Sets the latency, errors, timeouts and connection resets that every
 // call to the module meets from now on — calls between modules, in
 // this process and in every process of the layout this one reaches
-// (each is told, and listed with whether it took the change). In-process
-// calls meet them as the HTTP client's calls do, so the same setting
-// shows the same effect in every layout; public requests forwarded to
+// (each is told, and listed with whether it took the change). An
+// in-process call meets them as one attempt of the HTTP client does,
+// without its retries and breaker, so the same setting meets every
+// layout alike and shows how each copes; public requests forwarded to
 // the module are left alone. Calls that meet a fault are counted with
 // the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 // `{}`) turns the faults off. Requires an `admin` key.
@@ -12897,9 +12901,10 @@ type ClientWithResponsesInterface interface {
 	// Sets the latency, errors, timeouts and connection resets that every
 	// call to the module meets from now on — calls between modules, in
 	// this process and in every process of the layout this one reaches
-	// (each is told, and listed with whether it took the change). In-process
-	// calls meet them as the HTTP client's calls do, so the same setting
-	// shows the same effect in every layout; public requests forwarded to
+	// (each is told, and listed with whether it took the change). An
+	// in-process call meets them as one attempt of the HTTP client does,
+	// without its retries and breaker, so the same setting meets every
+	// layout alike and shows how each copes; public requests forwarded to
 	// the module are left alone. Calls that meet a fault are counted with
 	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 	// `{}`) turns the faults off. Requires an `admin` key.
@@ -12914,9 +12919,10 @@ type ClientWithResponsesInterface interface {
 	// Sets the latency, errors, timeouts and connection resets that every
 	// call to the module meets from now on — calls between modules, in
 	// this process and in every process of the layout this one reaches
-	// (each is told, and listed with whether it took the change). In-process
-	// calls meet them as the HTTP client's calls do, so the same setting
-	// shows the same effect in every layout; public requests forwarded to
+	// (each is told, and listed with whether it took the change). An
+	// in-process call meets them as one attempt of the HTTP client does,
+	// without its retries and breaker, so the same setting meets every
+	// layout alike and shows how each copes; public requests forwarded to
 	// the module are left alone. Calls that meet a fault are counted with
 	// the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 	// `{}`) turns the faults off. Requires an `admin` key.
@@ -17797,9 +17803,10 @@ func (c *ClientWithResponses) ListFaultsWithResponse(ctx context.Context, params
 // Sets the latency, errors, timeouts and connection resets that every
 // call to the module meets from now on — calls between modules, in
 // this process and in every process of the layout this one reaches
-// (each is told, and listed with whether it took the change). In-process
-// calls meet them as the HTTP client's calls do, so the same setting
-// shows the same effect in every layout; public requests forwarded to
+// (each is told, and listed with whether it took the change). An
+// in-process call meets them as one attempt of the HTTP client does,
+// without its retries and breaker, so the same setting meets every
+// layout alike and shows how each copes; public requests forwarded to
 // the module are left alone. Calls that meet a fault are counted with
 // the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 // `{}`) turns the faults off. Requires an `admin` key.
@@ -17820,9 +17827,10 @@ func (c *ClientWithResponses) SetFaultsWithBodyWithResponse(ctx context.Context,
 // Sets the latency, errors, timeouts and connection resets that every
 // call to the module meets from now on — calls between modules, in
 // this process and in every process of the layout this one reaches
-// (each is told, and listed with whether it took the change). In-process
-// calls meet them as the HTTP client's calls do, so the same setting
-// shows the same effect in every layout; public requests forwarded to
+// (each is told, and listed with whether it took the change). An
+// in-process call meets them as one attempt of the HTTP client does,
+// without its retries and breaker, so the same setting meets every
+// layout alike and shows how each copes; public requests forwarded to
 // the module are left alone. Calls that meet a fault are counted with
 // the outcome `injected` in `bazaar_module_calls_total`. All zero (or
 // `{}`) turns the faults off. Requires an `admin` key.
