@@ -37,9 +37,15 @@ func (a *App) newConsole() *console.Console {
 	client := &http.Client{Timeout: 3 * time.Second}
 	return console.New(console.Deps{
 		Keys: a.keys, Stock: a.stockLevels, Hooks: a.hooks, Key: a.secret, Now: time.Now, Log: a.log,
-		SetFaults: func(ctx context.Context, m modules.Module, s faults.Spec) error {
-			_, err := a.applyFaults(ctx, m, s)
-			return err
+		SetFaults: func(ctx context.Context, m modules.Module, s faults.Spec) ([]string, error) {
+			applied, err := a.applyFaults(ctx, m, s)
+			var refused []string
+			for _, p := range applied.Processes {
+				if !p.Applied {
+					refused = append(refused, p.URL+": "+p.Detail)
+				}
+			}
+			return refused, err
 		},
 		Sources: func(ctx context.Context) []console.Source {
 			here := console.Source{

@@ -94,8 +94,9 @@ type Deps struct {
 	// Hooks lists the webhook endpoints with their latest deliveries.
 	Hooks func(context.Context) ([]Hook, error)
 	// SetFaults makes calls to a module misbehave on purpose, in every
-	// process of the layout (PUT /v1/faults/{module}).
-	SetFaults func(ctx context.Context, module modules.Module, s faults.Spec) error
+	// process of the layout (PUT /v1/faults/{module}); refused lists the
+	// processes that did not take the change, and why.
+	SetFaults func(ctx context.Context, module modules.Module, s faults.Spec) (refused []string, err error)
 	// Key signs sessions.
 	Key []byte
 	Now func() time.Time
@@ -286,14 +287,18 @@ func (c *Console) setFaults(ctx *gin.Context) {
 			err = spec.Validate()
 		}
 	}
+	var refused []string
 	if err == nil {
-		err = c.deps.SetFaults(ctx.Request.Context(), m, spec)
+		refused, err = c.deps.SetFaults(ctx.Request.Context(), m, spec)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		c.message(ctx, http.StatusUnprocessableEntity, "The faults of "+string(m)+" were not set: "+err.Error())
-		return
+	case len(refused) > 0:
+		c.message(ctx, http.StatusBadGateway, "The faults of "+string(m)+" were set here, but not in: "+strings.Join(refused, "; "))
+	default:
+		ctx.Redirect(http.StatusSeeOther, "/console#faults")
 	}
-	ctx.Redirect(http.StatusSeeOther, "/console#faults")
 }
 
 func (c *Console) message(ctx *gin.Context, status int, text string) {
