@@ -242,28 +242,21 @@ func (w *capture) WriteString(s string) (int, error) {
 	return w.ResponseWriter.WriteString(s)
 }
 
-// pruneBatch bounds one delete, so that pruning never holds a writer for
-// long.
-const pruneBatch = 500
-
 // Prune deletes the records that expired (past the TTL a key is
 // remembered for: a repeat is then a new request), a batch at a time, and
 // says how many it deleted.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	now := s.now()
-	var total int64
-	for {
+	n, err := database.Prune(ctx, func(ctx context.Context, limit int) (int64, error) {
 		res := s.db.WithContext(ctx).Where("(scope, idem_key) IN (?)",
-			s.db.Model(&record{}).Select("scope, idem_key").Where("expires_at < ?", now).Limit(pruneBatch)).
+			s.db.Model(&record{}).Select("scope, idem_key").Where("expires_at < ?", now).Limit(limit)).
 			Delete(&record{})
-		if res.Error != nil {
-			return total, fmt.Errorf("prune idempotency keys: %w", res.Error)
-		}
-		total += res.RowsAffected
-		if res.RowsAffected < pruneBatch {
-			return total, nil
-		}
+		return res.RowsAffected, res.Error
+	})
+	if err != nil {
+		return n, fmt.Errorf("prune idempotency keys: %w", err)
 	}
+	return n, nil
 }
 
 // RunPruning prunes every interval until ctx ends.

@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
@@ -188,31 +189,20 @@ type Retention struct {
 	Adjustments  time.Duration // the audit trail of manual changes
 }
 
-// pruneBatch bounds one delete, so that pruning never holds the writer for
-// long.
-const pruneBatch = 500
-
 // Prune deletes the reservations that ended and the adjustments made
 // longer ago than r says, a batch at a time, and says how many of each.
 func (s *Service) Prune(ctx context.Context, r Retention) (reservations, adjustments int64, err error) {
 	now := s.now()
-	for {
-		n, err := s.store.PruneReservations(ctx, now.Add(-r.Reservations), pruneBatch)
-		reservations += n
-		if err != nil {
-			return reservations, adjustments, err
-		}
-		if n < pruneBatch {
-			break
-		}
+	reservations, err = database.Prune(ctx, func(ctx context.Context, limit int) (int64, error) {
+		return s.store.PruneReservations(ctx, now.Add(-r.Reservations), limit)
+	})
+	if err != nil {
+		return reservations, 0, err
 	}
-	for {
-		n, err := s.store.PruneAdjustments(ctx, now.Add(-r.Adjustments), pruneBatch)
-		adjustments += n
-		if err != nil || n < pruneBatch {
-			return reservations, adjustments, err
-		}
-	}
+	adjustments, err = database.Prune(ctx, func(ctx context.Context, limit int) (int64, error) {
+		return s.store.PruneAdjustments(ctx, now.Add(-r.Adjustments), limit)
+	})
+	return reservations, adjustments, err
 }
 
 // RunRetention calls Prune every interval until ctx ends.

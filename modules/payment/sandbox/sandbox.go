@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
@@ -103,26 +104,19 @@ func (p *Processor) Refunded(chargeID string) bool {
 	return n > 0
 }
 
-// pruneBatch bounds one delete, so that pruning never holds the writer for
-// long.
-const pruneBatch = 500
-
 // Prune forgets the charges made before cutoff, a batch at a time, and says
 // how many it forgot.
 func (p *Processor) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
-	var total int64
-	for {
+	n, err := database.Prune(ctx, func(ctx context.Context, limit int) (int64, error) {
 		res := p.db.WithContext(ctx).Where("idempotency_key IN (?)",
-			p.db.Model(&charge{}).Select("idempotency_key").Where("created_at < ?", cutoff).Limit(pruneBatch)).
+			p.db.Model(&charge{}).Select("idempotency_key").Where("created_at < ?", cutoff).Limit(limit)).
 			Delete(&charge{})
-		if res.Error != nil {
-			return total, fmt.Errorf("sandbox: prune: %w", res.Error)
-		}
-		total += res.RowsAffected
-		if res.RowsAffected < pruneBatch {
-			return total, nil
-		}
+		return res.RowsAffected, res.Error
+	})
+	if err != nil {
+		return n, fmt.Errorf("sandbox: prune: %w", err)
 	}
+	return n, nil
 }
 
 // RunRetention forgets charges older than retention, every interval, until
