@@ -62,9 +62,9 @@ type HTTP struct {
 type Log struct {
 	Level  string `mapstructure:"level" default:"info" flag:"log-level" check:"oneof=debug|info|warn|error" help:"The least severe level written."`
 	Format string `mapstructure:"format" default:"auto" check:"oneof=auto|text|json" help:"auto is text on a terminal and JSON lines otherwise."`
-	// A busy shop would write a line per request: requests that went well
-	// are logged up to a rate, errors and slow ones always.
-	RequestsPerSecond float64       `mapstructure:"requests_per_second" default:"10" check:"nonnegative" help:"At most about this many access-log lines a second for requests that went well (status below 400, faster than log.slow_request); errors and slow requests are always logged, and every request at debug level. 0 logs every request."`
+	// A busy shop would write a line per request: requests answered below
+	// 500 are logged up to a rate, server errors and slow ones always.
+	RequestsPerSecond float64       `mapstructure:"requests_per_second" default:"10" check:"nonnegative" help:"At most about this many access-log lines a second for requests answered below 500 and faster than log.slow_request; server errors and slow requests are always logged, and every request at debug level. 0 logs every request."`
 	SlowRequest       time.Duration `mapstructure:"slow_request" default:"1s" check:"positive" help:"A request that takes this long or longer is always logged."`
 }
 

@@ -29,10 +29,12 @@ func RequestIDOf(c *gin.Context) string { return RequestID(c.Request.Context()) 
 // LogPolicy says which requests get an access-log line. The zero policy
 // logs every one.
 type LogPolicy struct {
-	// PerSecond, when positive, bounds the lines of requests that went
-	// well (below 400, faster than Slow) to about this many a second; the
-	// next line written says how many were left out. Errors and slow
-	// requests are always written.
+	// PerSecond, when positive, bounds the lines of requests answered
+	// below 500 and faster than Slow — successes, and refusals such as a
+	// declined card or a rate limit, which a client can make as fast as it
+	// likes — to about this many a second; the next line written says how
+	// many were left out. Server errors and slow requests are always
+	// written.
 	PerSecond float64
 	// Slow is the time from which a request is always written; 0: none is.
 	Slow time.Duration
@@ -78,7 +80,7 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
 			"status", status, "duration_ms", float64(took.Microseconds()) / 1000}
 		switch {
-		case status >= 400, policy.Slow > 0 && took >= policy.Slow:
+		case status >= 500, policy.Slow > 0 && took >= policy.Slow:
 		case slices.Contains(policy.Quiet, c.FullPath()):
 			return
 		case lines == nil, log.Enabled(ctx, slog.LevelDebug):
@@ -87,7 +89,7 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 			return
 		}
 		if n := skipped.Swap(0); n > 0 {
-			attrs = append(attrs, "not_logged_since", n) // requests that went well, left out since the last line
+			attrs = append(attrs, "not_logged_since", n) // requests left out since the last line
 		}
 		Logger(c).Info("http request", attrs...)
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
-// TestRequestLogPolicy: requests that went well are logged up to the
-// rate, and the next line says how many were left out; errors and slow
-// requests are always logged; at debug level, every request but the
+// TestRequestLogPolicy: requests answered below 500 are logged up to the
+// rate, and the next line says how many were left out; server errors and
+// slow requests are always logged; at debug level, every request but the
 // health probes that answered.
 func TestRequestLogPolicy(t *testing.T) {
 	serve := func(level slog.Level) (*bytes.Buffer, func(path string) int) {
@@ -29,6 +29,7 @@ func TestRequestLogPolicy(t *testing.T) {
 		r.GET("/readyz", func(c *gin.Context) { c.Status(http.StatusOK) })
 		r.GET("/slow", func(c *gin.Context) { time.Sleep(60 * time.Millisecond); c.Status(http.StatusOK) })
 		r.GET("/missing", func(c *gin.Context) { c.Status(http.StatusNotFound) })
+		r.GET("/broken", func(c *gin.Context) { c.Status(http.StatusInternalServerError) })
 		return &out, func(path string) int {
 			w := httptest.NewRecorder()
 			r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
@@ -40,9 +41,10 @@ func TestRequestLogPolicy(t *testing.T) {
 	for range 5 {
 		require.Equal(t, 1, get("/ok"), "the rest of a burst is left out")
 	}
-	require.Equal(t, 2, get("/missing"), "an error is always logged")
-	require.Contains(t, out.String(), "status=404")
-	require.Contains(t, out.String(), "not_logged_since=5")
+	require.Equal(t, 1, get("/missing"), "a refusal is within the rate too: a client can send them as fast as it likes")
+	require.Equal(t, 2, get("/broken"), "a server error is always logged")
+	require.Contains(t, out.String(), "status=500")
+	require.Contains(t, out.String(), "not_logged_since=6")
 	require.Equal(t, 3, get("/slow"), "a slow request is always logged")
 	require.Equal(t, 3, get("/ok"))
 
