@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/shoptest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/modules/payment"
@@ -169,7 +172,8 @@ func breakerOf(t *testing.T, base string) string {
 // stock was not committed (half the calls to inventory fail on purpose)
 // are left pending; the process is killed and started again, and recovery
 // finishes each of them — the payment succeeds and takes its stock, none
-// is abandoned with the money taken — and the books balance. (The window
+// is abandoned with the money taken — and the books balance; the card
+// sandbox's ledger still holds every charge. (The window
 // where only the card sandbox's ledger knows of a charge, the process dying
 // between the charge and recording it, is proved in the payment service's
 // TestRecovery, with a sandbox started afresh on the same ledger.)
@@ -215,4 +219,13 @@ func TestRecoveryAcrossARestart(t *testing.T) {
 	}
 	payments, sold := l.Settled(t, prod, stock, func(payment.Payment) bool { return true })
 	t.Logf("%d payments, %d succeeded, %d of them recovered after the restart", len(payments), sold, len(charged))
+
+	// The sandbox's ledger outlived the process: it holds every charge,
+	// by the payment it was made for.
+	ledger, err := database.Open(context.Background(), filepath.Join(l.DataDir("monolith"), "sandbox.db"))
+	require.NoError(t, err)
+	defer ledger.Close()
+	var kept int64
+	require.NoError(t, ledger.DB.Table("sandbox_charges").Where("idempotency_key IN ?", charged).Count(&kept).Error)
+	require.Equal(t, int64(len(charged)), kept)
 }
