@@ -18,6 +18,7 @@ import (
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/cataloguetest"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
+	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
 	"github.com/bazaar-shop/bazaar/modules/inventory/inventorytest"
 	"github.com/bazaar-shop/bazaar/modules/payment/paymenttest"
 	"github.com/bazaar-shop/bazaar/modules/webhooks"
@@ -92,6 +93,13 @@ func startWired(t *testing.T) *App {
 		cancel()
 		require.NoError(t, a.Close())
 	})
+	// Every caller reaches each module through its client, or the suites
+	// would prove nothing about the wire.
+	for m, loc := range a.Topology(ctx).Modules {
+		require.True(t, loc.Wire, "%s is not behind the wire", m)
+	}
+	_, local := a.catalogue.(*cataloguesvc.Service)
+	require.False(t, local, "the catalogue is its client, not its service")
 	return a
 }
 

@@ -21,8 +21,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,20 +165,24 @@ func (f *Fault) Unwrap() []error { return []error{ErrInjected, f.Err} }
 var ErrReset = syscall.ECONNRESET
 
 // Injector holds the faults of every callee for one process; it is safe
-// for concurrent use, and changed at run time by the admin route.
+// for concurrent use, and changed at run time by the admin route. Every
+// module call reads it and almost none changes it, so a change writes a
+// new map and a read takes no lock.
 type Injector struct {
-	mu    sync.RWMutex
-	specs map[string]Spec
+	mu    sync.Mutex // serialises changes
+	specs atomic.Pointer[map[string]Spec]
 }
 
 // New returns an injector with the faults of the configuration.
 func New(initial map[string]Spec) *Injector {
-	in := &Injector{specs: map[string]Spec{}}
+	specs := map[string]Spec{}
 	for m, s := range initial {
 		if !s.Zero() {
-			in.specs[m] = s
+			specs[m] = s
 		}
 	}
+	in := &Injector{}
+	in.specs.Store(&specs)
 	return in
 }
 
@@ -187,11 +193,13 @@ func (in *Injector) Set(module string, s Spec) error {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	specs := maps.Clone(*in.specs.Load())
 	if s.Zero() {
-		delete(in.specs, module)
+		delete(specs, module)
 	} else {
-		in.specs[module] = s
+		specs[module] = s
 	}
+	in.specs.Store(&specs)
 	return nil
 }
 
@@ -200,9 +208,7 @@ func (in *Injector) Get(module string) Spec {
 	if in == nil {
 		return Spec{}
 	}
-	in.mu.RLock()
-	defer in.mu.RUnlock()
-	return in.specs[module]
+	return (*in.specs.Load())[module]
 }
 
 // Plan is what happens to one call: how long it is held, and which fault
