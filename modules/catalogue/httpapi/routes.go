@@ -13,20 +13,20 @@ import (
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
-// Routes is the catalogue's public API. Reads need no key.
-// A process that does not host the module serves the same table by
 // The catalogue's paths, served by Routes and called by the Client.
 const (
 	productsPath = "/v1/products"
 	productPath  = "/v1/products/:id"
 )
 
+// Routes is the catalogue's public API. Reads need no key.
+// A process that does not host the module serves the same table by
 // forwarding it.
 func Routes(svc catalogue.Service) []web.Route {
 	return []web.Route{
 		{Method: "POST", Path: productsPath, Access: web.Admin, Handler: create(svc), Idempotent: true},
 		{Method: "GET", Path: productsPath, Access: web.Public, Handler: list(svc)},
-		{Method: "GET", Path: productPath, Access: web.Public, Handler: get(svc)},
+		{Method: "GET", Path: productPath, Access: web.Public, Handler: get(svc, newEncodedProducts())},
 		{Method: "PUT", Path: productPath, Access: web.Admin, Handler: update(svc)},
 		{Method: "DELETE", Path: productPath, Access: web.Admin, Handler: remove(svc)},
 	}
@@ -115,16 +115,24 @@ func noCache(h http.Header) bool {
 	return false
 }
 
-func get(svc catalogue.Service) gin.HandlerFunc {
+func get(svc catalogue.Service, encoded *encodedProducts) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := svc.Get(c.Request.Context(), c.Param("id"))
 		if err != nil {
 			web.Error(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, p)
+		body, err := encoded.body(p)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.Data(http.StatusOK, jsonContentType, body)
 	}
 }
+
+// jsonContentType is what gin's c.JSON answers with.
+const jsonContentType = "application/json; charset=utf-8"
 
 func update(svc catalogue.Service) gin.HandlerFunc {
 	return func(c *gin.Context) {

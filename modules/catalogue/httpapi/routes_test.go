@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
@@ -55,4 +57,54 @@ func TestListCacheControl(t *testing.T) {
 		require.Len(t, svc.got, 1, header)
 		require.Equal(t, fresh, svc.got[0].Fresh, "Cache-Control: %q", header)
 	}
+}
+
+// products is a catalogue of one product, which the test changes.
+type products struct {
+	catalogue.Service
+	p catalogue.Product
+}
+
+func (s *products) Get(_ context.Context, id string) (catalogue.Product, error) {
+	if id != s.p.ID {
+		return catalogue.Product{}, catalogue.ErrNotFound
+	}
+	return s.p, nil
+}
+
+// TestGetAnswersTheProductAsItIs: GET /v1/products/{id} answers exactly
+// what encoding the product answers, and a product changed since its
+// last read is answered changed, though its encoding is kept.
+func TestGetAnswersTheProductAsItIs(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	svc := &products{p: catalogue.Product{ID: "prod_1", SKU: "MUG", Name: "Mug <blue>", Price: 1299, Currency: "EUR", CreatedAt: at, UpdatedAt: at}}
+	r := gin.New()
+	for _, rt := range httpapi.Routes(svc) {
+		r.Handle(rt.Method, rt.Path, rt.Handler)
+	}
+	get := func(id string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/products/"+id, nil))
+		return w
+	}
+	for _, change := range []func(p *catalogue.Product){
+		func(*catalogue.Product) {}, // the same product twice: the kept body
+		func(*catalogue.Product) {},
+		func(p *catalogue.Product) { p.Price = 1499 },
+		func(p *catalogue.Product) { p.Name = "Mug, red" },
+		func(p *catalogue.Product) { p.UpdatedAt = p.UpdatedAt.Add(time.Second) },
+	} {
+		change(&svc.p)
+		want, err := json.Marshal(svc.p)
+		require.NoError(t, err)
+		w := get("prod_1")
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
+		require.JSONEq(t, string(want), w.Body.String())
+		require.Equal(t, string(want), w.Body.String(), "byte for byte what c.JSON would write")
+	}
+	w := get("prod_2")
+	require.Equal(t, http.StatusNotFound, w.Code)
+	require.Contains(t, w.Body.String(), `"code":"not_found"`)
 }

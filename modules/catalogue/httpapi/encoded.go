@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"encoding/json"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/bazaar-shop/bazaar/modules/catalogue"
+)
+
+// encodedProducts keeps the JSON of the products lately answered by id.
+// A product is read far more often than it changes, and encoding it was a
+// tenth of a read's CPU. A kept body is used only for a product equal, field
+// by field, to the one it was made from, so the service stays the one
+// source of truth: a changed product is a miss, encoded again.
+type encodedProducts struct {
+	bodies *lru.Cache[string, encodedProduct]
+}
+
+type encodedProduct struct {
+	product catalogue.Product
+	body    []byte
+}
+
+// keptProducts bounds the memory kept: 10,000 products of some 300 bytes.
+const keptProducts = 10_000
+
+func newEncodedProducts() *encodedProducts {
+	bodies, _ := lru.New[string, encodedProduct](keptProducts) // errs only on size <= 0
+	return &encodedProducts{bodies: bodies}
+}
+
+// body returns p's JSON, as encoding/json writes it.
+func (e *encodedProducts) body(p catalogue.Product) ([]byte, error) {
+	if kept, ok := e.bodies.Get(p.ID); ok && kept.product == p {
+		return kept.body, nil
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	e.bodies.Add(p.ID, encodedProduct{product: p, body: body})
+	return body, nil
+}
