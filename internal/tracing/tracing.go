@@ -27,6 +27,9 @@ import (
 // Propagator reads and writes the W3C traceparent header.
 var Propagator = propagation.TraceContext{}
 
+// traceparent is the header a caller's trace comes in, as net/http keys it.
+const traceparent = "Traceparent"
+
 // Exporters Bazaar can send spans to.
 const (
 	None   = "none"   // spans get ids and cross the wire, and are dropped
@@ -71,7 +74,12 @@ type Tracer = trace.Tracer
 // caller's span when the request carries a traceparent.
 func Middleware(tracer trace.Tracer) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx := Propagator.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		ctx := c.Request.Context()
+		// Most requests come from outside, with no trace to join; looking
+		// for one by its lower-case name would cost every request a copy.
+		if _, ok := c.Request.Header[traceparent]; ok {
+			ctx = Propagator.Extract(ctx, propagation.HeaderCarrier(c.Request.Header))
+		}
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
