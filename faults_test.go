@@ -172,11 +172,9 @@ func breakerOf(t *testing.T, base string) string {
 // stock was not committed (half the calls to inventory fail on purpose)
 // are left pending; the process is killed and started again, and recovery
 // finishes each of them — the payment succeeds and takes its stock, none
-// is abandoned with the money taken — and the books balance; the card
-// sandbox's ledger still holds every charge. (The window
-// where only the card sandbox's ledger knows of a charge, the process dying
-// between the charge and recording it, is proved in the payment service's
-// TestRecovery, with a sandbox started afresh on the same ledger.)
+// is abandoned with the money taken — and the books balance. A payment
+// records its charge only with its outcome, so what tells recovery of each
+// charge is the card sandbox's ledger, kept across the restart.
 func TestRecoveryAcrossARestart(t *testing.T) {
 	const stock = 100
 	l := startLayout(t, testdb.Engines()[0], "monolith", []string{

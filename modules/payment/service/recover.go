@@ -18,19 +18,47 @@ func (s *Service) Resolve(ctx context.Context, id string) error {
 	if err != nil || r.Status != payment.Pending {
 		return err
 	}
-	chargeID := r.ChargeID
-	if chargeID == "" {
-		ch, err := s.processor.Lookup(ctx, id)
-		if errors.Is(err, payment.ErrChargeNotFound) {
-			s.fail(ctx, r.Payment, failedAbandoned, "")
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("look up charge of payment %s: %w", id, err)
-		}
-		chargeID = ch.ID
+	if r.ChargeID != "" { // recorded by an earlier version, before the stock was committed
+		return s.resolveCharged(ctx, r.Payment, r.ChargeID)
 	}
-	_, err = s.complete(ctx, r.Payment, chargeID)
+	ch, err := s.processor.Lookup(ctx, id)
+	if errors.Is(err, payment.ErrChargeNotFound) {
+		return s.abandon(ctx, r.Payment)
+	}
+	if err != nil {
+		return fmt.Errorf("look up charge of payment %s: %w", id, err)
+	}
+	return s.resolveCharged(ctx, r.Payment, ch.ID)
+}
+
+// abandon gives up a pending payment the processor knows no charge of. Its
+// checkout may still be running, though, and charge the card after the
+// look-up. So the stock is released first — from then on that checkout's
+// commit finds the reservation closed, and it refunds — and the processor
+// is asked again: a charge made in between (its stock perhaps sold before
+// the release) is resolved as any other.
+func (s *Service) abandon(ctx context.Context, p payment.Payment) error {
+	if err := s.inventory.Release(ctx, p.ID); err != nil {
+		return fmt.Errorf("release stock of payment %s: %w", p.ID, err)
+	}
+	ch, err := s.processor.Lookup(ctx, p.ID)
+	switch {
+	case errors.Is(err, payment.ErrChargeNotFound):
+		p.Status, p.FailureCode, p.UpdatedAt = payment.Failed, failedAbandoned, s.now()
+		if _, err := s.store.FailUncharged(ctx, p); err != nil {
+			return fmt.Errorf("mark payment %s failed: %w", p.ID, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up charge of payment %s: %w", p.ID, err)
+	}
+	return s.resolveCharged(ctx, p, ch.ID)
+}
+
+// resolveCharged finishes pending payment p, charged by chargeID: it
+// succeeds, or, its reservation gone, fails with the charge given back.
+func (s *Service) resolveCharged(ctx context.Context, p payment.Payment, chargeID string) error {
+	_, err := s.complete(ctx, p, chargeID)
 	var failed *payment.CheckoutError
 	if errors.As(err, &failed) && errors.Is(err, inventory.ErrReservationClosed) {
 		return nil // resolved: failed, and the charge given back

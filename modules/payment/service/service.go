@@ -172,36 +172,35 @@ func (s *Service) failReserve(ctx context.Context, p payment.Payment, err error)
 }
 
 // complete commits the stock of pending payment p, charged by chargeID, and
-// marks it succeeded. If the reservation is gone (it expired while the card
-// was charged) the money goes back: the customer never pays for goods they
-// do not get.
+// marks it succeeded with its charge. If the reservation is gone (it
+// expired while the card was charged, or recovery gave the payment up) the
+// money goes back: the customer never pays for goods they do not get.
+//
+// The charge is written down with the outcome, not before the stock is
+// sold: should the process die in between, recovery finds the charge again
+// at the processor, which can look up every charge by the payment's id.
 func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID string) (payment.Payment, error) {
-	// The charge is written down before the stock is sold: once stock is
-	// committed, recovery must know the charge even if the processor
-	// cannot be asked again.
-	ok, err := s.store.SetCharge(ctx, p.ID, chargeID, s.now())
-	if err != nil {
-		return payment.Payment{}, fmt.Errorf("record charge of payment %s: %w", p.ID, err)
-	}
-	if !ok {
-		// Recovery already failed this payment while we were charging.
-		return s.refundLate(ctx, p.ID, chargeID, failedAbandoned)
-	}
-	err = s.inventory.Commit(ctx, p.ID)
+	err := s.inventory.Commit(ctx, p.ID)
 	if errors.Is(err, inventory.ErrReservationClosed) || errors.Is(err, inventory.ErrReservationNotFound) {
 		expired := p
 		expired.Status, expired.FailureCode = payment.Failed, failedExpired
-		if _, _, err := s.finish(ctx, expired, payment.Pending); err != nil {
+		_, moved, err := s.finish(ctx, expired, payment.Pending, chargeID)
+		if err != nil {
 			return payment.Payment{}, err
 		}
-		return s.refundLate(ctx, p.ID, chargeID, failedExpired)
+		reason := failedExpired
+		if !moved {
+			reason = failedAbandoned // recovery failed it, and released the stock, first
+		}
+		return s.refundLate(ctx, p.ID, chargeID, reason)
 	}
 	if err != nil {
-		// Charged, stock still held: recovery commits it later.
+		// Charged, stock still held: recovery finds the charge and commits
+		// the stock later.
 		return payment.Payment{}, &payment.CheckoutError{PaymentID: p.ID, Err: fmt.Errorf("commit stock: %w", err)}
 	}
 	p.Status = payment.Succeeded
-	p, moved, err := s.finish(ctx, p, payment.Pending)
+	p, moved, err := s.finish(ctx, p, payment.Pending, chargeID)
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("finish payment %s: %w", p.ID, err)
 	}
@@ -211,12 +210,13 @@ func (s *Service) complete(ctx context.Context, p payment.Payment, chargeID stri
 	return p, nil
 }
 
-// finish moves payment p from status from to the status p now has, and
-// returns it as stored. It reports false, and changes nothing, when the
-// payment was no longer in status from.
-func (s *Service) finish(ctx context.Context, p payment.Payment, from payment.Status) (payment.Payment, bool, error) {
+// finish moves payment p from status from to the status p now has, with
+// chargeID when it is not empty, and returns it as stored. It reports
+// false, and changes nothing, when the payment was no longer in status
+// from.
+func (s *Service) finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (payment.Payment, bool, error) {
 	p.UpdatedAt = s.now()
-	moved, err := s.store.Finish(ctx, p, from)
+	moved, err := s.store.Finish(ctx, p, from, chargeID)
 	return p, moved, err
 }
 
@@ -225,17 +225,14 @@ func (s *Service) refundLate(ctx context.Context, id, chargeID, reason string) (
 	if err := s.processor.Refund(ctx, chargeID); err != nil {
 		return payment.Payment{}, fmt.Errorf("refund charge %s of failed payment %s: %w", chargeID, id, err)
 	}
-	s.log.Warn("refunded a charge whose payment had failed", "payment_id", id, "reason", reason)
+	s.log.Warn("refunded a charge whose payment had failed", "payment_id", id, "charge_id", chargeID, "reason", reason)
 	return payment.Payment{}, &payment.CheckoutError{PaymentID: id, Err: inventory.ErrReservationClosed}
 }
 
-// fail marks pending payment p, never charged, failed and releases its
-// stock. Both steps are idempotent; a failure here leaves the payment
-// pending for recovery. Should a charge be recorded meanwhile (recovery
-// failing a checkout that is still running), the payment is left to that
-// checkout: if it committed the stock first, the release did nothing and
-// the payment succeeds; if not, its commit finds the reservation released
-// and the charge is refunded.
+// fail releases the stock of pending payment p, whose card this checkout
+// did not charge (declined, or never asked), and marks it failed. Both
+// steps are idempotent; a failure here leaves the payment pending for
+// recovery.
 func (s *Service) fail(ctx context.Context, p payment.Payment, code, declineCode string) {
 	if err := s.inventory.Release(ctx, p.ID); err != nil {
 		s.log.Error("release stock of failed payment", "payment_id", p.ID, "err", err)
@@ -363,7 +360,7 @@ func (s *Service) Refund(ctx context.Context, id string) (payment.Payment, error
 	}
 	p := r.Payment
 	p.Status = payment.Refunded
-	p, moved, err := s.finish(ctx, p, payment.Succeeded)
+	p, moved, err := s.finish(ctx, p, payment.Succeeded, "")
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("mark payment %s refunded: %w", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,8 +69,16 @@ func (p *processor) Charge(ctx context.Context, req payment.ChargeRequest) (paym
 // flakyInventory fails the next Commit or Restock calls once each.
 type flakyInventory struct {
 	inventory.Service
-	failCommit, failRestock bool
-	afterCommit             func()
+	failCommit, failRestock   bool
+	afterCommit, afterRelease func()
+}
+
+func (f *flakyInventory) Release(ctx context.Context, id string) error {
+	err := f.Service.Release(ctx, id)
+	if f.afterRelease != nil {
+		f.afterRelease()
+	}
+	return err
 }
 
 func (f *flakyInventory) Commit(ctx context.Context, id string) error {
@@ -367,20 +376,18 @@ func TestRecoveryRacingALiveCheckout(t *testing.T) {
 	w := newWorld(t, testdb.Engines()[0])
 	p := w.product(t, 400, 5)
 	charging, lookedUp, committed, recovered := make(chan string), make(chan struct{}), make(chan struct{}), make(chan struct{})
-	w.processor.beforeCharge = func() {
-		list, err := w.payments.List(ctx, payment.ListQuery{Status: payment.Pending})
-		require.NoError(t, err)
-		charging <- list.Data[0].ID
+	w.processor.beforeCharge = once(func() {
+		charging <- w.pendingID(t)
 		<-lookedUp // recovery found no charge: now charge
-	}
-	w.processor.afterLookup = func() {
+	})
+	w.processor.afterLookup = once(func() {
 		close(lookedUp)
 		<-committed // the checkout charged the card and committed the stock
-	}
-	w.inventory.afterCommit = func() {
+	})
+	w.inventory.afterCommit = once(func() {
 		close(committed)
-		<-recovered // recovery has released and failed what it could
-	}
+		<-recovered // recovery has done what it does
+	})
 
 	type outcome struct {
 		p   payment.Payment
@@ -402,6 +409,64 @@ func TestRecoveryRacingALiveCheckout(t *testing.T) {
 	ch, err := w.processor.Processor.Lookup(ctx, id)
 	require.NoError(t, err)
 	require.False(t, w.processor.Refunded(ch.ID), "the charge stands")
+}
+
+// The other order: recovery finds no charge and releases the stock; only
+// then does the checkout charge the card. Its commit finds the reservation
+// released: the payment fails, the charge is given back, nothing is sold.
+func TestRecoveryReleasingBeforeALiveCheckoutCharges(t *testing.T) {
+	w := newWorld(t, testdb.Engines()[0])
+	p := w.product(t, 400, 5)
+	charging, released, committed := make(chan string), make(chan struct{}), make(chan struct{})
+	w.processor.beforeCharge = once(func() {
+		charging <- w.pendingID(t)
+		<-released // recovery found no charge and released the stock: now charge
+	})
+	w.inventory.afterRelease = once(func() {
+		close(released)
+		<-committed // the checkout charged the card and failed to commit
+	})
+	w.inventory.afterCommit = once(func() { close(committed) })
+
+	type outcome struct {
+		p   payment.Payment
+		err error
+	}
+	done := make(chan outcome)
+	go func() {
+		paid, err := w.payments.Checkout(ctx, cart(p, 2))
+		done <- outcome{paid, err}
+	}()
+	id := <-charging
+	require.NoError(t, w.payments.Resolve(ctx, id))
+	got := <-done
+
+	require.ErrorIs(t, got.err, inventory.ErrReservationClosed)
+	stored := w.get(t, id)
+	require.Equal(t, payment.Failed, stored.Status)
+	require.Equal(t, inventory.Level{ProductID: p, OnHand: 5, Available: 5}, w.level(t, p), "nothing sold")
+	ch, err := w.processor.Processor.Lookup(ctx, id)
+	require.NoError(t, err)
+	require.True(t, w.processor.Refunded(ch.ID), "the charge was given back")
+}
+
+// once runs f the first time it is called; later calls return at once,
+// even while f still runs (sync.Once would make them wait for it).
+func once(f func()) func() {
+	var done atomic.Bool
+	return func() {
+		if done.CompareAndSwap(false, true) {
+			f()
+		}
+	}
+}
+
+// pendingID is the id of the one pending payment.
+func (w *world) pendingID(t *testing.T) string {
+	list, err := w.payments.List(ctx, payment.ListQuery{Status: payment.Pending})
+	require.NoError(t, err)
+	require.Len(t, list.Data, 1)
+	return list.Data[0].ID
 }
 
 // A payment recorded before request hashes were kept (migration 00005) has

@@ -168,40 +168,29 @@ func (s *Store) List(ctx context.Context, before string, status payment.Status, 
 	return out, nil
 }
 
-// SetCharge records the charge of a pending payment. It reports false when
-// the payment is no longer pending (recovery resolved it meanwhile).
-func (s *Store) SetCharge(ctx context.Context, id, chargeID string, now time.Time) (bool, error) {
-	var set database.Pipeline
-	var n int64
-	set.Exec(&n, `UPDATE payments SET charge_id = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		chargeID, now, id, payment.Pending)
-	err := set.Run(ctx, s.db, "payment.set_charge", nil)
-	return n == 1, err
-}
-
 // Finish moves payment p.ID from status from to p.Status, with p's failure
-// and decline codes and p.UpdatedAt, and records the payment.<status> event
-// with p as its data, in one transaction. It reports whether this call made
-// the move.
-func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status) (bool, error) {
-	return s.move(ctx, p, from, "")
+// and decline codes and p.UpdatedAt, and, when chargeID is not empty, the
+// charge that paid it; and it records the payment.<status> event with p as
+// its data, in one transaction. It reports whether this call made the move.
+func (s *Store) Finish(ctx context.Context, p payment.Payment, from payment.Status, chargeID string) (bool, error) {
+	return s.move(ctx, p, from, chargeID, "")
 }
 
 // FailUncharged is Finish from pending, for a payment failed before its
-// card was charged: it changes nothing once a charge is recorded. Recovery
-// gives up a payment it cannot find a charge for while, in a rare race, the
-// checkout may still be running, charge the card and commit the stock; that
-// payment must succeed, not fail with its goods sold.
+// card was charged: it changes nothing once a charge is recorded (a payment
+// left pending by an earlier version, which recorded the charge before
+// committing the stock).
 func (s *Store) FailUncharged(ctx context.Context, p payment.Payment) (bool, error) {
-	return s.move(ctx, p, payment.Pending, " AND charge_id IS NULL")
+	return s.move(ctx, p, payment.Pending, "", " AND charge_id IS NULL")
 }
 
-func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status, andWhere string) (bool, error) {
+func (s *Store) move(ctx context.Context, p payment.Payment, from payment.Status, chargeID, andWhere string) (bool, error) {
 	var move database.Pipeline
 	var n int64
-	move.Exec(&n, `UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?
+	move.Exec(&n, `UPDATE payments SET status = ?, failure_code = ?, decline_code = ?, updated_at = ?,
+		charge_id = COALESCE(?, charge_id)
 		WHERE id = ? AND status = ?`+andWhere,
-		p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, p.ID, from)
+		p.Status, ptr(p.FailureCode), ptr(p.DeclineCode), p.UpdatedAt, ptr(chargeID), p.ID, from)
 	// The event is queued with the update and undone with it when the
 	// payment was no longer in status from. Its place among the payment's
 	// events is fixed: decided (succeeded or failed) first, refunded second.
