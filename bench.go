@@ -41,7 +41,11 @@ latency and errors by code; CPU seconds and peak RSS of every process the
 bench started; and the split/monolith ratio of each figure. --baseline
 also starts a bare gin handler answering GET /v1/products/{id} with a fixed
 product and measures that request alone against every layout, to tell how
-close the catalogue read comes to the ceiling. --json writes every figure
+close the catalogue read comes to the ceiling; with the split among the
+layouts, also a bare hop (bare-hop): that handler behind a second bare one
+that passes each request on with fasthttp's client, as the gateway does,
+the least a hop between processes costs, to compare the split's hop with.
+--json writes every figure
 (the Report type of internal/bench, whose "version" changes only when a
 field changes meaning); --plot draws the latency percentiles.
 
@@ -102,7 +106,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	layouts := f.StringSlice("layouts", def.Layouts, "layouts to start and measure, one after the other: monolith, split")
 	target := f.String("target", "", "measure the layout already running at this base URL instead of starting any")
 	adminKey := f.String("admin-key", "", "the admin API key of the --target")
-	baseline := f.Bool("baseline", false, "also measure GET /v1/products/{id} alone against a bare gin handler and every layout")
+	baseline := f.Bool("baseline", false, "also measure GET /v1/products/{id} alone against a bare gin handler (and, with the split, a bare hop) and every layout")
 	env := f.StringArray("env", nil, "KEY=VALUE added to the environment of every process started (repeatable)")
 	rtts := f.DurationSlice("rtt", nil, "also measure the split with each of these round-trip times on every call between its processes, e.g. 0s,0.5ms,2ms")
 	soak := f.Bool("soak", false, "watch each process's memory, data on disk and logs over the --duration, and fail when memory keeps growing")
@@ -185,14 +189,15 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 // measures; the bench starts it as a child process, like a layout.
 func benchBaselineCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "baseline --addr HOST:PORT",
-		Short:  "Serve the bare gin handler that bench --baseline measures",
+		Use:    "baseline --addr HOST:PORT [--forward HOST:PORT]",
+		Short:  "Serve the bare gin handler that bench --baseline measures, or a bare hop in front of one",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 	}
 	addr := cmd.Flags().String("addr", "127.0.0.1:8090", "listen address")
+	forward := cmd.Flags().String("forward", "", "pass GET /v1/products/{id} on to the bare handler at this address")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return bench.ServeBaseline(cmd.Context(), *addr)
+		return bench.ServeBaseline(cmd.Context(), *addr, *forward)
 	}
 	return cmd
 }

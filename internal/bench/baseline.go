@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/valyala/fasthttp"
 )
 
 // baselineProduct is what the baseline answers for every id: the shape of
@@ -41,13 +42,41 @@ func BaselineHandler() http.Handler {
 	return r
 }
 
-// ServeBaseline serves BaselineHandler on addr until ctx ends.
-func ServeBaseline(ctx context.Context, addr string) error {
+// BareHopHandler is a bare gin router passing GET /v1/products/:id on to
+// the bare handler at target (host:port) with fasthttp's client, as the
+// split's gateway passes requests to a module, and answering what it gets:
+// the least one hop between processes can cost, with none of the
+// gateway's keys, limits, logs, metrics, traces or signed caller.
+func BareHopHandler(target string) http.Handler {
+	client := &fasthttp.HostClient{Addr: target, MaxConns: 1024}
+	r := gin.New()
+	r.GET("/v1/products/:id", func(c *gin.Context) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI("http://" + target + c.Request.URL.RequestURI())
+		if err := client.DoTimeout(req, resp, 5*time.Second); err != nil {
+			c.String(http.StatusBadGateway, err.Error())
+			return
+		}
+		c.Data(resp.StatusCode(), string(resp.Header.ContentType()), resp.Body())
+	})
+	r.GET("/readyz", func(c *gin.Context) { c.Status(http.StatusOK) })
+	return r
+}
+
+// ServeBaseline serves BaselineHandler on addr until ctx ends; with a
+// forward address, BareHopHandler to it.
+func ServeBaseline(ctx context.Context, addr, forward string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("baseline: %w", err)
 	}
-	srv := &http.Server{Handler: BaselineHandler(), ReadHeaderTimeout: 5 * time.Second}
+	h := BaselineHandler()
+	if forward != "" {
+		h = BareHopHandler(forward)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,12 +32,41 @@ func TestBaselineHandler(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 }
 
+// TestBareHop: the bare hop answers what the bare handler behind it does.
+func TestBareHop(t *testing.T) {
+	behind := httptest.NewServer(BaselineHandler())
+	defer behind.Close()
+	hop := httptest.NewServer(BareHopHandler(strings.TrimPrefix(behind.URL, "http://")))
+	defer hop.Close()
+	for _, path := range []string{"/v1/products/prod_123", "/v1/products/prod_456?x=1"} {
+		direct, err := http.Get(behind.URL + path)
+		require.NoError(t, err)
+		want, err := io.ReadAll(direct.Body)
+		direct.Body.Close()
+		require.NoError(t, err)
+
+		resp, err := http.Get(hop.URL + path)
+		require.NoError(t, err)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, direct.Header.Get("Content-Type"), resp.Header.Get("Content-Type"))
+		require.Equal(t, string(want), string(got))
+	}
+	behind.Close()
+	resp, err := http.Get(hop.URL + "/v1/products/prod_123")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode, "nothing behind it")
+}
+
 func TestServeBaselineStops(t *testing.T) {
 	addr, err := launch.FreeAddr()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeBaseline(ctx, addr) }()
+	go func() { done <- ServeBaseline(ctx, addr, "") }()
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {

@@ -95,7 +95,7 @@ func (b *Bench) measure(ctx context.Context, res LayoutResult, admin string, cl 
 	c := newClient(res.URL, admin, b.opts.Clients+seedWorkers, b.opts.Timeout)
 	defer c.close()
 	var err error
-	if res.Name == Baseline {
+	if res.Name == Baseline || res.Name == BareHop {
 		err = b.baseline(ctx, c, cl, &res)
 	} else {
 		err = b.shop(ctx, c, cl, &res)
@@ -163,7 +163,8 @@ func (b *Bench) shop(ctx context.Context, c *client, cl *launch.Cluster, res *La
 	return nil
 }
 
-// baseline drives GET /v1/products/{id} alone against the bare handler.
+// baseline drives GET /v1/products/{id} alone against the bare handler,
+// or the bare hop in front of it.
 func (b *Bench) baseline(ctx context.Context, c *client, cl *launch.Cluster, res *LayoutResult) error {
 	cat := catalogue{ids: make([]string, b.opts.Products)}
 	for i := range cat.ids {

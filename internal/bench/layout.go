@@ -45,6 +45,11 @@ func layoutOf(name string) (launch.Layout, error) {
 	case Baseline:
 		return launch.Layout{Name: name, Front: "baseline",
 			Procs: []launch.Spec{{Name: "baseline", Args: []string{"bench", "baseline", "--addr", "{addr}"}}}}, nil
+	case BareHop:
+		return launch.Layout{Name: name, Front: "hop", Procs: []launch.Spec{
+			{Name: "baseline", Args: []string{"bench", "baseline", "--addr", "{addr}"}},
+			{Name: "hop", Args: []string{"bench", "baseline", "--addr", "{addr}", "--forward", "{addr:baseline}"}},
+		}}, nil
 	}
 	return launch.Layout{}, fmt.Errorf("no layout %q", name)
 }

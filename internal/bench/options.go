@@ -22,6 +22,10 @@ const (
 	// /v1/products/{id} with a fixed product, the ceiling to compare the
 	// catalogue read against.
 	Baseline = "baseline"
+	// BareHop is not Bazaar either: a bare gin handler passing GET
+	// /v1/products/{id} on to the baseline in a process of its own, the
+	// least a hop costs, to compare the split's hop against.
+	BareHop = "bare-hop"
 	// Target names a layout the bench did not start (--target).
 	Target = "target"
 )
@@ -38,7 +42,8 @@ type Options struct {
 	Target   string
 	AdminKey string
 	// Baseline also starts the bare gin handler and measures GET
-	// /v1/products/{id} alone against every layout.
+	// /v1/products/{id} alone against every layout; with the split among
+	// them, a bare hop in front of the bare handler too.
 	Baseline bool
 	// Env is KEY=VALUE added to the environment of every started process.
 	Env []string
@@ -196,6 +201,9 @@ func (o Options) measured() []string {
 	}
 	if o.Target != "" {
 		return append(names, Target)
+	}
+	if o.Baseline && (slices.Contains(o.Layouts, Split) || len(o.RTTs) > 0) {
+		names = append(names, BareHop)
 	}
 	names = append(names, o.Layouts...)
 	for _, rtt := range o.RTTs {

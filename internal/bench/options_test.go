@@ -71,6 +71,11 @@ func TestSplitAt(t *testing.T) {
 	o.RTTs = []time.Duration{0, 500 * time.Microsecond, 2 * time.Millisecond}
 	require.NoError(t, o.Validate())
 	require.Equal(t, []string{"monolith", "split", "split@0ms", "split@0.5ms", "split@2ms"}, o.measured())
+	o.Baseline = true
+	require.Equal(t, []string{"baseline", "bare-hop", "monolith", "split", "split@0ms", "split@0.5ms", "split@2ms"}, o.measured(),
+		"the bare handler first, then one hop in front of it: what the split's hop is compared with")
+	o.Layouts, o.RTTs = []string{Monolith}, nil
+	require.Equal(t, []string{"baseline", "monolith"}, o.measured(), "no split, no hop")
 	for _, rtt := range o.RTTs {
 		got, ok := rttOf(SplitAt(rtt))
 		require.True(t, ok)

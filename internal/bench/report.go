@@ -57,7 +57,7 @@ type Settings struct {
 
 // LayoutResult is one layout's figures.
 type LayoutResult struct {
-	Name    string `json:"name"` // monolith, split, split@<rtt>, baseline or target
+	Name    string `json:"name"` // monolith, split, split@<rtt>, baseline, bare-hop or target
 	URL     string `json:"url"`
 	Started bool   `json:"started"` // by the bench; false for --target
 	// SeedSeconds is how long seeding the products and stock took.
@@ -152,6 +152,16 @@ func (r *Report) Layout(name string) *LayoutResult {
 	for i := range r.Layouts {
 		if r.Layouts[i].Name == name {
 			return &r.Layouts[i]
+		}
+	}
+	return nil
+}
+
+// Ratio returns the ratio of layout num over layout den, or nil.
+func (r *Report) Ratio(num, den string) *Ratio {
+	for i := range r.Ratios {
+		if r.Ratios[i].Numerator == num && r.Ratios[i].Denominator == den {
+			return &r.Ratios[i]
 		}
 	}
 	return nil

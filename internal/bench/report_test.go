@@ -98,6 +98,17 @@ func TestRatios(t *testing.T) {
 	require.InDelta(t, 2, rs[1].GetAlone.P50, 1e-9)
 	require.Empty(t, rs[1].Ops, "the baseline ran no mix")
 
+	// The bare hop is compared with the bare handler, like a layout.
+	hop := LayoutResult{Name: BareHop, GetAlone: &OpResult{Op: "get", ThroughputRPS: 4000, Latency: Latency{P50: 1.5}}}
+	rs = ratios([]LayoutResult{base, hop, mono, split})
+	require.Equal(t, []string{"split/monolith", "bare-hop/baseline", "monolith/baseline"}, []string{rs[0].Name, rs[1].Name, rs[2].Name})
+	require.InDelta(t, 0.4, rs[1].GetAlone.Throughput, 1e-9)
+	var notes bytes.Buffer
+	(&Report{Ratios: rs}).writeNotes(&notes)
+	require.Contains(t, notes.String(), "a bare gin handler behind a bare hop reaches 0.40×")
+	require.Contains(t, notes.String(), "the split reaches 0.50× the\nmonolith's")
+	require.Contains(t, notes.String(), "monolith reaches 0.65× the throughput of a bare gin handler")
+
 	// A split over a network is compared with the split on loopback.
 	slow := layoutWith(SplitAt(2*time.Millisecond), 300, 11, 12, 300<<20)
 	rs = ratios([]LayoutResult{mono, split, slow})

@@ -95,6 +95,7 @@ func start(ctx context.Context, l Layout, o Options) (*Cluster, error) {
 	}
 	common := append(inheritedEnv(), "BAZAAR_ADMIN_KEY="+c.AdminKey, "BAZAAR_SERVICE_TOKEN="+o.ServiceToken)
 	for _, s := range l.Procs {
+		s.Args = withPeerAddrs(s.Args, peers)
 		implied, err := l.env(s, peers, o.DSN)
 		if err != nil {
 			c.Close()
@@ -135,6 +136,17 @@ func StartProc(ctx context.Context, binary, dir string, env []string, args ...st
 			return p, err
 		}
 	}
+}
+
+// withPeerAddrs replaces "{addr:NAME}" in args by peers[NAME].
+func withPeerAddrs(args []string, peers map[string]string) []string {
+	out := slices.Clone(args)
+	for i := range out {
+		for name, addr := range peers {
+			out[i] = strings.ReplaceAll(out[i], "{addr:"+name+"}", addr)
+		}
+	}
+	return out
 }
 
 func newProc(s Spec, addr, binary, dir string, env []string) *Proc {

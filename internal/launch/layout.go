@@ -23,7 +23,8 @@ type Spec struct {
 	// that hosts some modules and is where clients call.
 	Edge bool
 	// Args is the command; "serve" when empty. "{addr}" in it is replaced
-	// by the process's listen address.
+	// by the process's listen address, "{addr:NAME}" by the address the
+	// others reach process NAME at.
 	Args []string
 	// Env is settings of its own, after those the layout implies.
 	Env []string

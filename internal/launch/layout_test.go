@@ -125,3 +125,11 @@ func TestFreeAddr(t *testing.T) {
 		require.Less(t, n, ephemeralLow())
 	}
 }
+
+func TestPeerAddrs(t *testing.T) {
+	peers := map[string]string{"catalogue": "127.0.0.1:1001", "catalogue2": "127.0.0.1:1002"}
+	args := []string{"bench", "--addr", "{addr}", "--forward", "{addr:catalogue}", "x={addr:catalogue2}", "{addr:nobody}"}
+	require.Equal(t, []string{"bench", "--addr", "{addr}", "--forward", "127.0.0.1:1001", "x=127.0.0.1:1002", "{addr:nobody}"},
+		withPeerAddrs(args, peers), "a peer's address, not a longer name's prefix; the own address is the process's to fill in")
+	require.Equal(t, "{addr:catalogue}", args[4], "the layout's own args are left as they were")
+}
