@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,13 +72,13 @@ var (
 // Signer makes assertions; Verifier checks them. Both derive their key
 // from the service token, so only peers of one deployment agree.
 type Signer struct {
-	key []byte
-	now func() time.Time
+	macs *macs
+	now  func() time.Time
 }
 
 // NewSigner returns a Signer for the deployment's service token.
 func NewSigner(serviceToken string, now func() time.Time) *Signer {
-	return &Signer{key: derive(serviceToken), now: now}
+	return &Signer{macs: newMACs(derive(serviceToken)), now: now}
 }
 
 // derive keeps the service token itself out of every signature: the token
@@ -94,49 +95,109 @@ func (s *Signer) Sign(method, uri string, body []byte, c Caller) string {
 	_, _ = rand.Read(raw[:]) // crypto/rand does not fail on supported platforms
 	nonce := base64.RawURLEncoding.EncodeToString(raw[:])
 	exp := strconv.FormatInt(s.now().Add(Lifetime).UnixMilli(), 10)
-	fields := []string{"v1", c.Key, c.Role, exp, nonce}
-	return strings.Join(append(fields, mac(s.key, method, uri, body, fields)), ".")
+	fields := [5]string{"v1", c.Key, c.Role, exp, nonce}
+	sum := s.macs.sum(method, uri, body, fields)
+	return strings.Join(append(fields[:], base64.RawURLEncoding.EncodeToString(sum[:])), ".")
 }
 
-func mac(key []byte, method, uri string, body []byte, fields []string) string {
-	sum := sha256.Sum256(body)
-	m := hmac.New(sha256.New, key)
-	for _, part := range append([]string{method, uri, hex.EncodeToString(sum[:])}, fields...) {
-		m.Write([]byte(part))
-		m.Write([]byte{'\n'})
+// macs signs with one key. Every forwarded request is signed at the edge
+// and checked at the module, so the keyed hashes and their buffers are
+// pooled: making a keyed hash costs two blocks of SHA-256, and a request's
+// parts written one by one an allocation each.
+type macs struct{ pool sync.Pool }
+
+type macState struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func newMACs(key []byte) *macs {
+	return &macs{pool: sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, key)} }}}
+}
+
+// emptyBody is the hex SHA-256 of no bytes: most forwarded requests are
+// reads without a body.
+const emptyBody = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+// sum is the MAC of a request and an assertion's fields: over the method,
+// the URI, the hex SHA-256 of the body and each field, each followed by a
+// newline.
+func (m *macs) sum(method, uri string, body []byte, fields [5]string) [sha256.Size]byte {
+	st := m.pool.Get().(*macState)
+	b := append(st.buf[:0], method...)
+	b = append(append(b, '\n'), uri...)
+	b = append(b, '\n')
+	if len(body) == 0 {
+		b = append(b, emptyBody...)
+	} else {
+		bodySum := sha256.Sum256(body)
+		b = hex.AppendEncode(b, bodySum[:])
 	}
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	b = append(b, '\n')
+	for _, f := range fields {
+		b = append(append(b, f...), '\n')
+	}
+	st.h.Reset()
+	st.h.Write(b)
+	var out [sha256.Size]byte
+	st.h.Sum(out[:0])
+	if cap(b) <= 4<<10 { // a long URI's buffer is not kept
+		st.buf = b
+	}
+	m.pool.Put(st)
+	return out
 }
 
 // Verifier checks assertions and remembers the nonces it accepted until
 // they expire, so each assertion is good for one request.
 type Verifier struct {
-	key  []byte
+	macs *macs
 	now  func() time.Time
 	mu   sync.Mutex
-	seen map[string]time.Time // nonce → when it can be forgotten
-	next time.Time            // when expired nonces are swept next
+	// The nonces accepted, in two generations. A nonce must be remembered
+	// for as long as its assertion could pass, at most a generation after
+	// it was accepted; so each generation the older is dropped whole and
+	// the current becomes the older, with no sweep through every nonce
+	// under the lock.
+	seen, older map[string]struct{}
+	turn        time.Time // when the current generation becomes the older
 }
 
-// maxSeen bounds the nonces a Verifier remembers. At Lifetime+skew it
-// allows about 60,000 forwarded requests a second to one process; past it,
-// assertions are refused rather than memory spent without end.
-const maxSeen = 1 << 20
+// generation is the longest an accepted assertion stays valid: it expires
+// at most Lifetime+skew after it is checked (a later expiry is refused),
+// and passes until skew after that.
+const generation = Lifetime + 2*skew
+
+// maxSeen bounds the nonces a Verifier remembers. Two generations hold up
+// to 40 s of nonces: about 50,000 forwarded requests a second to one
+// process; past it, assertions are refused rather than memory spent
+// without end.
+const maxSeen = 1 << 21
 
 // NewVerifier returns a Verifier for the deployment's service token.
 func NewVerifier(serviceToken string, now func() time.Time) *Verifier {
-	return &Verifier{key: derive(serviceToken), now: now, seen: map[string]time.Time{}}
+	return &Verifier{macs: newMACs(derive(serviceToken)), now: now,
+		seen: map[string]struct{}{}, older: map[string]struct{}{}}
 }
 
 // Verify checks the assertion in header for the request it came with, and
 // returns the caller it asserts.
 func (v *Verifier) Verify(method, uri string, body []byte, header string) (Caller, error) {
-	fields := strings.Split(header, ".")
-	if len(fields) != 6 || fields[0] != "v1" || len(header) > 512 {
+	var fields [5]string
+	rest := header
+	for i := range fields {
+		var ok bool
+		if fields[i], rest, ok = strings.Cut(rest, "."); !ok {
+			return Caller{}, ErrMalformed
+		}
+	}
+	if fields[0] != "v1" || strings.Contains(rest, ".") || len(header) > 512 {
 		return Caller{}, ErrMalformed
 	}
-	want := mac(v.key, method, uri, body, fields[:5])
-	if !hmac.Equal([]byte(want), []byte(fields[5])) {
+	var got [sha256.Size]byte
+	n, err := base64.RawURLEncoding.Decode(got[:], []byte(rest))
+	want := v.macs.sum(method, uri, body, fields)
+	if err != nil || n != len(got) || !hmac.Equal(got[:], want[:]) {
 		return Caller{}, ErrForged
 	}
 	ms, err := strconv.ParseInt(fields[3], 10, 64)
@@ -150,29 +211,31 @@ func (v *Verifier) Verify(method, uri string, body []byte, header string) (Calle
 	if exp.After(now.Add(Lifetime + skew)) {
 		return Caller{}, ErrMalformed // valid for longer than any edge signs
 	}
-	if err := v.remember(fields[4], exp.Add(skew), now); err != nil {
+	if err := v.remember(fields[4], now); err != nil {
 		return Caller{}, err
 	}
 	return Caller{Key: fields[1], Role: fields[2]}, nil
 }
 
-func (v *Verifier) remember(nonce string, until, now time.Time) error {
+func (v *Verifier) remember(nonce string, now time.Time) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if now.After(v.next) || len(v.seen) >= maxSeen {
-		for n, t := range v.seen {
-			if now.After(t) {
-				delete(v.seen, n)
-			}
+	if !now.Before(v.turn) {
+		v.older = v.seen
+		if now.Sub(v.turn) >= generation { // idle for a generation: both are done with
+			v.older = map[string]struct{}{}
 		}
-		v.next = now.Add(time.Second)
+		v.seen = make(map[string]struct{}, len(v.older))
+		v.turn = now.Add(generation)
 	}
-	if _, ok := v.seen[nonce]; ok {
+	_, inSeen := v.seen[nonce]
+	_, inOlder := v.older[nonce]
+	if inSeen || inOlder {
 		return ErrReplayed
 	}
-	if len(v.seen) >= maxSeen {
+	if len(v.seen)+len(v.older) >= maxSeen {
 		return errors.New("too many caller assertions at once")
 	}
-	v.seen[nonce] = until
+	v.seen[strings.Clone(nonce)] = struct{}{} // not a slice of the whole header, kept for a generation
 	return nil
 }

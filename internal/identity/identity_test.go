@@ -1,6 +1,11 @@
 package identity_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +98,55 @@ func TestAssertions(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "anonymous", got.Principal())
 	})
+}
+
+// TestTheSignatureIsStable pins what is signed, as written here the plain
+// way: edges and modules of two versions, side by side during a rolling
+// upgrade, must agree on it.
+func TestTheSignatureIsStable(t *testing.T) {
+	t.Parallel()
+	const token = "deployment-token"
+	derived := hmac.New(sha256.New, []byte(token))
+	derived.Write([]byte("bazaar caller assertion v1"))
+	key := derived.Sum(nil)
+	s := identity.NewSigner(token, time.Now)
+	for _, body := range [][]byte{nil, []byte(`{"items":[{"product_id":"prod_1","quantity":2}]}`)} {
+		a := s.Sign("POST", "/v1/payments?x=1", body, identity.Caller{Key: "key_1", Role: "storefront"})
+		fields := strings.Split(a, ".")
+		require.Len(t, fields, 6)
+		bodySum := sha256.Sum256(body)
+		m := hmac.New(sha256.New, key)
+		for _, part := range append([]string{"POST", "/v1/payments?x=1", hex.EncodeToString(bodySum[:])}, fields[:5]...) {
+			m.Write([]byte(part + "\n"))
+		}
+		require.Equal(t, base64.RawURLEncoding.EncodeToString(m.Sum(nil)), fields[5], "body %q", body)
+	}
+}
+
+// A nonce is refused again for as long as its assertion could pass, also
+// once the nonces it was remembered with have become the older generation.
+func TestReplaysAreRefusedUntilExpiry(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	s, v := identity.NewSigner("token", c.now), identity.NewVerifier("token", c.now)
+	var used []string
+	for step := range 60 { // a minute, an assertion a second
+		a := s.Sign("GET", "/v1/products", nil, identity.Caller{})
+		_, err := v.Verify("GET", "/v1/products", nil, a)
+		require.NoError(t, err)
+		used = append(used, a)
+		for _, old := range used {
+			_, err := v.Verify("GET", "/v1/products", nil, old)
+			require.Error(t, err, "step %d", step)
+			if !errors.Is(err, identity.ErrExpired) {
+				require.ErrorIs(t, err, identity.ErrReplayed, "step %d", step)
+			}
+		}
+		c.t = c.t.Add(time.Second)
+	}
+	c.t = c.t.Add(time.Hour) // idle, then in use again
+	_, err := v.Verify("GET", "/v1/products", nil, s.Sign("GET", "/v1/products", nil, identity.Caller{}))
+	require.NoError(t, err)
 }
 
 func TestPrincipal(t *testing.T) {
