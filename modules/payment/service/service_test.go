@@ -389,15 +389,7 @@ func TestRecoveryRacingALiveCheckout(t *testing.T) {
 		<-recovered // recovery has done what it does
 	})
 
-	type outcome struct {
-		p   payment.Payment
-		err error
-	}
-	done := make(chan outcome)
-	go func() {
-		paid, err := w.payments.Checkout(ctx, cart(p, 2))
-		done <- outcome{paid, err}
-	}()
+	done := w.checkoutAside(cart(p, 2))
 	id := <-charging
 	require.NoError(t, w.payments.Resolve(ctx, id))
 	close(recovered)
@@ -428,15 +420,7 @@ func TestRecoveryReleasingBeforeALiveCheckoutCharges(t *testing.T) {
 	})
 	w.inventory.afterCommit = once(func() { close(committed) })
 
-	type outcome struct {
-		p   payment.Payment
-		err error
-	}
-	done := make(chan outcome)
-	go func() {
-		paid, err := w.payments.Checkout(ctx, cart(p, 2))
-		done <- outcome{paid, err}
-	}()
+	done := w.checkoutAside(cart(p, 2))
 	id := <-charging
 	require.NoError(t, w.payments.Resolve(ctx, id))
 	got := <-done
@@ -448,6 +432,22 @@ func TestRecoveryReleasingBeforeALiveCheckoutCharges(t *testing.T) {
 	ch, err := w.processor.Processor.Lookup(ctx, id)
 	require.NoError(t, err)
 	require.True(t, w.processor.Refunded(ch.ID), "the charge was given back")
+}
+
+// outcome is what a checkout run aside answered.
+type outcome struct {
+	p   payment.Payment
+	err error
+}
+
+// checkoutAside runs a checkout in a goroutine of its own.
+func (w *world) checkoutAside(req payment.CheckoutRequest) <-chan outcome {
+	done := make(chan outcome, 1)
+	go func() {
+		paid, err := w.payments.Checkout(ctx, req)
+		done <- outcome{paid, err}
+	}()
+	return done
 }
 
 // once runs f the first time it is called; later calls return at once,
