@@ -195,6 +195,9 @@ func (v *Verifier) Verify(method, uri string, body []byte, header string) (Calle
 		return Caller{}, ErrMalformed
 	}
 	var got [sha256.Size]byte
+	if base64.RawURLEncoding.DecodedLen(len(rest)) != len(got) {
+		return Caller{}, ErrForged // Decode would write past got
+	}
 	n, err := base64.RawURLEncoding.Decode(got[:], []byte(rest))
 	want := v.macs.sum(method, uri, body, fields)
 	if err != nil || n != len(got) || !hmac.Equal(got[:], want[:]) {

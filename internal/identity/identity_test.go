@@ -59,6 +59,9 @@ func TestAssertions(t *testing.T) {
 			"key":       {"GET", "/v1/payments/pay_1?x=1", "", strings.Replace(a, "key_01abc", "key_01abd", 1)},
 			"role":      {"GET", "/v1/payments/pay_1?x=1", "", strings.Replace(a, "storefront", "admin", 1)},
 			"signature": {"GET", "/v1/payments/pay_1?x=1", "", a[:len(a)-2] + "AA"},
+			"longer":    {"GET", "/v1/payments/pay_1?x=1", "", a + strings.Repeat("A", 100)},
+			"shorter":   {"GET", "/v1/payments/pay_1?x=1", "", a[:len(a)-5]},
+			"no sig":    {"GET", "/v1/payments/pay_1?x=1", "", a[:strings.LastIndex(a, ".")+1]},
 		} {
 			_, err := v.Verify(tc.method, tc.uri, []byte(tc.body), tc.assertion)
 			require.ErrorIs(t, err, identity.ErrForged, name)
