@@ -23,10 +23,11 @@ const (
 // A process that does not host the module serves the same table by
 // forwarding it.
 func Routes(svc catalogue.Service) []web.Route {
+	encoded := newEncodedProducts()
 	return []web.Route{
 		{Method: "POST", Path: productsPath, Access: web.Admin, Handler: create(svc), Idempotent: true},
-		{Method: "GET", Path: productsPath, Access: web.Public, Handler: list(svc)},
-		{Method: "GET", Path: productPath, Access: web.Public, Handler: get(svc, newEncodedProducts())},
+		{Method: "GET", Path: productsPath, Access: web.Public, Handler: list(svc, encoded)},
+		{Method: "GET", Path: productPath, Access: web.Public, Handler: get(svc, encoded)},
 		{Method: "PUT", Path: productPath, Access: web.Admin, Handler: update(svc)},
 		{Method: "DELETE", Path: productPath, Access: web.Admin, Handler: remove(svc)},
 	}
@@ -70,7 +71,7 @@ func create(svc catalogue.Service) gin.HandlerFunc {
 	}
 }
 
-func list(svc catalogue.Service) gin.HandlerFunc {
+func list(svc catalogue.Service, encoded *encodedProducts) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		limit, err := web.QueryLimit(c, catalogue.DefaultLimit, catalogue.MaxLimit)
 		if err != nil {
@@ -85,7 +86,12 @@ func list(svc catalogue.Service) gin.HandlerFunc {
 			web.Error(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, page)
+		body, err := encoded.page(page)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		c.Data(http.StatusOK, jsonContentType, body)
 	}
 }
 

@@ -108,3 +108,47 @@ func TestGetAnswersTheProductAsItIs(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, w.Code)
 	require.Contains(t, w.Body.String(), `"code":"not_found"`)
 }
+
+// pages is a catalogue that lists the page it is given.
+type pages struct {
+	catalogue.Service
+	page catalogue.Page
+}
+
+func (p *pages) List(context.Context, catalogue.ListQuery) (catalogue.Page, error) {
+	return p.page, nil
+}
+
+// TestListAnswersThePageAsItIs: GET /v1/products answers byte for byte
+// what encoding the page answers, though it is built from the products'
+// kept bodies: empty, null, with a cursor, and with a product changed
+// between two reads.
+func TestListAnswersThePageAsItIs(t *testing.T) {
+	gin.SetMode(gin.ReleaseMode)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+	mug := catalogue.Product{ID: "prod_1", SKU: "MUG", Name: "Mug \"blue\" & <co>", Price: 1299, Currency: "EUR", CreatedAt: at, UpdatedAt: at}
+	cup := catalogue.Product{ID: "prod_2", SKU: "CUP", Name: "Cup", Description: "é\u2028", Price: 0, Currency: "EUR", CreatedAt: at, UpdatedAt: at}
+	changed := mug
+	changed.Price, changed.UpdatedAt = 1499, at.Add(time.Minute)
+	svc := &pages{}
+	r := gin.New()
+	for _, rt := range httpapi.Routes(svc) {
+		r.Handle(rt.Method, rt.Path, rt.Handler)
+	}
+	for _, page := range []catalogue.Page{
+		{Data: []catalogue.Product{}},
+		{},
+		{Data: []catalogue.Product{mug}},
+		{Data: []catalogue.Product{mug, cup}, NextCursor: "cur_01abc"},
+		{Data: []catalogue.Product{changed, cup}, NextCursor: "cur_\"odd\""},
+	} {
+		svc.page = page
+		want, err := json.Marshal(page)
+		require.NoError(t, err)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/products", nil))
+		require.Equal(t, http.StatusOK, w.Code)
+		require.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
+		require.Equal(t, string(want), w.Body.String())
+	}
+}
