@@ -23,7 +23,9 @@ type encodedProduct struct {
 	body    []byte
 }
 
-// keptProducts bounds the memory kept: 10,000 products of some 300 bytes.
+// keptProducts bounds the memory kept, as the service's cache bounds its
+// own: a product's JSON is some 300 bytes, and at most about 30 KB with the
+// longest description allowed.
 const keptProducts = 10_000
 
 func newEncodedProducts() *encodedProducts {
