@@ -30,6 +30,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/periodic"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
@@ -261,18 +262,11 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 
 // RunPruning prunes every interval until ctx ends.
 func (s *Store) RunPruning(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
 			log.Error("prune expired idempotency keys", "err", err)
 		} else if n > 0 {
 			log.Debug("pruned expired idempotency keys", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

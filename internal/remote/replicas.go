@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/bazaar-shop/bazaar/internal/periodic"
 )
 
 // replica is one base URL of a module.
@@ -70,16 +72,9 @@ func probe(ctx context.Context, client *fasthttp.Client, rep *replica) bool {
 // watch checks every replica every interval until ctx ends, taking failed
 // replicas out of the rotation and putting recovered ones back.
 func (r *replicas) watch(ctx context.Context, client *fasthttp.Client, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		for _, rep := range r.list {
 			rep.healthy.Store(probe(ctx, client, rep))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

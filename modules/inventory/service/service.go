@@ -12,6 +12,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/errs"
+	"github.com/bazaar-shop/bazaar/internal/periodic"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/inventory/internal/store"
@@ -207,36 +208,22 @@ func (s *Service) Prune(ctx context.Context, r Retention) (reservations, adjustm
 
 // RunRetention calls Prune every interval until ctx ends.
 func (s *Service) RunRetention(ctx context.Context, interval time.Duration, r Retention, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		if res, adj, err := s.Prune(ctx, r); err != nil && ctx.Err() == nil {
 			log.Error("prune reservations and adjustments", "err", err)
 		} else if res+adj > 0 {
 			log.Debug("pruned reservations and adjustments", "reservations", res, "adjustments", adj)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // RunExpiry calls ExpireHolds every interval until ctx ends.
 func (s *Service) RunExpiry(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		if n, err := s.ExpireHolds(ctx); err != nil && ctx.Err() == nil {
 			log.Error("expire reservations", "err", err)
 		} else if n > 0 {
 			log.Info("expired reservations", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

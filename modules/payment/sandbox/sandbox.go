@@ -24,6 +24,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/database"
 	"github.com/bazaar-shop/bazaar/internal/ids"
+	"github.com/bazaar-shop/bazaar/internal/periodic"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
 
@@ -122,18 +123,11 @@ func (p *Processor) Prune(ctx context.Context, cutoff time.Time) (int64, error) 
 // RunRetention forgets charges older than retention, every interval, until
 // ctx ends.
 func (p *Processor) RunRetention(ctx context.Context, interval, retention time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		if n, err := p.Prune(ctx, p.now().Add(-retention)); err != nil && ctx.Err() == nil {
 			log.Error("forget old sandbox charges", "err", err)
 		} else if n > 0 {
 			log.Debug("forgot old sandbox charges", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bazaar-shop/bazaar/internal/periodic"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 )
@@ -85,9 +86,7 @@ func (s *Service) ResolvePending(ctx context.Context, cutoff time.Time) (int, er
 // RunRecovery resolves, at start and then every interval, payments pending
 // for longer than after: longer than any live checkout can take.
 func (s *Service) RunRecovery(ctx context.Context, interval, after time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	periodic.Run(ctx, interval, func(ctx context.Context) {
 		n, err := s.ResolvePending(ctx, s.now().Add(-after))
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -95,10 +94,5 @@ func (s *Service) RunRecovery(ctx context.Context, interval, after time.Duration
 		case n > 0:
 			s.log.Info("resolved pending payments", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
