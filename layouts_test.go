@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -797,6 +798,92 @@ func TestReplicasNeverSellThePast(t *testing.T) {
 		"the other replica still shows the deleted product")
 	t.Logf("the other replica's page caught up %s after the checkouts", time.Since(start).Round(time.Millisecond))
 }
+
+// TestGatewayKeepsCatalogueReads: in the split, the gateway answers product
+// reads from a cache of its own, so that after the first a read of a
+// product never reaches the catalogue's process. A write through the
+// gateway shows in its very next read; one made around it, straight at the
+// catalogue, once catalogue.cache_check has passed. With
+// catalogue.edge_cache off, every read crosses.
+func TestGatewayKeepsCatalogueReads(t *testing.T) {
+	for _, cached := range []bool{true, false} {
+		t.Run("edge_cache="+strconv.FormatBool(cached), func(t *testing.T) {
+			l := startLayout(t, testdb.Engines()[0], "split", []string{
+				"BAZAAR_CATALOGUE_EDGE_CACHE=" + strconv.FormatBool(cached), "BAZAAR_CATALOGUE_CACHE_CHECK=300ms"})
+			catalogue := l.url("catalogue")
+			prod := l.Product(t, 100)
+			asPeer := []string{"X-Service-Token", serviceToken} // straight to the module
+			price := func(base string, who ...string) int64 {
+				t.Helper()
+				status, out := shoptest.Call(t, "GET", base+"/v1/products/"+prod, "", "", who...)
+				require.Equal(t, http.StatusOK, status, "%s", out)
+				var p struct{ Price int64 }
+				require.NoError(t, json.Unmarshal(out, &p))
+				return p.Price
+			}
+			listed := func() int64 {
+				t.Helper()
+				status, out := shoptest.Call(t, "GET", l.Base+"/v1/products?limit=100", "", "")
+				require.Equal(t, http.StatusOK, status, "%s", out)
+				var page struct {
+					Data []struct {
+						ID    string
+						Price int64
+					}
+				}
+				require.NoError(t, json.Unmarshal(out, &page))
+				for _, p := range page.Data {
+					if p.ID == prod {
+						return p.Price
+					}
+				}
+				return 0
+			}
+			reprice := func(base, key string, price int, who ...string) {
+				t.Helper()
+				status, out := shoptest.Call(t, "PUT", base+"/v1/products/"+prod, key,
+					`{"sku":"edge-`+prod+`","name":"Lamp","price":`+strconv.Itoa(price)+`,"currency":"EUR"}`, who...)
+				require.Equal(t, http.StatusOK, status, "%s", out)
+			}
+
+			require.Equal(t, int64(2500), price(l.Base))
+			before := productReads(t, catalogue)
+			for range 20 {
+				require.Equal(t, int64(2500), price(l.Base))
+			}
+			if crossed := productReads(t, catalogue) - before; cached {
+				require.Zero(t, crossed, "reads answered by the gateway's cache")
+			} else {
+				require.Equal(t, 20, crossed, "every read forwarded")
+			}
+
+			require.Equal(t, int64(2500), listed())
+			reprice(l.Base, l.Admin, 3100)
+			require.Equal(t, int64(3100), price(l.Base), "a write through the gateway shows in its next read")
+			require.Equal(t, int64(3100), listed())
+
+			reprice(catalogue, "", 3200, asPeer...)
+			require.Equal(t, int64(3200), price(catalogue, asPeer...))
+			shoptest.Eventually(t, 5*time.Second, func() bool { return price(l.Base) == 3200 && listed() == 3200 },
+				"a write around the gateway never showed there")
+		})
+	}
+}
+
+// productReads is how many reads of one product a process has answered.
+func productReads(t *testing.T, base string) int {
+	t.Helper()
+	_, out := shoptest.Call(t, "GET", base+"/internal/v1/metrics", "", "", "X-Service-Token", serviceToken)
+	m := productReadsLine.FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err)
+	return n
+}
+
+var productReadsLine = regexp.MustCompile(`(?m)^bazaar_http_requests_total\{method="GET",route="/v1/products/:id",status="200"\} (\d+)`)
 
 // TestAssertionsStraightToAModule: a caller assertion sent straight to a
 // module process of the split is refused when it is forged, altered,

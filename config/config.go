@@ -183,7 +183,7 @@ type Inventory struct {
 	AdjustmentRetention  time.Duration `mapstructure:"adjustment_retention" default:"8760h" check:"positive" help:"How long the audit trail of manual stock changes is kept."`
 }
 
-// Catalogue tunes the catalogue's read cache.
+// Catalogue tunes the catalogue's read caches.
 type Catalogue struct {
 	// CacheTTL: the catalogue's own writes clear the cache at once, and
 	// CacheCheck bounds how long a replica may serve a product changed
@@ -193,6 +193,10 @@ type Catalogue struct {
 	// database's count of changes, dropping what it remembers when another
 	// replica has written. Checkout pricing never reads the cache.
 	CacheCheck time.Duration `mapstructure:"cache_check" default:"1s" check:"positive" help:"How long a replica may serve a product changed through another; no longer than cache_ttl."`
+	// EdgeCache spares a split the hop for most of a shop's requests: the
+	// process a shopper's product reads reach keeps a read cache of its
+	// own, which learns of changes as a catalogue replica does.
+	EdgeCache bool `mapstructure:"edge_cache" default:"true" help:"Whether a process that forwards the catalogue answers its product reads from a cache of its own (cache_ttl, cache_check), as a catalogue replica would; false sends every read on to the catalogue."`
 }
 
 // SQLite tunes the SQLite databases.

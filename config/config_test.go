@@ -95,7 +95,7 @@ func wantDefaults() config.Config {
 			RecoverAfter:     2 * time.Minute,
 			SandboxRetention: 2160 * time.Hour,
 		},
-		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second, CacheCheck: time.Second},
+		Catalogue: config.Catalogue{CacheTTL: 5 * time.Second, CacheCheck: time.Second, EdgeCache: true},
 		SQLite:    config.SQLite{Synchronous: "normal"},
 	}
 }
@@ -389,6 +389,7 @@ func envCases() map[string]envCase {
 		"payment.sandbox_retention":       {"4320h", 4320 * time.Hour, func(c config.Config) any { return c.Payment.SandboxRetention }, nil},
 		"catalogue.cache_ttl":             {"0s", time.Duration(0), func(c config.Config) any { return c.Catalogue.CacheTTL }, nil},
 		"catalogue.cache_check":           {"250ms", 250 * time.Millisecond, func(c config.Config) any { return c.Catalogue.CacheCheck }, nil},
+		"catalogue.edge_cache":            {"false", false, func(c config.Config) any { return c.Catalogue.EdgeCache }, nil},
 		"sqlite.synchronous":              {"full", "full", func(c config.Config) any { return c.SQLite.Synchronous }, nil},
 	}
 	for _, m := range modules.All() {

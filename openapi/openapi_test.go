@@ -17,7 +17,8 @@ func TestDocumentsAreValid(t *testing.T) {
 	internal, err := openapi.LoadInternal()
 	require.NoError(t, err)
 	for _, p := range []string{"/internal/v1/reservations", "/internal/v1/reservations/{id}/commit",
-		"/internal/v1/reservations/{id}/release", "/internal/v1/reservations/{id}/restock"} {
+		"/internal/v1/reservations/{id}/release", "/internal/v1/reservations/{id}/restock",
+		"/internal/v1/catalogue/changes"} {
 		require.NotNil(t, internal.Paths.Find(p), p)
 	}
 }

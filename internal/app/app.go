@@ -72,7 +72,13 @@ type App struct {
 // moduleRoutes are a module's route tables: the public API, served or
 // forwarded by every process, and the module-to-module routes, served only
 // where it runs.
-type moduleRoutes struct{ public, internal []web.Route }
+type moduleRoutes struct {
+	public, internal []web.Route
+	// forwarded, when set, is what serves the public routes in a process
+	// that forwards the module, in place of forwarding every one: the
+	// catalogue's reads, answered from a cache kept here.
+	forwarded []web.Route
+}
 
 // Now is the clock of every module: UTC, at the microsecond precision that
 // both SQLite and PostgreSQL keep, so a value read back equals the one written.

@@ -56,15 +56,20 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	return r
 }
 
-// mount serves a module's public routes here, or forwards them to it, or —
-// when this process neither hosts the module nor knows where it runs —
-// says so.
+// mount serves a module's public routes here, or forwards them to it (or
+// what of them it does not answer from a cache, moduleRoutes.forwarded),
+// or — when this process neither hosts the module nor knows where it runs
+// — says so.
 func (a *App) mount(r gin.IRouter, module modules.Module, routes []web.Route) {
 	serve := web.Own
 	if a.cfg.Hosts(module) {
 		serve = a.hosted(module)
 	}
 	if m, remote := a.remotes[module]; remote {
+		if own := a.routes[module].forwarded; own != nil {
+			web.Mount(r, own, a.keys, web.Own)
+			return
+		}
 		serve = func(rt web.Route) gin.HandlerFunc {
 			if rt.Page {
 				return m.ForwardPage

@@ -34,13 +34,22 @@ var (
 // Forward serves a public route of this module by passing the request to a
 // replica and its answer back. Reads may be retried on another replica; a
 // write is sent again only if it never reached one.
-func (m *Module) Forward(c *gin.Context) { m.forward(c, false) }
+func (m *Module) Forward(c *gin.Context) { m.forward(c, false, nil) }
 
 // ForwardPage forwards a page (web.Route.Page) as Forward does an API
 // route, with its cookies both ways.
-func (m *Module) ForwardPage(c *gin.Context) { m.forward(c, true) }
+func (m *Module) ForwardPage(c *gin.Context) { m.forward(c, true, nil) }
 
-func (m *Module) forward(c *gin.Context, page bool) {
+// ForwardWrite forwards as Forward does, and calls answered once the
+// module has answered, or the request could not be passed on, before the
+// caller is answered: a process that keeps a cache of the module's answers
+// clears there what the write changed, so that the caller's next read,
+// however soon, never finds it.
+func (m *Module) ForwardWrite(answered func(*gin.Context)) gin.HandlerFunc {
+	return func(c *gin.Context) { m.forward(c, false, answered) }
+}
+
+func (m *Module) forward(c *gin.Context, page bool, answered func(*gin.Context)) {
 	var body []byte
 	var err error
 	if c.Request.Body != http.NoBody {
@@ -84,7 +93,11 @@ func (m *Module) forward(c *gin.Context, page bool) {
 	}
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	if err := m.Send(c.Request.Context(), r, resp); err != nil {
+	err = m.Send(c.Request.Context(), r, resp)
+	if answered != nil {
+		answered(c)
+	}
+	if err != nil {
 		web.Error(c, err)
 		return
 	}

@@ -4,24 +4,74 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	"github.com/bazaar-shop/bazaar/modules/catalogue/internal/readcache"
 )
 
 // Client is catalogue.Service over HTTP, for processes that do not host the
 // catalogue. Reads and replaces may be retried; a create or a delete is sent
 // again only if it never left this process.
-type Client struct{ m *remote.Module }
+type Client struct {
+	m     *remote.Module
+	cache *readcache.Cache // nil: every read crosses to the catalogue
+}
 
 var _ catalogue.Service = (*Client)(nil)
 
 // NewClient returns a client of the catalogue at m.
 func NewClient(m *remote.Module) *Client { return &Client{m: m} }
+
+// WithCache makes the client answer a product, and a page of products,
+// from memory for up to ttl, as the catalogue itself does (see readcache):
+// its own writes, and those it is told of (Written), clear what they
+// change at once; a write made elsewhere is seen by a read that starts
+// checkEvery after it, when the client asks the catalogue for its count of
+// changes (InternalRoutes). A query by IDs, or a fresh one, always crosses.
+// A ttl of 0 turns it off.
+func (c *Client) WithCache(ttl, checkEvery time.Duration, now func() time.Time) *Client {
+	c.cache = readcache.New(ttl, checkEvery, now, c.changes)
+	return c
+}
+
+// Written tells the client's cache that product id was written around the
+// client — by a request forwarded to the catalogue — or, with an empty id,
+// that a product was created: what the write may have changed is read
+// again. Call it once the write is answered, even when it failed.
+func (c *Client) Written(id string) { c.cache.Forget(id) }
+
+// ForwardedRoutes is the catalogue's public API in a process that reaches
+// the catalogue through c, a client with a cache: the reads are answered
+// here, through c, by the handlers the catalogue serves them with; the
+// writes are forwarded, with their Idempotency-Keys, to the catalogue that
+// keeps those keys, and clear what they changed from c's cache before
+// their answer is passed on.
+func ForwardedRoutes(c *Client) []web.Route {
+	written := func(g *gin.Context) { c.Written(g.Param("id")) } // "" for a create
+	routes := Routes(c)
+	for i, rt := range routes {
+		if rt.Method != http.MethodGet {
+			routes[i].Handler = c.m.ForwardWrite(written)
+		}
+	}
+	return routes
+}
+
+// changes asks the catalogue for its count of changes.
+func (c *Client) changes(ctx context.Context) (int64, error) {
+	var out Changes
+	err := c.m.Call(ctx, http.MethodGet, changesPath, nil, &out, true, known)
+	return out.Changes, err
+}
 
 // known turns the catalogue's problem codes back into its errors.
 var known = errs.Index(catalogue.Errors...)
@@ -30,6 +80,7 @@ var known = errs.Index(catalogue.Errors...)
 func (c *Client) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
 	var p catalogue.Product
 	err := c.m.Call(ctx, http.MethodPost, productsPath, in, &p, false, known)
+	c.Written("") // even after an error: whether the write happened is not always known
 	return p, err
 }
 
@@ -39,8 +90,15 @@ func (c *Client) Get(ctx context.Context, id string) (catalogue.Product, error) 
 	if !remote.Segment(id) {
 		return p, catalogue.ErrNotFound
 	}
-	err := c.m.Call(ctx, http.MethodGet, web.Path(productPath, id), nil, &p, true, known)
-	return p, err
+	if p, ok := c.cache.Product(ctx, id); ok {
+		return p, nil
+	}
+	version := c.cache.Begin()
+	if err := c.m.Call(ctx, http.MethodGet, web.Path(productPath, id), nil, &p, true, known); err != nil {
+		return p, err
+	}
+	c.cache.RememberProduct(version, p)
+	return p, nil
 }
 
 // List returns a page of live products. A fresh query asks with
@@ -64,8 +122,29 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 	if q.Fresh {
 		return page, c.getFresh(ctx, path, &page)
 	}
-	err := c.m.Call(ctx, http.MethodGet, path, nil, &page, true, known)
-	return page, err
+	if len(q.IDs) > 0 {
+		err := c.m.Call(ctx, http.MethodGet, path, nil, &page, true, known)
+		return page, err
+	}
+	// The key is the query as the catalogue reads it. A query it refuses
+	// (a limit out of range, a cursor it never gave) is never remembered,
+	// so it is sent, and refused, every time.
+	key := readcache.PageKey{Limit: q.Limit, Cursor: q.Cursor, Q: strings.TrimSpace(q.Q)}
+	if key.Limit == 0 {
+		key.Limit = catalogue.DefaultLimit
+	}
+	if kept, ok := c.cache.Page(ctx, key); ok {
+		kept.Data = slices.Clone(kept.Data) // the caller's to change
+		return kept, nil
+	}
+	version := c.cache.Begin()
+	if err := c.m.Call(ctx, http.MethodGet, path, nil, &page, true, known); err != nil {
+		return page, err
+	}
+	if c.cache != nil {
+		c.cache.RememberPage(version, key, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
+	}
+	return page, nil
 }
 
 // getFresh is the GET that Call makes, with Cache-Control: no-cache.
@@ -85,6 +164,7 @@ func (c *Client) Update(ctx context.Context, id string, in catalogue.ProductInpu
 		return p, catalogue.ErrNotFound
 	}
 	err := c.m.Call(ctx, http.MethodPut, web.Path(productPath, id), in, &p, true, known)
+	c.Written(id)
 	return p, err
 }
 
@@ -93,7 +173,9 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	if !remote.Segment(id) {
 		return catalogue.ErrNotFound
 	}
-	return c.m.Call(ctx, http.MethodDelete, web.Path(productPath, id), nil, nil, false, known)
+	err := c.m.Call(ctx, http.MethodDelete, web.Path(productPath, id), nil, nil, false, known)
+	c.Written(id)
+	return err
 }
 
 // joinIDs puts ids on the wire, separated by commas. No product id holds a

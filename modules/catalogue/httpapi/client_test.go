@@ -70,3 +70,106 @@ func TestClientFresh(t *testing.T) {
 		})
 	}
 }
+
+// served is a catalogue replica on db, with its read cache, served over
+// HTTP as its own process serves it.
+func served(t *testing.T, svc *service.Service) *httpapi.Client {
+	return httpapi.NewClient(remotetest.Serve(t, "catalogue", httpapi.Routes(svc), httpapi.InternalRoutes(svc.Changes)))
+}
+
+// TestCachedClientContract: a client that keeps a cache of the catalogue's
+// answers cannot be told from the service by a caller that writes through
+// it.
+func TestCachedClientContract(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			cataloguetest.Run(t, func(t *testing.T) catalogue.Service {
+				now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+				local := service.New(engine.Open(t, "catalogue").DB, now).WithCache(5*time.Second, time.Second)
+				return served(t, local).WithCache(5*time.Second, time.Second, now)
+			})
+		})
+	}
+}
+
+// TestCachedClient: the client answers reads from memory; its own writes,
+// and those it is told of, show in its next read; a write made around it
+// shows once the check is due, when the catalogue's count of changes has
+// moved. Replica a is another process writing to the same database.
+func TestCachedClient(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			db := engine.Open(t, "catalogue").DB
+			clock := testclock.New(time.Now().UTC().Truncate(time.Microsecond))
+			a := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+			b := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+			client := served(t, b).WithCache(5*time.Second, time.Second, clock.Now)
+			input := func(price int64) catalogue.ProductInput {
+				return catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: price, Currency: "EUR"}
+			}
+			tea, err := client.Create(ctx, input(450))
+			require.NoError(t, err)
+			get := func() int64 {
+				t.Helper()
+				p, err := client.Get(ctx, tea.ID)
+				require.NoError(t, err)
+				return p.Price
+			}
+			list := func() []int64 {
+				t.Helper()
+				page, err := client.List(ctx, catalogue.ListQuery{Q: " tea "})
+				require.NoError(t, err)
+				var out []int64
+				for _, p := range page.Data {
+					out = append(out, p.Price)
+				}
+				return out
+			}
+			require.Equal(t, int64(450), get())
+			require.Equal(t, []int64{450}, list())
+
+			_, err = a.Update(ctx, tea.ID, input(500))
+			require.NoError(t, err)
+			require.Equal(t, int64(450), get(), "a write around the client shows only when the check is due")
+			require.Equal(t, []int64{450}, list())
+			clock.Advance(time.Second)
+			require.Equal(t, int64(500), get(), "the count of changes moved: the client reads again")
+			require.Equal(t, []int64{500}, list())
+
+			_, err = client.Update(ctx, tea.ID, input(600))
+			require.NoError(t, err)
+			require.Equal(t, int64(600), get(), "the client's own write shows at once")
+			require.Equal(t, []int64{600}, list())
+
+			// A write that reaches the catalogue through another path of
+			// this process (a forwarded request) shows once it is told.
+			_, err = b.Update(ctx, tea.ID, input(700))
+			require.NoError(t, err)
+			require.Equal(t, int64(600), get())
+			client.Written(tea.ID)
+			require.Equal(t, int64(700), get())
+			require.Equal(t, []int64{700}, list())
+			_, err = b.Create(ctx, catalogue.ProductInput{SKU: "TEA-2", Name: "Tea", Price: 800, Currency: "EUR"})
+			require.NoError(t, err)
+			require.Equal(t, []int64{700}, list())
+			client.Written("")
+			require.Equal(t, []int64{700, 800}, list(), "a create clears the pages")
+
+			// A fresh query, or one by ids, always crosses to the catalogue.
+			require.NoError(t, b.Delete(ctx, tea.ID)) // b forgets it at once; the client is not told
+			require.Equal(t, int64(700), get())
+			page, err := client.List(ctx, catalogue.ListQuery{IDs: []string{tea.ID}})
+			require.NoError(t, err)
+			require.Empty(t, page.Data)
+			page, err = client.List(ctx, catalogue.ListQuery{Q: "tea", Fresh: true})
+			require.NoError(t, err)
+			require.Len(t, page.Data, 1)
+			clock.Advance(time.Second)
+			_, err = client.Get(ctx, tea.ID)
+			require.ErrorIs(t, err, catalogue.ErrNotFound)
+		})
+	}
+}

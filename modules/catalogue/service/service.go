@@ -16,6 +16,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/errs"
 	"github.com/bazaar-shop/bazaar/internal/ids"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	"github.com/bazaar-shop/bazaar/modules/catalogue/internal/readcache"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/internal/store"
 )
 
@@ -27,7 +28,7 @@ const MaxPrice = 1_000_000_000_000
 type Service struct {
 	store *store.Store
 	now   func() time.Time
-	cache *reads // nil: every read goes to the database
+	cache *readcache.Cache // nil: every read goes to the database
 }
 
 var _ catalogue.Service = (*Service)(nil)
@@ -39,12 +40,16 @@ func New(db *gorm.DB, now func() time.Time) *Service {
 
 // WithCache makes the service answer reads from memory for up to ttl, and
 // look for changes made through other catalogue replicas at most every
-// checkEvery (0: before every read); see reads. A ttl of 0 turns it off.
+// checkEvery (0: before every read); see readcache. A ttl of 0 turns it off.
 // A query with Fresh set never answers from memory.
 func (s *Service) WithCache(ttl, checkEvery time.Duration) *Service {
-	s.cache = newReads(ttl, checkEvery, s.now, s.store.Changes)
+	s.cache = readcache.New(ttl, checkEvery, s.now, s.store.Changes)
 	return s
 }
+
+// Changes is the count of changes ever made to the catalogue, through any
+// replica: what a cache of its answers kept elsewhere looks at (readcache).
+func (s *Service) Changes(ctx context.Context) (int64, error) { return s.store.Changes(ctx) }
 
 // Create adds a product.
 func (s *Service) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
@@ -60,21 +65,21 @@ func (s *Service) Create(ctx context.Context, in catalogue.ProductInput) (catalo
 	if err := s.store.Insert(ctx, p); err != nil {
 		return catalogue.Product{}, fmt.Errorf("create product %s: %w", in.SKU, err)
 	}
-	s.cache.forget(p.ID)
+	s.cache.Forget(p.ID)
 	return p, nil
 }
 
 // Get returns a live product.
 func (s *Service) Get(ctx context.Context, id string) (catalogue.Product, error) {
-	if p, ok := s.cache.product(ctx, id); ok {
+	if p, ok := s.cache.Product(ctx, id); ok {
 		return p, nil
 	}
-	version := s.cache.begin()
+	version := s.cache.Begin()
 	p, err := s.store.Get(ctx, id)
 	if err != nil {
 		return catalogue.Product{}, fmt.Errorf("get product %s: %w", id, err)
 	}
-	s.cache.rememberProduct(version, p)
+	s.cache.RememberProduct(version, p)
 	return p, nil
 }
 
@@ -98,14 +103,14 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 	if q.Limit == 0 {
 		q.Limit = catalogue.DefaultLimit
 	}
-	key := pageKey{limit: q.Limit, cursor: q.Cursor, q: q.Q}
+	key := readcache.PageKey{Limit: q.Limit, Cursor: q.Cursor, Q: q.Q}
 	if !q.Fresh {
-		if page, ok := s.cache.page(ctx, key); ok {
+		if page, ok := s.cache.Page(ctx, key); ok {
 			page.Data = slices.Clone(page.Data) // the caller's to change
 			return page, nil
 		}
 	}
-	version := s.cache.begin()
+	version := s.cache.Begin()
 	// One extra row tells whether another page follows.
 	rows, err := s.store.List(ctx, after, q.Q, q.Limit+1)
 	if err != nil {
@@ -116,7 +121,7 @@ func (s *Service) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pa
 		page.Data = rows[:q.Limit]
 		page.NextCursor = ids.Cursor(rows[q.Limit-1].ID)
 	}
-	s.cache.rememberPage(version, key, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
+	s.cache.RememberPage(version, key, catalogue.Page{Data: slices.Clone(page.Data), NextCursor: page.NextCursor})
 	return page, nil
 }
 
@@ -141,13 +146,13 @@ func (s *Service) listIDs(ctx context.Context, want []string, fresh bool) (catal
 	want = unique(want)
 	found := make(map[string]catalogue.Product, len(want))
 	missing := want
-	if fresh && s.cache.current(ctx) {
+	if fresh && s.cache.Current(ctx) {
 		fresh = false // nothing changed since the cache last looked: it is as fresh as the database
 	}
 	if !fresh {
 		missing = nil
 		for _, id := range want {
-			if p, ok := s.cache.product(ctx, id); ok {
+			if p, ok := s.cache.Product(ctx, id); ok {
 				found[id] = p
 			} else {
 				missing = append(missing, id)
@@ -155,12 +160,12 @@ func (s *Service) listIDs(ctx context.Context, want []string, fresh bool) (catal
 		}
 	}
 	if len(missing) > 0 {
-		version := s.cache.begin()
+		version := s.cache.Begin()
 		rows, err := s.store.GetMany(ctx, missing)
 		if err != nil {
 			return catalogue.Page{}, fmt.Errorf("get %d products: %w", len(missing), err)
 		}
-		s.cache.rememberProducts(version, rows)
+		s.cache.RememberProducts(version, rows)
 		for _, p := range rows {
 			found[p.ID] = p
 		}
@@ -194,7 +199,7 @@ func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInp
 		return catalogue.Product{}, err
 	}
 	p, err := s.store.Update(ctx, id, in, s.now())
-	s.cache.forget(id) // even after an error: whether the write happened is not always known
+	s.cache.Forget(id) // even after an error: whether the write happened is not always known
 	if err != nil {
 		return catalogue.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
@@ -204,7 +209,7 @@ func (s *Service) Update(ctx context.Context, id string, in catalogue.ProductInp
 // Delete removes a product from sale.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	err := s.store.Delete(ctx, id, s.now())
-	s.cache.forget(id) // even after an error: whether the write happened is not always known
+	s.cache.Forget(id) // even after an error: whether the write happened is not always known
 	if err != nil {
 		return fmt.Errorf("delete product %s: %w", id, err)
 	}

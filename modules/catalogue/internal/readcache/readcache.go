@@ -1,4 +1,7 @@
-package service
+// Package readcache remembers the catalogue's recent answers to reads:
+// the catalogue service keeps one in front of its database, and a process
+// that reaches the catalogue over HTTP may keep one in front of its client.
+package readcache
 
 import (
 	"context"
@@ -11,26 +14,28 @@ import (
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 )
 
-// reads remembers the catalogue's recent answers to reads for up to ttl: a
+// Cache remembers the catalogue's recent answers to reads for up to ttl: a
 // shop's catalogue is read far more often than it is written, and a read
-// from memory costs a fraction of one from the database.
+// from memory costs a fraction of one from the database, and far less than
+// one over the network.
 //
-// This process's own writes clear what they change at once, so one
-// catalogue process (the monolith, or a lone catalogue service) never
-// answers with a stale product. Several catalogue replicas on one database
-// learn of each other's writes from the database's count of changes: a read
-// looks at it first whenever checkEvery has passed since the last look, and
-// everything is dropped when it has moved. So a read that starts checkEvery
-// after a write committed, through any replica, answers as the write left
-// the product; ttl is only the backstop for a change made behind the
-// count's back.
+// The writes made through the holder of a Cache clear what they change at
+// once (Forget), so one catalogue process (the monolith, or a lone
+// catalogue service) never answers with a stale product. Every other
+// holder — catalogue replicas on one database, a gateway in front of them
+// — learns of the writes made elsewhere from the catalogue's count of
+// changes: a read looks at it first whenever checkEvery has passed since
+// the last look, and everything is dropped when it has moved. So a read
+// that starts checkEvery after a write committed, through any replica,
+// answers as the write left the product; ttl is only the backstop for a
+// change made behind the count's back.
 //
-// A nil *reads remembers nothing.
-type reads struct {
+// A nil *Cache remembers nothing.
+type Cache struct {
 	ttl      time.Duration
 	now      func() time.Time
 	products *lru.Cache[string, entry[catalogue.Product]]
-	pages    *lru.Cache[pageKey, entry[catalogue.Page]]
+	pages    *lru.Cache[PageKey, entry[catalogue.Page]]
 
 	// changes reads the count of changes. Between looks, a read from
 	// memory pays one atomic load (nextCheck) for them. One read looks at
@@ -52,11 +57,12 @@ type reads struct {
 	version uint64
 }
 
-// pageKey is the query of a cached page. A query by IDs is not one: it is
+// PageKey is the query of a cached page, as List checks it: its limit
+// given (never 0) and its q trimmed. A query by IDs is not one: it is
 // answered from the products.
-type pageKey struct {
-	limit     int
-	cursor, q string
+type PageKey struct {
+	Limit     int
+	Cursor, Q string
 }
 
 type entry[V any] struct {
@@ -71,13 +77,16 @@ const (
 	cachedPages    = 500
 )
 
-func newReads(ttl, checkEvery time.Duration, now func() time.Time, changes func(context.Context) (int64, error)) *reads {
+// New returns a cache of answers kept for up to ttl, which looks at the
+// count of changes (changes) at most every checkEvery (0: before every
+// read). A ttl of 0 turns it off: New returns nil.
+func New(ttl, checkEvery time.Duration, now func() time.Time, changes func(context.Context) (int64, error)) *Cache {
 	if ttl <= 0 {
 		return nil
 	}
 	products, _ := lru.New[string, entry[catalogue.Product]](cachedProducts) // errs only on size <= 0
-	pages, _ := lru.New[pageKey, entry[catalogue.Page]](cachedPages)
-	r := &reads{ttl: ttl, now: now, products: products, pages: pages,
+	pages, _ := lru.New[PageKey, entry[catalogue.Page]](cachedPages)
+	r := &Cache{ttl: ttl, now: now, products: products, pages: pages,
 		changes: changes, checkEvery: checkEvery, looking: make(chan struct{}, 1)}
 	r.vouched.Store(-1) // nothing is vouched for before the first look
 	return r
@@ -89,7 +98,7 @@ func newReads(ttl, checkEvery time.Duration, now func() time.Time, changes func(
 // no longer be vouched for: it is dropped too, and the read goes on to the
 // database, which answers for itself. It reports whether the read may
 // answer from memory: not when ctx ends while it waits for another look.
-func (r *reads) check(ctx context.Context, now time.Time) bool {
+func (r *Cache) check(ctx context.Context, now time.Time) bool {
 	if now.UnixNano() < r.nextCheck.Load() {
 		return true
 	}
@@ -108,7 +117,7 @@ func (r *reads) check(ctx context.Context, now time.Time) bool {
 	// The first look drops too: a fresh read, which does not look, may
 	// have read the database before a change this look is the first to see.
 	if err != nil || !r.seenOK || n != r.seen {
-		r.drop()
+		r.Drop()
 	}
 	r.seen, r.seenOK = n, err == nil
 	if err != nil {
@@ -120,11 +129,11 @@ func (r *reads) check(ctx context.Context, now time.Time) bool {
 	return true
 }
 
-// current reports whether what is remembered is exact now: the count of
+// Current reports whether what is remembered is exact now: the count of
 // changes, read now, is the one the last look saw, so nothing was written
 // through any replica since. A fresh read asks it rather than reading
 // every product it wants: one row instead of many.
-func (r *reads) current(ctx context.Context) bool {
+func (r *Cache) Current(ctx context.Context) bool {
 	if r == nil {
 		return false
 	}
@@ -139,8 +148,8 @@ func (r *reads) current(ctx context.Context) bool {
 	return err == nil && n == vouched
 }
 
-// drop forgets everything; a read that began before is not remembered.
-func (r *reads) drop() {
+// Drop forgets everything; a read that began before is not remembered.
+func (r *Cache) Drop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.version++
@@ -148,9 +157,9 @@ func (r *reads) drop() {
 	r.pages.Purge()
 }
 
-// begin is called before reading the database; the version it returns
-// goes to remember.
-func (r *reads) begin() uint64 {
+// Begin is called before reading what the cache stands in front of; the
+// version it returns goes to the Remember methods.
+func (r *Cache) Begin() uint64 {
 	if r == nil {
 		return 0
 	}
@@ -159,7 +168,8 @@ func (r *reads) begin() uint64 {
 	return r.version
 }
 
-func (r *reads) product(ctx context.Context, id string) (catalogue.Product, bool) {
+// Product is the product id as remembered, if it is.
+func (r *Cache) Product(ctx context.Context, id string) (catalogue.Product, bool) {
 	if r == nil {
 		return catalogue.Product{}, false
 	}
@@ -169,7 +179,9 @@ func (r *reads) product(ctx context.Context, id string) (catalogue.Product, bool
 	return catalogue.Product{}, false
 }
 
-func (r *reads) page(ctx context.Context, q pageKey) (catalogue.Page, bool) {
+// Page is the page q as remembered, if it is. Its Data is shared: the
+// caller clones it before handing it on.
+func (r *Cache) Page(ctx context.Context, q PageKey) (catalogue.Page, bool) {
 	if r == nil {
 		return catalogue.Page{}, false
 	}
@@ -179,28 +191,33 @@ func (r *reads) page(ctx context.Context, q pageKey) (catalogue.Page, bool) {
 	return catalogue.Page{}, false
 }
 
-func (r *reads) rememberProduct(version uint64, p catalogue.Product) {
+// RememberProduct keeps p, read since Begin returned version, unless a
+// write came between.
+func (r *Cache) RememberProduct(version uint64, p catalogue.Product) {
 	if r != nil {
 		remember(r, r.products, version, p.ID, p)
 	}
 }
 
-// rememberProducts is rememberProduct for each product of one read.
-func (r *reads) rememberProducts(version uint64, ps []catalogue.Product) {
+// RememberProducts is RememberProduct for each product of one read.
+func (r *Cache) RememberProducts(version uint64, ps []catalogue.Product) {
 	for _, p := range ps {
-		r.rememberProduct(version, p)
+		r.RememberProduct(version, p)
 	}
 }
 
-func (r *reads) rememberPage(version uint64, q pageKey, page catalogue.Page) {
+// RememberPage keeps page q as RememberProduct keeps a product; page is
+// the cache's from then on.
+func (r *Cache) RememberPage(version uint64, q PageKey, page catalogue.Page) {
 	if r != nil {
 		remember(r, r.pages, version, q, page)
 	}
 }
 
-// forget is called after a write of product id: that product and every
-// page (any of which may list it) are read again.
-func (r *reads) forget(id string) {
+// Forget is called after a write of product id (of none, "", for a
+// create): that product and every page (any of which may list it) are read
+// again. A read that began before is not remembered.
+func (r *Cache) Forget(id string) {
 	if r == nil {
 		return
 	}
@@ -220,7 +237,7 @@ func fresh[K comparable, V any](c *lru.Cache[K, entry[V]], key K, now time.Time)
 	return e.value, true
 }
 
-func remember[K comparable, V any](r *reads, c *lru.Cache[K, entry[V]], version uint64, key K, value V) {
+func remember[K comparable, V any](r *Cache, c *lru.Cache[K, entry[V]], version uint64, key K, value V) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if version == r.version {
