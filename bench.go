@@ -44,7 +44,9 @@ product and measures that request alone against every layout, to tell how
 close the catalogue read comes to the ceiling; with the split among the
 layouts, also a bare hop (bare-hop): that handler behind a second bare one
 that passes each request on with fasthttp's client, as the gateway does,
-the least a hop between processes costs, to compare the split's hop with.
+the least a hop between processes costs, to compare the split's hops
+with (a product read makes none while the gateway's cache holds the
+product; catalogue.edge_cache).
 --json writes every figure
 (the Report type of internal/bench, whose "version" changes only when a
 field changes meaning); --plot draws the latency percentiles.

@@ -24,7 +24,7 @@ const (
 	Baseline = "baseline"
 	// BareHop is not Bazaar either: a bare gin handler passing GET
 	// /v1/products/{id} on to the baseline in a process of its own, the
-	// least a hop costs, to compare the split's hop against.
+	// least a hop costs, to compare the split's hops against.
 	BareHop = "bare-hop"
 	// Target names a layout the bench did not start (--target).
 	Target = "target"

@@ -106,7 +106,7 @@ func TestRatios(t *testing.T) {
 	var notes bytes.Buffer
 	(&Report{Ratios: rs}).writeNotes(&notes)
 	require.Contains(t, notes.String(), "a bare gin handler behind a bare hop reaches 0.40×")
-	require.Contains(t, notes.String(), "the split reaches 0.50× the\nmonolith's")
+	require.Contains(t, notes.String(), "the split reaches 0.50× the\nmonolith's, its gateway answering")
 	require.Contains(t, notes.String(), "monolith reaches 0.65× the throughput of a bare gin handler")
 
 	// A split over a network is compared with the split on loopback.

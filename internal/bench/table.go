@@ -311,7 +311,7 @@ func (r *Report) writeNotes(w io.Writer) {
 			fmt.Fprintf(w, "\nGET /v1/products/{id} alone, one hop: a bare gin handler behind a bare hop reaches %s\n"+
 				"its throughput alone, the least a hop between processes costs here", times(ra.GetAlone.Throughput))
 			if split := r.Ratio(Split, Monolith); split != nil && split.GetAlone != nil {
-				fmt.Fprintf(w, "; the split reaches %s the\nmonolith's", times(split.GetAlone.Throughput))
+				fmt.Fprintf(w, "; the split reaches %s the\nmonolith's, its gateway answering the read from a cache of its own unless\ncatalogue.edge_cache is off", times(split.GetAlone.Throughput))
 			}
 			fmt.Fprintln(w)
 		case ra.Denominator == Baseline:

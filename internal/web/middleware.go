@@ -77,8 +77,6 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 			return
 		}
 		took, status := time.Since(start), c.Writer.Status()
-		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
-			"status", status, "duration_ms", float64(took.Microseconds()) / 1000}
 		switch {
 		case status >= 500, policy.Slow > 0 && took >= policy.Slow:
 		case slices.Contains(policy.Quiet, c.FullPath()):
@@ -88,6 +86,9 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 			skipped.Add(1)
 			return
 		}
+		// Built only for a line that is written: most are not.
+		attrs := []any{"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
+			"status", status, "duration_ms", float64(took.Microseconds()) / 1000}
 		if n := skipped.Swap(0); n > 0 {
 			attrs = append(attrs, "not_logged_since", n) // requests left out since the last line
 		}
