@@ -40,10 +40,7 @@ func TestClientFresh(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
-			db := engine.Open(t, "catalogue").DB
-			clock := testclock.New(time.Now().UTC().Truncate(time.Microsecond))
-			a := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
-			b := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+			a, b, _ := twoReplicas(t, engine)
 			client := httpapi.NewClient(remotetest.Serve(t, "catalogue", httpapi.Routes(b)))
 
 			tea, err := a.Create(ctx, catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: 450, Currency: "EUR"})
@@ -69,6 +66,16 @@ func TestClientFresh(t *testing.T) {
 			require.Equal(t, []int64{500}, prices(true), "and a fresh one from the database")
 		})
 	}
+}
+
+// twoReplicas are two catalogue replicas on one database, each with its
+// read cache, and the clock they share.
+func twoReplicas(t *testing.T, engine testdb.Engine) (a, b *service.Service, clock *testclock.Clock) {
+	db := engine.Open(t, "catalogue").DB
+	clock = testclock.New(time.Now().UTC().Truncate(time.Microsecond))
+	a = service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+	b = service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+	return a, b, clock
 }
 
 // served is a catalogue replica on db, with its read cache, served over
@@ -102,10 +109,7 @@ func TestCachedClient(t *testing.T) {
 	for _, engine := range testdb.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
-			db := engine.Open(t, "catalogue").DB
-			clock := testclock.New(time.Now().UTC().Truncate(time.Microsecond))
-			a := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
-			b := service.New(db, clock.Now).WithCache(5*time.Second, time.Second)
+			a, b, clock := twoReplicas(t, engine)
 			client := served(t, b).WithCache(5*time.Second, time.Second, clock.Now)
 			input := func(price int64) catalogue.ProductInput {
 				return catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: price, Currency: "EUR"}
