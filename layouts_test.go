@@ -184,9 +184,10 @@ func TestTopology(t *testing.T) {
 		Hosts   []string `json:"hosts"`
 		APIKeys string   `json:"api_keys"`
 		Modules map[string]struct {
-			Mode     string `json:"mode"`
-			Ready    bool   `json:"ready"`
-			Replicas []struct {
+			Mode        string `json:"mode"`
+			Ready       bool   `json:"ready"`
+			CachedReads bool   `json:"cached_reads"`
+			Replicas    []struct {
 				URL     string `json:"url"`
 				Healthy bool   `json:"healthy"`
 			} `json:"replicas"`
@@ -202,6 +203,7 @@ func TestTopology(t *testing.T) {
 		require.True(t, topo.Modules[m].Ready, m)
 		require.Len(t, topo.Modules[m].Replicas, 1)
 		require.Equal(t, l.url(m), topo.Modules[m].Replicas[0].URL)
+		require.Equal(t, m == "catalogue", topo.Modules[m].CachedReads, "the gateway answers the catalogue's reads: %s", m)
 	}
 
 	status, out = shoptest.Call(t, "GET", l.url("payment")+"/v1/topology", l.Admin, "")
@@ -214,6 +216,7 @@ func TestTopology(t *testing.T) {
 	require.Equal(t, "edge", topo.APIKeys, "payment trusts the callers the gateway asserts")
 	require.Equal(t, "local", topo.Modules["payment"].Mode)
 	require.Equal(t, "remote", topo.Modules["inventory"].Mode)
+	require.False(t, topo.Modules["payment"].CachedReads)
 
 	status, _ = shoptest.Call(t, "GET", l.Base+"/v1/topology", "", "")
 	require.Equal(t, http.StatusUnauthorized, status)

@@ -351,6 +351,7 @@ func (a *App) Topology(ctx context.Context) topology.Topology {
 			if a.cfg.Wire(m) {
 				loc.Mode, loc.Wire = topology.Local, true
 			}
+			loc.CachedReads = a.routes[m].forwarded != nil
 			for _, r := range reps {
 				loc.Ready = loc.Ready || r.Healthy
 			}

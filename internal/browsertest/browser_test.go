@@ -310,7 +310,8 @@ func TestPhone(t *testing.T) {
 }
 
 // TestConsole: an admin signs in to the console, which draws every edge
-// between modules local in the monolith and remote in the split, with
+// between modules local in the monolith and remote in the split (where it
+// says the gateway answers the catalogue's reads from a cache), with
 // live call rates once a purchase has gone through, and the purchase as
 // a trace. A browser without a session is sent to sign in.
 func TestConsole(t *testing.T) {
@@ -342,6 +343,12 @@ func TestConsole(t *testing.T) {
 			}
 			for _, edge := range []string{"payment-inventory", "payment-catalogue", "inventory-catalogue", "storefront-payment"} {
 				require.Equal(t, want, text(t, ctx, `tr[data-edge="`+edge+`"] .mode`), edge)
+			}
+			where := text(t, ctx, `tr[data-module="catalogue"] .mode`)
+			if layout == launch.Split {
+				require.Contains(t, where, "its reads answered here, from a cache", "the gateway keeps the catalogue's answers")
+			} else {
+				require.NotContains(t, where, "cache")
 			}
 
 			// A purchase through the pages, then the console again.

@@ -441,6 +441,9 @@ func (c *Console) layout(g gathered) layoutView {
 		default:
 			mv.Where = "nowhere this process knows"
 		}
+		if loc.CachedReads {
+			mv.Where += "; its reads answered here, from a cache"
+		}
 		for _, r := range loc.Replicas {
 			mv.Replicas = append(mv.Replicas, replicaView{URL: r.URL, Healthy: r.Healthy})
 		}

@@ -22,10 +22,14 @@ type Location struct {
 	Mode string `json:"mode"` // local, remote, or unreachable (no URL known)
 	// Wire is a module hosted here but called through its HTTP client
 	// over an in-memory connection, as if split.
-	Wire     bool             `json:"wire,omitempty"`
-	Ready    bool             `json:"ready"`
-	Replicas []remote.Replica `json:"replicas,omitempty"`
-	Breaker  string           `json:"breaker,omitempty"`
+	Wire bool `json:"wire,omitempty"`
+	// CachedReads: this process answers the module's public reads itself,
+	// from a cache of the module's answers, and forwards only its writes
+	// (catalogue.edge_cache).
+	CachedReads bool             `json:"cached_reads,omitempty"`
+	Ready       bool             `json:"ready"`
+	Replicas    []remote.Replica `json:"replicas,omitempty"`
+	Breaker     string           `json:"breaker,omitempty"`
 	// Faults are those this process makes on purpose in its calls to the
 	// module, if any.
 	Faults *faults.Spec `json:"faults,omitempty"`

@@ -6579,6 +6579,9 @@ type ModuleLocation struct {
 	// Breaker This process's circuit breaker for the module.
 	Breaker *ModuleLocationBreaker `json:"breaker,omitempty"`
 
+	// CachedReads This process answers the module's public reads itself, from a cache of the module's answers, and forwards only its writes (`catalogue.edge_cache`).
+	CachedReads *bool `json:"cached_reads,omitempty"`
+
 	// Faults Faults made on purpose in calls to a module. Each call first waits
 	// `latency_ms` plus up to `jitter_ms` more, then meets at most one of:
 	// an error (answered `503`), a timeout (the work is done, the answer
