@@ -60,6 +60,11 @@ measures the proxies alone, and is compared with the split on loopback;
 the others are compared with it (or, without a 0s run, with the split),
 with the milliseconds their median gained per millisecond of round trip.
 
+--rounds N measures every layout N times, in turn, each time afresh, and
+reports the median round (by the first ratio's throughput on the mix), with
+every round's ratios after the table: on a shared machine one round's ratio
+can move by a tenth or more, and the spread shows how far.
+
 --soak runs the mix for as long as --duration says (10m, say) and looks at
 every started process each --soak-interval: its resident memory, its Go heap
 (from /metrics), its data directory and what it has logged, the processes
@@ -125,6 +130,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 	warmup := f.Duration("warmup", def.Warmup, "load sent before measuring, not counted")
 	timeout := f.Duration("timeout", def.Timeout, "time allowed for one request")
 	settle := f.Duration("settle", def.Settle, "how long to wait after the load for reservations to be released")
+	rounds := f.Int("rounds", def.Rounds, "measure every layout this many times, in turn, and report the median round beside every round's ratios")
 	jsonPath := f.String("json", "", "write every figure to this file as JSON")
 	plotPath := f.String("plot", "", "draw the latency percentiles to this .svg file")
 
@@ -135,7 +141,7 @@ func benchCommand(stdout, stderr io.Writer) *cobra.Command {
 		opts.Soak, opts.SoakInterval, opts.SoakMaxSlope = *soak, *soakInterval, *soakMaxSlope
 		opts.Products, opts.Stock, opts.Declined = *products, *stock, *declined
 		opts.Clients, opts.Rate, opts.Duration, opts.Requests = *clients, *rate, *duration, *requests
-		opts.Warmup, opts.Timeout, opts.Settle = *warmup, *timeout, *settle
+		opts.Warmup, opts.Timeout, opts.Settle, opts.Rounds = *warmup, *timeout, *settle, *rounds
 		if *target != "" && !cmd.Flags().Changed("layouts") {
 			opts.Layouts = nil
 		}

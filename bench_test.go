@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,11 +148,12 @@ func TestBenchTarget(t *testing.T) {
 }
 
 // TestBenchBaseline: --baseline measures GET /v1/products/{id} alone on
-// the bare handler and on the monolith, and says how they compare.
+// the bare handler and on the monolith, and says how they compare; with
+// --rounds, twice, showing both rounds' ratios and the table of the median.
 func TestBenchBaseline(t *testing.T) {
 	t.Parallel()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
-	code, out, errOut := runBench(t, "--layouts", "monolith", "--baseline", "--mix", "get=1",
+	code, out, errOut := runBench(t, "--layouts", "monolith", "--baseline", "--mix", "get=1", "--rounds", "2",
 		"--duration", "1s", "--warmup", "200ms", "--products", "20", "--clients", "4", "--json", jsonPath)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 
@@ -173,6 +175,15 @@ func TestBenchBaseline(t *testing.T) {
 	require.Regexp(t, `get\s+req/s\s+-\s+\d+\.\d\n`, out, "the baseline's mix cells are -")
 	require.Regexp(t, `get alone\s+req/s\s+\d+\.\d\s+\d+\.\d\s+\d\.\d\d×\n`, out)
 	require.Contains(t, out, "monolith reaches")
+
+	require.Equal(t, 2, r.Settings.Rounds)
+	require.Len(t, r.Rounds, 2)
+	first, second := r.Rounds[0].Ratios[0].GetAlone.Throughput, r.Rounds[1].Ratios[0].GetAlone.Throughput
+	require.Equal(t, min(first, second), r.Ratios[0].GetAlone.Throughput, "of two rounds, the lower is the median")
+	require.Equal(t, r.Ratios[0].GetAlone.Throughput, r.Rounds[r.PickedRound-1].Ratios[0].GetAlone.Throughput)
+	require.Contains(t, out, fmt.Sprintf("2 rounds; the table is round %d, the median", r.PickedRound))
+	require.Regexp(t, `monolith/baseline: get alone \d\.\d\d× \d\.\d\d×\n`, out)
+	require.Contains(t, errOut, "round 2 of 2")
 }
 
 // TestBenchFlags: bad flags are refused before anything starts, each
@@ -190,6 +201,8 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"--plot", "latency.pdf"}, []string{"--plot:", "drawn as .svg"}},
 		{[]string{"--env", "NOEQUALS"}, []string{`--env: want KEY=VALUE, got "NOEQUALS"`}},
 		{[]string{"--declined", "2"}, []string{"--declined is a share of checkouts between 0 and 1"}},
+		{[]string{"--rounds", "0"}, []string{"--rounds: measure at least one round"}},
+		{[]string{"--soak", "--rounds", "3"}, []string{"--soak watches one long run"}},
 		{[]string{"sideways"}, []string{`unknown command "sideways"`}},
 	} {
 		code, _, errOut := runCmd(t, nil, append([]string{"bench"}, tc.args...)...)

@@ -37,14 +37,30 @@ func New(opts Options, binary string, log, progress io.Writer) *Bench {
 	return &Bench{opts: opts, binary: binary, log: log, progress: progress}
 }
 
-// Run measures every layout, one after the other, and reports. An error
-// means the bench could not measure (a layout did not start or died,
-// seeding failed); a broken invariant is not an error but a report that
-// did not pass.
+// Run measures every layout, one after the other, Rounds times, and
+// reports. An error means the bench could not measure (a layout did not
+// start or died, seeding failed); a broken invariant is not an error but a
+// report that did not pass.
 func (b *Bench) Run(ctx context.Context) (*Report, error) {
 	if err := b.opts.Validate(); err != nil {
 		return nil, err
 	}
+	var rounds []*Report
+	for i := range b.opts.Rounds {
+		if b.opts.Rounds > 1 {
+			fmt.Fprintf(b.log, "round %d of %d\n", i+1, b.opts.Rounds)
+		}
+		r, err := b.round(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, r)
+	}
+	return pickRound(rounds), nil
+}
+
+// round measures every layout once.
+func (b *Bench) round(ctx context.Context) (*Report, error) {
 	r := &Report{Version: ReportVersion, StartedAt: time.Now().UTC(), Settings: settingsOf(b.opts, runtime.NumCPU())}
 	for _, name := range b.opts.measured() {
 		res, err := b.layout(ctx, name)

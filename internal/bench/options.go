@@ -72,6 +72,10 @@ type Options struct {
 	// Settle is how long to wait, after the load, for every reservation
 	// to be released (the started layouts hold stock for at most 10s).
 	Settle time.Duration
+	// Rounds measures every layout this many times, in turn, each time
+	// afresh: the ratios of each round, side by side, show how far a noisy
+	// machine moves them, and the median round is the one reported.
+	Rounds int
 }
 
 // Defaults are the options of `bazaar bench` with no flags.
@@ -91,6 +95,7 @@ func Defaults() Options {
 		Warmup:   3 * time.Second,
 		Timeout:  10 * time.Second,
 		Settle:   20 * time.Second,
+		Rounds:   1,
 
 		SoakInterval: 5 * time.Second,
 		SoakMaxSlope: 0.05,
@@ -131,6 +136,12 @@ func (o Options) Validate() error {
 		if len(o.Env) > 0 {
 			bad("--env sets the environment of the processes the bench starts; with --target it starts none")
 		}
+	}
+	if o.Rounds < 1 {
+		bad("--rounds: measure at least one round, got %d", o.Rounds)
+	}
+	if o.Soak && o.Rounds > 1 {
+		bad("--soak watches one long run; --rounds makes several short ones")
 	}
 	if o.Soak && o.Target != "" {
 		bad("--soak watches the processes the bench starts; with --target it starts none")

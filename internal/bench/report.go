@@ -31,8 +31,22 @@ type Report struct {
 	// over a network (split@<rtt>) with split@0ms, or the split, and
 	// <layout>/baseline for GET /v1/products/{id} alone.
 	Ratios []Ratio `json:"ratios"`
-	// Passed is true when every invariant of every layout held.
+	// Passed is true when every invariant of every layout held, in every
+	// round.
 	Passed bool `json:"passed"`
+	// Rounds, with --rounds, are the ratios of each round in the order
+	// run. Layouts and Ratios above are those of the median round (by the
+	// first ratio's throughput on the mix), or of the first round where an
+	// invariant broke.
+	Rounds []Round `json:"rounds,omitempty"`
+	// PickedRound is the round, from 1, that Layouts and Ratios are of.
+	PickedRound int `json:"picked_round,omitempty"`
+}
+
+// Round is one round of several: its ratios, and whether its invariants held.
+type Round struct {
+	Ratios []Ratio `json:"ratios"`
+	Passed bool    `json:"passed"`
 }
 
 // Settings is what the run did.
@@ -53,6 +67,7 @@ type Settings struct {
 	Env             []string       `json:"env,omitempty"`
 	RTTsMs          []float64      `json:"rtts_ms,omitempty"` // of the split runs over a network
 	CPUs            int            `json:"cpus"`
+	Rounds          int            `json:"rounds"`
 }
 
 // LayoutResult is one layout's figures.
@@ -330,7 +345,7 @@ func settingsOf(o Options, cpus int) Settings {
 		Layouts: o.measured(), Target: o.Target, Baseline: o.Baseline, Clients: o.Clients, RateRPS: o.Rate,
 		DurationSeconds: o.Duration.Seconds(), Requests: o.Requests, WarmupSeconds: o.Warmup.Seconds(),
 		Products: o.Products, Stock: o.Stock, Mix: o.Mix.String(), Weights: map[string]int{},
-		Declined: o.Declined, Env: o.Env, CPUs: cpus,
+		Declined: o.Declined, Env: o.Env, CPUs: cpus, Rounds: o.Rounds,
 	}
 	if o.Requests > 0 {
 		s.DurationSeconds = 0
@@ -355,4 +370,44 @@ func errorSummary(byCode map[string]int64) string {
 		parts[i] = fmt.Sprintf("%s %d", c, byCode[c])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// pickRound is the report of several rounds: the first whose invariants
+// broke, or else the median round, with every round's ratios beside it.
+// One round is reported as it is.
+func pickRound(rounds []*Report) *Report {
+	if len(rounds) == 1 {
+		return rounds[0]
+	}
+	i := slices.IndexFunc(rounds, func(r *Report) bool { return !r.Passed })
+	if i < 0 {
+		order := make([]int, len(rounds))
+		for j := range order {
+			order[j] = j
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rounds[a].key(), rounds[b].key()) })
+		i = order[(len(order)-1)/2]
+	}
+	picked := *rounds[i]
+	picked.StartedAt, picked.PickedRound = rounds[0].StartedAt, i+1
+	for _, r := range rounds {
+		picked.Rounds = append(picked.Rounds, Round{Ratios: r.Ratios, Passed: r.Passed})
+	}
+	return &picked
+}
+
+// key is what orders rounds: the first ratio's throughput on the mix, or
+// on GET /v1/products/{id} alone when it ran no mix.
+func (r *Report) key() float64 {
+	if len(r.Ratios) == 0 {
+		return 0
+	}
+	first := r.Ratios[0]
+	if all, ok := first.Ops[OpAll]; ok {
+		return all.Throughput
+	}
+	if first.GetAlone != nil {
+		return first.GetAlone.Throughput
+	}
+	return 0
 }

@@ -175,3 +175,32 @@ func TestTable(t *testing.T) {
 		}
 	}
 }
+
+// TestPickRound: of several rounds the report is the median one by the
+// first ratio's throughput on the mix, or the first whose invariants broke,
+// and every round's ratios are shown beside it.
+func TestPickRound(t *testing.T) {
+	round := func(throughput, p50 float64, passed bool) *Report {
+		return &Report{StartedAt: time.Unix(int64(throughput*100), 0), Passed: passed, Ratios: []Ratio{{
+			Name: "split/monolith", Ops: map[string]FigureRatio{OpAll: {Throughput: throughput, P50: p50}}}}}
+	}
+	one := round(0.5, 2, true)
+	require.Same(t, one, pickRound([]*Report{one}), "one round is reported as it is")
+
+	r := pickRound([]*Report{round(0.61, 1.4, true), round(0.55, 1.6, true), round(0.58, 1.3, true)})
+	require.Equal(t, 3, r.PickedRound)
+	require.InDelta(t, 0.58, r.Ratios[0].Ops[OpAll].Throughput, 1e-9)
+	require.Equal(t, time.Unix(61, 0), r.StartedAt, "the run started with the first round")
+	require.True(t, r.Passed)
+	var notes bytes.Buffer
+	r.writeRounds(&notes)
+	require.Equal(t, "\n3 rounds; the table is round 3, the median by the first ratio's throughput\n"+
+		"  split/monolith: mix 0.61× 0.55× 0.58×, its median 1.40× 1.60× 1.30×\n", notes.String())
+
+	r = pickRound([]*Report{round(0.61, 1.4, true), round(0.55, 1.6, false), round(0.58, 1.3, false)})
+	require.Equal(t, 2, r.PickedRound, "the first round that broke an invariant")
+	require.False(t, r.Passed)
+	require.Len(t, r.Rounds, 3)
+	require.True(t, r.Rounds[0].Passed)
+	require.False(t, r.Rounds[1].Passed)
+}

@@ -319,6 +319,7 @@ func (r *Report) writeNotes(w io.Writer) {
 				"(the goal: ≥ 0.8×)\n", ra.Numerator, times(ra.GetAlone.Throughput))
 		}
 	}
+	r.writeRounds(w)
 	r.writeProcesses(w)
 	r.writeSoak(w)
 	r.writeErrors(w)
@@ -417,5 +418,45 @@ func (r *Report) writeSoak(w io.Writer) {
 		_ = tw.Flush() // to a buffer
 		fmt.Fprintf(w, "  %.0f bytes on disk per 1,000 checkouts; %.1f log bytes per request\n",
 			l.Soak.DiskBytesPer1000Checkouts, l.Soak.LogBytesPerRequest)
+	}
+}
+
+// writeRounds shows, after several rounds, each ratio as every round
+// measured it.
+func (r *Report) writeRounds(w io.Writer) {
+	if len(r.Rounds) < 2 {
+		return
+	}
+	which := "the median by the first ratio's throughput"
+	if !r.Passed {
+		which = "the first where an invariant broke"
+	}
+	fmt.Fprintf(w, "\n%d rounds; the table is round %d, %s\n", len(r.Rounds), r.PickedRound, which)
+	for _, ra := range r.Ratios {
+		var mix, p50, alone []string
+		for _, round := range r.Rounds {
+			i := slices.IndexFunc(round.Ratios, func(x Ratio) bool { return x.Name == ra.Name })
+			if i < 0 {
+				continue
+			}
+			if all, ok := round.Ratios[i].Ops[OpAll]; ok {
+				mix, p50 = append(mix, times(all.Throughput)), append(p50, times(all.P50))
+			}
+			if g := round.Ratios[i].GetAlone; g != nil {
+				alone = append(alone, times(g.Throughput))
+			}
+		}
+		line := "  " + ra.Name
+		if len(mix) > 0 {
+			line += ": mix " + strings.Join(mix, " ") + ", its median " + strings.Join(p50, " ")
+		}
+		if len(alone) > 0 {
+			sep := ":"
+			if len(mix) > 0 {
+				sep = ";"
+			}
+			line += sep + " get alone " + strings.Join(alone, " ")
+		}
+		fmt.Fprintln(w, line)
 	}
 }
