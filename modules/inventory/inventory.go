@@ -100,7 +100,9 @@ type Service interface {
 	Commit(ctx context.Context, id string) error
 	// Release gives held units back. Releasing anything but a held
 	// reservation is a no-op; an unknown id is not an error, so a caller
-	// that is unsure whether it reserved can always release.
+	// that is unsure whether it reserved can always release. Releasing an
+	// unknown id closes it: a Reserve with that id arriving later (a call
+	// that was on its way) is ErrReservationClosed and holds nothing.
 	Release(ctx context.Context, id string) error
 	// Restock returns the units of a committed reservation to the shelf,
 	// after a refund. Restocking twice is a no-op.

@@ -32,6 +32,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		"reserve is idempotent":                  reserveIdempotent,
 		"commit sells held stock":                commit,
 		"release gives held stock back":          release,
+		"a reservation after its release":        reserveAfterRelease,
 		"restock returns sold stock":             restock,
 		"stock changes respect reserved":         respectReserved,
 		"invalid reservations":                   invalidReservations,
@@ -149,6 +150,21 @@ func commit(t *testing.T, h Harness) {
 	require.NoError(t, h.Inventory.Commit(ctx, "c1"), "committing twice is a no-op")
 	require.NoError(t, h.Inventory.Release(ctx, "c1"), "releasing a committed reservation is a no-op")
 	require.Equal(t, want(a, 3, 0), level(t, h, a))
+}
+
+// reserveAfterRelease: a release that comes before its reservation — the
+// checkout was given up while its call to reserve was on the way — closes
+// the id, and the reservation, when it comes, holds nothing.
+func reserveAfterRelease(t *testing.T, h Harness) {
+	a := Product(t, h, 5)
+	id := ids.New("late")
+	require.NoError(t, h.Inventory.Release(ctx, id))
+	_, err := h.Inventory.Reserve(ctx, id, []inventory.Line{{ProductID: a, Quantity: 2}})
+	require.ErrorIs(t, err, inventory.ErrReservationClosed)
+	require.Equal(t, want(a, 5, 0), level(t, h, a))
+	require.ErrorIs(t, h.Inventory.Commit(ctx, id), inventory.ErrReservationClosed)
+	require.NoError(t, h.Inventory.Release(ctx, id), "releasing again is still a no-op")
+	require.Equal(t, want(a, 5, 0), level(t, h, a))
 }
 
 func release(t *testing.T, h Harness) {

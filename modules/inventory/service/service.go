@@ -153,7 +153,20 @@ func (s *Service) move(ctx context.Context, id string, from, to inventory.Reserv
 
 // Release gives held units back; anything else is a no-op.
 func (s *Service) Release(ctx context.Context, id string) error {
-	_, err := s.store.Transition(ctx, id, inventory.Held, inventory.Released, s.now())
+	moved, err := s.store.Transition(ctx, id, inventory.Held, inventory.Released, s.now())
+	if err != nil || moved {
+		return err
+	}
+	// Nothing is held under id: it was settled already, or its reservation
+	// has not arrived yet — a checkout given up by payment recovery while
+	// its call to reserve is still on the way. A closed record makes that
+	// call, when it comes, hold nothing.
+	closed, err := s.store.Close(ctx, id, s.now())
+	if err != nil || closed {
+		return err
+	}
+	// A reservation exists: settled, or made just now and held.
+	_, err = s.store.Transition(ctx, id, inventory.Held, inventory.Released, s.now())
 	return err
 }
 

@@ -71,6 +71,14 @@ type flakyInventory struct {
 	inventory.Service
 	failCommit, failRestock   bool
 	afterCommit, afterRelease func()
+	beforeReserve             func()
+}
+
+func (f *flakyInventory) Reserve(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
+	if f.beforeReserve != nil {
+		f.beforeReserve()
+	}
+	return f.Service.Reserve(ctx, id, lines)
 }
 
 func (f *flakyInventory) Release(ctx context.Context, id string) error {
@@ -432,6 +440,37 @@ func TestRecoveryReleasingBeforeALiveCheckoutCharges(t *testing.T) {
 	ch, err := w.processor.Processor.Lookup(ctx, id)
 	require.NoError(t, err)
 	require.True(t, w.processor.Refunded(ch.ID), "the charge was given back")
+}
+
+// TestRecoveryBeforeTheReservationArrives: recovery gives up a checkout
+// whose call to reserve is still on the way (a network cut delays it past
+// payment.recover_after). When the call arrives it holds nothing, so the
+// checkout fails before it charges: no stock is sold for a failed payment.
+func TestRecoveryBeforeTheReservationArrives(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			w := newWorld(t, engine)
+			p := w.product(t, 400, 5)
+			reserving, resolved := make(chan string), make(chan struct{})
+			w.inventory.beforeReserve = once(func() {
+				reserving <- w.pendingID(t)
+				<-resolved
+			})
+
+			done := w.checkoutAside(cart(p, 2))
+			id := <-reserving
+			require.NoError(t, w.payments.Resolve(ctx, id))
+			require.Equal(t, payment.Failed, w.get(t, id).Status, "recovery gave it up")
+			close(resolved)
+			got := <-done
+
+			require.ErrorIs(t, got.err, inventory.ErrReservationClosed)
+			require.Equal(t, payment.Failed, w.get(t, id).Status)
+			require.Equal(t, inventory.Level{ProductID: p, OnHand: 5, Available: 5}, w.level(t, p), "nothing held or sold")
+			_, err := w.processor.Processor.Lookup(ctx, id)
+			require.ErrorIs(t, err, payment.ErrChargeNotFound, "the card was never charged")
+		})
+	}
 }
 
 // outcome is what a checkout run aside answered.

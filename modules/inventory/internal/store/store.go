@@ -268,11 +268,15 @@ func (s *Store) Reserve(ctx context.Context, id string, lines []inventory.Line, 
 }
 
 // existing returns a reservation made by an earlier call with the same id,
-// provided it was for the same lines.
+// provided it was for the same lines. One closed before it was made
+// (Close) refuses them.
 func (s *Store) existing(ctx context.Context, id string, lines []inventory.Line) (inventory.Reservation, error) {
 	r, err := s.Reservation(ctx, id)
 	if err != nil {
 		return r, err
+	}
+	if len(r.Lines) == 0 && r.Status != inventory.Held {
+		return inventory.Reservation{}, fmt.Errorf("reservation %s was released before it was made: %w", id, inventory.ErrReservationClosed)
 	}
 	if !sameLines(r.Lines, lines) {
 		return inventory.Reservation{}, inventory.ErrReservationMismatch
@@ -290,6 +294,21 @@ func sameLines(a, b []inventory.Line) bool {
 		}
 	}
 	return true
+}
+
+// Close records reservation id as released, with no lines, when no
+// reservation has that id: a Reserve with it that arrives later is refused.
+// It reports whether it made the record; false means a reservation with
+// that id exists.
+func (s *Store) Close(ctx context.Context, id string, now time.Time) (bool, error) {
+	created := false
+	err := database.Transaction(ctx, s.db, "inventory.close", func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO reservations (id, status, expires_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, id, inventory.Released, now, now, now)
+		created = res.RowsAffected == 1
+		return res.Error
+	})
+	return created, err
 }
 
 // Reservation reads a reservation with its lines, ordered by product id.
