@@ -873,6 +873,55 @@ func TestGatewayKeepsCatalogueReads(t *testing.T) {
 	}
 }
 
+// TestStockReadsStayInInventory: in the split, inventory answers a stock
+// read without asking the catalogue whether the product is sold, for the
+// callers the gateway speaks for; yet a product deleted through the
+// gateway has no stock from the moment the delete is answered. A caller
+// straight at inventory, which nobody speaks for, and every caller when
+// edge_cache is off, costs a read of the catalogue each time.
+func TestStockReadsStayInInventory(t *testing.T) {
+	for _, cached := range []bool{true, false} {
+		t.Run("edge_cache="+strconv.FormatBool(cached), func(t *testing.T) {
+			const check = 300 * time.Millisecond
+			l := startLayout(t, testdb.Engines()[0], "split", []string{
+				"BAZAAR_CATALOGUE_EDGE_CACHE=" + strconv.FormatBool(cached), "BAZAAR_CATALOGUE_CACHE_CHECK=" + check.String()})
+			catalogue, inventory := l.url("catalogue"), l.url("inventory")
+			asPeer := []string{"X-Service-Token", serviceToken} // straight to the module
+			// The gateway speaks for its callers once every cache has
+			// looked at the catalogue since it started.
+			time.Sleep(check)
+			prod := l.Product(t, 7)
+			stock := func(base string, who ...string) int {
+				t.Helper()
+				status, out := shoptest.Call(t, "GET", base+"/v1/inventory/"+prod, l.Admin, "", who...)
+				require.Contains(t, []int{http.StatusOK, http.StatusNotFound}, status, "%s", out)
+				return status
+			}
+
+			require.Equal(t, http.StatusOK, stock(l.Base))
+			before := productReads(t, catalogue)
+			for range 20 {
+				require.Equal(t, http.StatusOK, stock(l.Base))
+			}
+			if crossed := productReads(t, catalogue) - before; cached {
+				require.Zero(t, crossed, "stock reads answered by inventory alone")
+			} else {
+				require.Equal(t, 20, crossed, "every stock read asks the catalogue")
+			}
+			before = productReads(t, catalogue)
+			for range 3 {
+				require.Equal(t, http.StatusOK, stock(inventory, asPeer...))
+			}
+			require.Equal(t, 3, productReads(t, catalogue)-before, "a caller nobody speaks for is answered by the catalogue")
+
+			status, out := shoptest.Call(t, "DELETE", l.Base+"/v1/products/"+prod, l.Admin, "")
+			require.Equal(t, http.StatusNoContent, status, "%s", out)
+			require.Equal(t, http.StatusNotFound, stock(l.Base), "a product deleted through the gateway has no stock at once")
+			require.Equal(t, http.StatusNotFound, stock(inventory, asPeer...))
+		})
+	}
+}
+
 // productReads is how many reads of one product a process has answered.
 func productReads(t *testing.T, base string) int {
 	t.Helper()

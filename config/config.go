@@ -195,8 +195,11 @@ type Catalogue struct {
 	CacheCheck time.Duration `mapstructure:"cache_check" default:"1s" check:"positive" help:"How long a replica may serve a product changed through another; no longer than cache_ttl."`
 	// EdgeCache spares a split the hop for most of a shop's requests: the
 	// process a shopper's product reads reach keeps a read cache of its
-	// own, which learns of changes as a catalogue replica does.
-	EdgeCache bool `mapstructure:"edge_cache" default:"true" help:"Whether a process that forwards the catalogue answers its product reads from a cache of its own (cache_ttl, cache_check), as a catalogue replica would; false sends every read on to the catalogue."`
+	// own, which learns of changes as a catalogue replica does, and says
+	// which changes its callers may have seen; the modules that read the
+	// catalogue for those callers (inventory, storefront) answer them from
+	// a cache that holds at least those.
+	EdgeCache bool `mapstructure:"edge_cache" default:"true" help:"Whether a process that forwards the catalogue answers its product reads from a cache of its own (cache_ttl, cache_check), as a catalogue replica would, and whether the modules of a split read it through one for the callers a gateway speaks for, never older than what those callers saw; false sends every read on to the catalogue."`
 }
 
 // SQLite tunes the SQLite databases.

@@ -35,6 +35,7 @@ import (
 	"github.com/bazaar-shop/bazaar/migrations"
 	"github.com/bazaar-shop/bazaar/modules"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
+	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	"github.com/bazaar-shop/bazaar/modules/inventory"
 	"github.com/bazaar-shop/bazaar/modules/payment"
 	"github.com/bazaar-shop/bazaar/modules/webhooks"
@@ -58,6 +59,10 @@ type App struct {
 	inventory inventory.Service
 	payment   payment.Service
 	webhooks  webhooks.Service
+	// catalogueEdge answers the public product reads of a process that
+	// forwards the catalogue, and speaks for its callers (catalogueSeen);
+	// nil when the catalogue is here or edge_cache is off.
+	catalogueEdge *cataloguehttp.Client
 
 	routes  map[modules.Module]moduleRoutes
 	starts  []func(context.Context)     // the hosted modules' start-up work, run by Start in turn

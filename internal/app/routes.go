@@ -29,6 +29,9 @@ func (a *App) Handler(openapiJSON []byte) http.Handler {
 	r.NoRoute(web.NoRoute)
 	r.NoMethod(web.NoMethod)
 	r.Use(tracing.Middleware(a.tracer), web.RequestLog(a.log, a.logPolicy()), a.metrics.HTTP(), web.Recover())
+	if a.keys.Edge() {
+		r.Use(a.catalogueSeen)
+	}
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.readyz)

@@ -358,7 +358,8 @@ func (m *Module) outOfTime(ctx context.Context, callers bool) error {
 const faultHeader = "Bazaar-Injected-Fault"
 
 // stamp adds what every call carries: who asks, on behalf of which request
-// and trace, and how long the answer may take (this attempt's deadline).
+// and trace, what its caller has seen of the catalogue, and how long the
+// answer may take (this attempt's deadline).
 func (m *Module) stamp(ctx context.Context, h *fasthttp.RequestHeader, deadline time.Time, r Request) {
 	if r.AsService && m.opts.ServiceToken != "" {
 		h.Set(ServiceTokenHeader, m.opts.ServiceToken)
@@ -368,6 +369,9 @@ func (m *Module) stamp(ctx context.Context, h *fasthttp.RequestHeader, deadline 
 	}
 	if id := web.RequestID(ctx); id != "" {
 		h.Set(web.RequestIDHeader, id)
+	}
+	if n, ok := web.CatalogueSeen(ctx); ok {
+		h.Set(web.CatalogueSeenHeader, strconv.FormatInt(n, 10))
 	}
 	tracing.Propagator.Inject(ctx, headerCarrier{h})
 	ms := time.Until(deadline).Milliseconds()

@@ -44,8 +44,9 @@ type LogPolicy struct {
 }
 
 // RequestLog gives every request an id (kept from X-Request-Id when the
-// caller sent a sane one), a logger that carries it, and an access-log line
-// as policy says.
+// caller sent a sane one), a logger that carries it, what its caller has
+// seen of the catalogue (CatalogueSeen), and an access-log line as policy
+// says.
 func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 	var lines *rate.Limiter
 	if policy.PerSecond > 0 {
@@ -61,7 +62,9 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 		// One value in the context, not two in the gin context: this runs
 		// for every request, and each of those costs a map and a lock.
 		// Logger adds the request's ids when a line is written.
-		ctx := context.WithValue(c.Request.Context(), requestInfoKey{}, &requestInfo{id: id, log: log})
+		info := &requestInfo{id: id, log: log}
+		info.catalogueSeen, info.catalogueSeenOK = parseCatalogueSeen(c.GetHeader(CatalogueSeenHeader))
+		ctx := context.WithValue(c.Request.Context(), requestInfoKey{}, info)
 		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
 			// The caller's deadline, carried over the wire: work it can no
 			// longer use is not started.

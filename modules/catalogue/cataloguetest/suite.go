@@ -20,6 +20,7 @@ func Run(t *testing.T, newService func(t *testing.T) catalogue.Service) {
 		"sku is unique":           uniqueSKU,
 		"update":                  update,
 		"delete":                  remove,
+		"reads see writes":        readsSeeWrites,
 		"list pages and search":   list,
 		"list by ids":             listByIDs,
 		"list by ids refuses":     listByIDsInvalid,
@@ -103,6 +104,35 @@ func remove(t *testing.T, svc catalogue.Service) {
 	in.SKU = p.SKU
 	_, err = svc.Create(ctx, in)
 	require.NoError(t, err, "a deleted product frees its sku")
+}
+
+// readsSeeWrites: a caller's write shows in its next read, however soon,
+// and whatever read came before it.
+func readsSeeWrites(t *testing.T, svc catalogue.Service) {
+	in := input()
+	in.Name = "Teapot for reads"
+	p := create(t, svc, in)
+	price := func() int64 {
+		t.Helper()
+		got, err := svc.Get(ctx, p.ID)
+		require.NoError(t, err)
+		page, err := svc.List(ctx, catalogue.ListQuery{Q: in.Name})
+		require.NoError(t, err)
+		require.Len(t, page.Data, 1)
+		require.Equal(t, got, page.Data[0])
+		return got.Price
+	}
+	require.Equal(t, in.Price, price())
+	in.Price++
+	_, err := svc.Update(ctx, p.ID, in)
+	require.NoError(t, err)
+	require.Equal(t, in.Price, price())
+	require.NoError(t, svc.Delete(ctx, p.ID))
+	_, err = svc.Get(ctx, p.ID)
+	require.ErrorIs(t, err, catalogue.ErrNotFound)
+	page, err := svc.List(ctx, catalogue.ListQuery{Q: in.Name})
+	require.NoError(t, err)
+	require.Empty(t, page.Data)
 }
 
 func list(t *testing.T, svc catalogue.Service) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,6 +25,15 @@ import (
 type Client struct {
 	m     *remote.Module
 	cache *readcache.Cache // nil: every read crosses to the catalogue
+
+	// forSeen: the cache answers only callers that say what they have seen
+	// (WithSeenCache); else it answers every read, and keeps the count of
+	// changes its callers may have seen (Seen).
+	forSeen    bool
+	learned    atomic.Int64 // the highest count read after a write through c
+	doubtUntil atomic.Int64 // Unix nanoseconds: until then, Seen cannot say
+	checkEvery time.Duration
+	now        func() time.Time
 }
 
 var _ catalogue.Service = (*Client)(nil)
@@ -38,16 +48,80 @@ func NewClient(m *remote.Module) *Client { return &Client{m: m} }
 // checkEvery after it, when the client asks the catalogue for its count of
 // changes (InternalRoutes). A query by IDs, or a fresh one, always crosses.
 // A ttl of 0 turns it off.
+//
+// It is the cache of a gateway, which answers the public product reads
+// itself: it also keeps what its callers may have seen (Seen), for the
+// processes it passes their other requests to.
 func (c *Client) WithCache(ttl, checkEvery time.Duration, now func() time.Time) *Client {
 	c.cache = readcache.New(ttl, checkEvery, now, c.changes)
+	c.checkEvery, c.now = checkEvery, now
+	// Writes forwarded before this process started are held by every
+	// cache that has looked since: checkEvery from now, all of them.
+	c.doubtUntil.Store(now().Add(checkEvery).UnixNano())
 	return c
+}
+
+// WithSeenCache is WithCache for a module that reads the catalogue on its
+// callers' behalf (inventory asks whether a product is sold): the cache
+// answers only a caller that says how many changes it has seen
+// (web.CatalogueSeen, stamped by the gateway), and only once it holds every
+// one of them, looking at the count at once if it must. So a product
+// deleted through the gateway is unknown to the caller's next request,
+// as in one process; a caller that says nothing is answered by the
+// catalogue every time.
+func (c *Client) WithSeenCache(ttl, checkEvery time.Duration, now func() time.Time) *Client {
+	c.cache = readcache.New(ttl, checkEvery, now, c.changes)
+	c.forSeen = true
+	return c
+}
+
+// Seen is a count of the catalogue's changes that holds every write a
+// caller of this process made through c, a gateway's client (WithCache):
+// each is answered only once c has read a count that holds it (Written).
+// It cannot say (false) for checkEvery after c starts, or after it failed
+// to read the count that holds a write: by then every cache that looks
+// each checkEvery holds that write anyway.
+func (c *Client) Seen() (int64, bool) {
+	if c == nil || c.cache == nil || c.forSeen || c.now().UnixNano() < c.doubtUntil.Load() {
+		return 0, false
+	}
+	return c.learned.Load(), true
 }
 
 // Written tells the client's cache that product id was written around the
 // client — by a request forwarded to the catalogue — or, with an empty id,
 // that a product was created: what the write may have changed is read
-// again. Call it once the write is answered, even when it failed.
-func (c *Client) Written(id string) { c.cache.Forget(id) }
+// again, and a gateway's client reads the count of changes that holds the
+// write (Seen). Call it once the write is answered, even when it failed.
+func (c *Client) Written(ctx context.Context, id string) {
+	if c.cache == nil {
+		return
+	}
+	c.cache.Forget(id)
+	if c.forSeen {
+		return
+	}
+	n, err := c.changes(ctx)
+	if err != nil {
+		c.doubtUntil.Store(c.now().Add(c.checkEvery).UnixNano())
+		return
+	}
+	for old := c.learned.Load(); n > old; old = c.learned.Load() {
+		if c.learned.CompareAndSwap(old, n) {
+			break
+		}
+	}
+}
+
+// cached reports whether a read for the caller of ctx may be answered from
+// the cache.
+func (c *Client) cached(ctx context.Context) bool {
+	if !c.forSeen {
+		return c.cache != nil
+	}
+	seen, ok := web.CatalogueSeen(ctx)
+	return ok && c.cache.Vouches(ctx, seen)
+}
 
 // ForwardedRoutes is the catalogue's public API in a process that reaches
 // the catalogue through c, a client with a cache: the reads are answered
@@ -56,7 +130,7 @@ func (c *Client) Written(id string) { c.cache.Forget(id) }
 // keeps those keys, and clear what they changed from c's cache before
 // their answer is passed on.
 func ForwardedRoutes(c *Client) []web.Route {
-	written := func(g *gin.Context) { c.Written(g.Param("id")) } // "" for a create
+	written := func(g *gin.Context) { c.Written(g.Request.Context(), g.Param("id")) } // "" for a create
 	routes := Routes(c)
 	for i, rt := range routes {
 		if rt.Method != http.MethodGet {
@@ -80,7 +154,7 @@ var known = errs.Index(catalogue.Errors...)
 func (c *Client) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
 	var p catalogue.Product
 	err := c.m.Call(ctx, http.MethodPost, productsPath, in, &p, false, known)
-	c.Written("") // even after an error: whether the write happened is not always known
+	c.Written(ctx, "") // even after an error: whether the write happened is not always known
 	return p, err
 }
 
@@ -90,8 +164,10 @@ func (c *Client) Get(ctx context.Context, id string) (catalogue.Product, error) 
 	if !remote.Segment(id) {
 		return p, catalogue.ErrNotFound
 	}
-	if p, ok := c.cache.Product(ctx, id); ok {
-		return p, nil
+	if c.cached(ctx) {
+		if p, ok := c.cache.Product(ctx, id); ok {
+			return p, nil
+		}
 	}
 	version := c.cache.Begin()
 	if err := c.m.Call(ctx, http.MethodGet, web.Path(productPath, id), nil, &p, true, known); err != nil {
@@ -133,9 +209,11 @@ func (c *Client) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Pag
 	if key.Limit == 0 {
 		key.Limit = catalogue.DefaultLimit
 	}
-	if kept, ok := c.cache.Page(ctx, key); ok {
-		kept.Data = slices.Clone(kept.Data) // the caller's to change
-		return kept, nil
+	if c.cached(ctx) {
+		if kept, ok := c.cache.Page(ctx, key); ok {
+			kept.Data = slices.Clone(kept.Data) // the caller's to change
+			return kept, nil
+		}
 	}
 	version := c.cache.Begin()
 	if err := c.m.Call(ctx, http.MethodGet, path, nil, &page, true, known); err != nil {
@@ -164,7 +242,7 @@ func (c *Client) Update(ctx context.Context, id string, in catalogue.ProductInpu
 		return p, catalogue.ErrNotFound
 	}
 	err := c.m.Call(ctx, http.MethodPut, web.Path(productPath, id), in, &p, true, known)
-	c.Written(id)
+	c.Written(ctx, id)
 	return p, err
 }
 
@@ -174,7 +252,7 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 		return catalogue.ErrNotFound
 	}
 	err := c.m.Call(ctx, http.MethodDelete, web.Path(productPath, id), nil, nil, false, known)
-	c.Written(id)
+	c.Written(ctx, id)
 	return err
 }
 

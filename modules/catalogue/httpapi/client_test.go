@@ -2,14 +2,18 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/remote/remotetest"
 	"github.com/bazaar-shop/bazaar/internal/testclock"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/cataloguetest"
 	"github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
@@ -153,13 +157,13 @@ func TestCachedClient(t *testing.T) {
 			_, err = b.Update(ctx, tea.ID, input(700))
 			require.NoError(t, err)
 			require.Equal(t, int64(600), get())
-			client.Written(tea.ID)
+			client.Written(ctx, tea.ID)
 			require.Equal(t, int64(700), get())
 			require.Equal(t, []int64{700}, list())
 			_, err = b.Create(ctx, catalogue.ProductInput{SKU: "TEA-2", Name: "Tea", Price: 800, Currency: "EUR"})
 			require.NoError(t, err)
 			require.Equal(t, []int64{700}, list())
-			client.Written("")
+			client.Written(ctx, "")
 			require.Equal(t, []int64{700, 800}, list(), "a create clears the pages")
 
 			// A fresh query, or one by ids, always crosses to the catalogue.
@@ -174,6 +178,141 @@ func TestCachedClient(t *testing.T) {
 			clock.Advance(time.Second)
 			_, err = client.Get(ctx, tea.ID)
 			require.ErrorIs(t, err, catalogue.ErrNotFound)
+		})
+	}
+}
+
+// TestSeenCacheContract: a module that reads the catalogue through a cache
+// for the callers a gateway speaks for cannot be told from the service by
+// a caller whose writes go through that gateway.
+func TestSeenCacheContract(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			cataloguetest.Run(t, func(t *testing.T) catalogue.Service {
+				now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+				local := service.New(engine.Open(t, "catalogue").DB, now).WithCache(5*time.Second, time.Second)
+				return throughGateway{
+					edge:   served(t, local).WithCache(5*time.Second, time.Millisecond, now),
+					module: served(t, local).WithSeenCache(5*time.Second, time.Second, now),
+				}
+			})
+		})
+	}
+}
+
+// throughGateway is the catalogue as a caller of a split shop meets it:
+// its writes go through the gateway's client (edge), its reads are made by
+// a module (module) on its behalf, with what the gateway says it has seen.
+type throughGateway struct{ edge, module *httpapi.Client }
+
+func (g throughGateway) seen(ctx context.Context) context.Context {
+	if n, ok := g.edge.Seen(); ok {
+		return web.WithCatalogueSeen(ctx, n)
+	}
+	return ctx
+}
+
+func (g throughGateway) Create(ctx context.Context, in catalogue.ProductInput) (catalogue.Product, error) {
+	return g.edge.Create(ctx, in)
+}
+
+func (g throughGateway) Update(ctx context.Context, id string, in catalogue.ProductInput) (catalogue.Product, error) {
+	return g.edge.Update(ctx, id, in)
+}
+
+func (g throughGateway) Delete(ctx context.Context, id string) error { return g.edge.Delete(ctx, id) }
+
+func (g throughGateway) Get(ctx context.Context, id string) (catalogue.Product, error) {
+	return g.module.Get(g.seen(ctx), id)
+}
+
+func (g throughGateway) List(ctx context.Context, q catalogue.ListQuery) (catalogue.Page, error) {
+	return g.module.List(g.seen(ctx), q)
+}
+
+// TestSeenCache: a module's cache answers a caller that says what it has
+// seen from memory once it holds all of that, and looks at the count of
+// changes at once when it may not; a caller that says nothing is answered
+// by the catalogue. The gateway's client says what its callers may have
+// seen, a count that holds the writes it forwarded, and nothing while it
+// cannot be sure.
+func TestSeenCache(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			clock := testclock.New(time.Now().UTC().Truncate(time.Microsecond))
+			svc := service.New(engine.Open(t, "catalogue").DB, clock.Now).WithCache(5*time.Second, time.Second)
+			var countDown atomic.Bool // the catalogue cannot say its count of changes
+			changes := func(ctx context.Context) (int64, error) {
+				if countDown.Load() {
+					return 0, errors.New("the count of changes is out of reach")
+				}
+				return svc.Changes(ctx)
+			}
+			serve := func() *remote.Module {
+				return remotetest.Serve(t, "catalogue", httpapi.Routes(svc), httpapi.InternalRoutes(changes))
+			}
+			edge := httpapi.NewClient(serve()).WithCache(5*time.Second, time.Second, clock.Now)
+			module := httpapi.NewClient(serve()).WithSeenCache(5*time.Second, time.Second, clock.Now)
+			input := func(price int64) catalogue.ProductInput {
+				return catalogue.ProductInput{SKU: "TEA", Name: "Tea", Price: price, Currency: "EUR"}
+			}
+			seen := func() int64 {
+				t.Helper()
+				n, ok := edge.Seen()
+				require.True(t, ok, "the gateway can say what its callers have seen")
+				return n
+			}
+			price := func(ctx context.Context, id string) int64 {
+				t.Helper()
+				p, err := module.Get(ctx, id)
+				require.NoError(t, err)
+				return p.Price
+			}
+
+			_, ok := edge.Seen()
+			require.False(t, ok, "a gateway that has just started cannot say what its callers saw before")
+			clock.Advance(time.Second)
+			tea, err := edge.Create(ctx, input(450))
+			require.NoError(t, err)
+			caller := web.WithCatalogueSeen(ctx, seen())
+			require.Equal(t, int64(450), price(caller, tea.ID))
+
+			_, err = svc.Update(ctx, tea.ID, input(500)) // around the gateway
+			require.NoError(t, err)
+			require.Equal(t, int64(450), price(caller, tea.ID), "a caller that has seen no more is answered from memory")
+			require.Equal(t, int64(500), price(ctx, tea.ID), "a caller that says nothing is answered by the catalogue")
+
+			_, err = edge.Update(ctx, tea.ID, input(600))
+			require.NoError(t, err)
+			caller = web.WithCatalogueSeen(ctx, seen())
+			require.Equal(t, int64(600), price(caller, tea.ID), "the caller's own write shows in its next request")
+			page, err := module.List(caller, catalogue.ListQuery{Q: "tea"})
+			require.NoError(t, err)
+			require.Equal(t, int64(600), page.Data[0].Price)
+
+			require.NoError(t, edge.Delete(ctx, tea.ID))
+			caller = web.WithCatalogueSeen(ctx, seen())
+			_, err = module.Get(caller, tea.ID)
+			require.ErrorIs(t, err, catalogue.ErrNotFound, "a product deleted through the gateway is gone at once")
+
+			coffee, err := edge.Create(ctx, catalogue.ProductInput{SKU: "COFFEE", Name: "Coffee", Price: 300, Currency: "EUR"})
+			require.NoError(t, err)
+			require.Equal(t, int64(300), price(web.WithCatalogueSeen(ctx, seen()), coffee.ID))
+
+			// The count that holds a write cannot be read: the gateway says
+			// nothing until every cache has looked since.
+			countDown.Store(true)
+			_, err = edge.Update(ctx, coffee.ID, catalogue.ProductInput{SKU: "COFFEE", Name: "Coffee", Price: 350, Currency: "EUR"})
+			require.NoError(t, err)
+			_, ok = edge.Seen()
+			require.False(t, ok, "a write whose count is unknown leaves the gateway unable to say")
+			countDown.Store(false)
+			clock.Advance(time.Second)
+			require.Equal(t, int64(350), price(web.WithCatalogueSeen(ctx, seen()), coffee.ID),
+				"by the time it says again, the module's cache has looked since the write")
 		})
 	}
 }

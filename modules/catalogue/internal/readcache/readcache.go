@@ -5,6 +5,7 @@ package readcache
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,8 @@ import (
 // the last look, and everything is dropped when it has moved. So a read
 // that starts checkEvery after a write committed, through any replica,
 // answers as the write left the product; ttl is only the backstop for a
-// change made behind the count's back.
+// change made behind the count's back. A read for a caller that has seen
+// a later count than the last look's (Vouches) looks at once.
 //
 // A nil *Cache remembers nothing.
 type Cache struct {
@@ -94,12 +96,14 @@ func New(ttl, checkEvery time.Duration, now func() time.Time, changes func(conte
 
 // check drops everything remembered if the catalogue changed, through any
 // replica, since the last look at the count of changes; it looks at most
-// every checkEvery. When the count cannot be read, what is remembered can
-// no longer be vouched for: it is dropped too, and the read goes on to the
-// database, which answers for itself. It reports whether the read may
-// answer from memory: not when ctx ends while it waits for another look.
-func (r *Cache) check(ctx context.Context, now time.Time) bool {
-	if now.UnixNano() < r.nextCheck.Load() {
+// every checkEvery, or at once when the last look saw fewer changes than
+// the read is owed (seen; anyCount owes none). When the count cannot be
+// read, what is remembered can no longer be vouched for: it is dropped
+// too, and the read goes on to the database, which answers for itself. It
+// reports whether the read may answer from memory: not when ctx ends while
+// it waits for another look.
+func (r *Cache) check(ctx context.Context, now time.Time, seen int64) bool {
+	if now.UnixNano() < r.nextCheck.Load() && r.vouched.Load() >= seen {
 		return true
 	}
 	select {
@@ -110,7 +114,7 @@ func (r *Cache) check(ctx context.Context, now time.Time) bool {
 	}
 	// The look starts now: a change committed before it is seen by it.
 	start := r.now()
-	if start.UnixNano() < r.nextCheck.Load() {
+	if start.UnixNano() < r.nextCheck.Load() && r.vouched.Load() >= seen {
 		return true // another read looked, later than this one became due
 	}
 	n, err := r.changes(ctx)
@@ -129,6 +133,18 @@ func (r *Cache) check(ctx context.Context, now time.Time) bool {
 	return true
 }
 
+// anyCount is what a read owes when its caller says nothing of what it
+// has seen: what the last look vouched for, or nothing, will do.
+const anyCount = math.MinInt64
+
+// Vouches reports whether what is remembered holds every change numbered
+// up to seen (a count of changes a caller has seen, web.CatalogueSeen),
+// looking at the count now when the last look saw fewer. A read for such
+// a caller may then answer from memory: it holds that caller's own writes.
+func (r *Cache) Vouches(ctx context.Context, seen int64) bool {
+	return r != nil && r.check(ctx, r.now(), seen) && r.vouched.Load() >= seen
+}
+
 // Current reports whether what is remembered is exact now: the count of
 // changes, read now, is the one the last look saw, so nothing was written
 // through any replica since. A fresh read asks it rather than reading
@@ -137,7 +153,7 @@ func (r *Cache) Current(ctx context.Context) bool {
 	if r == nil {
 		return false
 	}
-	if !r.check(ctx, r.now()) {
+	if !r.check(ctx, r.now(), anyCount) {
 		return false
 	}
 	vouched := r.vouched.Load()
@@ -173,7 +189,7 @@ func (r *Cache) Product(ctx context.Context, id string) (catalogue.Product, bool
 	if r == nil {
 		return catalogue.Product{}, false
 	}
-	if now := r.now(); r.check(ctx, now) {
+	if now := r.now(); r.check(ctx, now, anyCount) {
 		return fresh(r.products, id, now)
 	}
 	return catalogue.Product{}, false
@@ -185,7 +201,7 @@ func (r *Cache) Page(ctx context.Context, q PageKey) (catalogue.Page, bool) {
 	if r == nil {
 		return catalogue.Page{}, false
 	}
-	if now := r.now(); r.check(ctx, now) {
+	if now := r.now(); r.check(ctx, now, anyCount) {
 		return fresh(r.pages, q, now)
 	}
 	return catalogue.Page{}, false
