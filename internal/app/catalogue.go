@@ -62,11 +62,11 @@ func (a *App) catalogueReadsHere(r *remote.Module) []web.Route {
 }
 
 // catalogueSeen speaks, at the edge, for the callers of the public API:
-// what they may have seen of the catalogue is what the edge's catalogue
-// client may have shown them (httpapi.Client.Seen), carried to every
-// module this request reaches. A caller's own claim is not taken: only a
-// process behind the edge believes the header. With no edge client (the
-// catalogue is here, or edge_cache is off) it says nothing, and every
+// what they may have seen of the catalogue is a count that holds every
+// write they made through this edge (httpapi.Client.Seen), carried to
+// every module their request reaches. A caller's own claim is not taken:
+// only a process behind the edge believes the header. With no edge client
+// (the catalogue is here, or edge_cache is off) it says nothing, and every
 // module asks the catalogue itself.
 func (a *App) catalogueSeen(c *gin.Context) {
 	n, ok := a.catalogueEdge.Seen()
