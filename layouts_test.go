@@ -873,13 +873,15 @@ func TestGatewayKeepsCatalogueReads(t *testing.T) {
 	}
 }
 
-// TestStockReadsStayInInventory: in the split, inventory answers a stock
-// read without asking the catalogue whether the product is sold, for the
+// TestModulesKeepCatalogueReads: in the split, inventory answers a stock
+// read without asking the catalogue whether the product is sold, and the
+// storefront shows a product's page without reading it there, for the
 // callers the gateway speaks for; yet a product deleted through the
-// gateway has no stock from the moment the delete is answered. A caller
-// straight at inventory, which nobody speaks for, and every caller when
-// edge_cache is off, costs a read of the catalogue each time.
-func TestStockReadsStayInInventory(t *testing.T) {
+// gateway has neither stock nor page from the moment the delete is
+// answered. A caller straight at inventory, which nobody speaks for, and
+// every caller when edge_cache is off, costs a read of the catalogue each
+// time.
+func TestModulesKeepCatalogueReads(t *testing.T) {
 	for _, cached := range []bool{true, false} {
 		t.Run("edge_cache="+strconv.FormatBool(cached), func(t *testing.T) {
 			const check = 300 * time.Millisecond
@@ -908,6 +910,23 @@ func TestStockReadsStayInInventory(t *testing.T) {
 			} else {
 				require.Equal(t, 20, crossed, "every stock read asks the catalogue")
 			}
+			page := func() int {
+				t.Helper()
+				status, out := shoptest.Call(t, "GET", l.Base+"/products/"+prod, "", "")
+				require.Contains(t, []int{http.StatusOK, http.StatusNotFound}, status, "%s", out)
+				return status
+			}
+			require.Equal(t, http.StatusOK, page())
+			before = productReads(t, catalogue)
+			for range 5 {
+				require.Equal(t, http.StatusOK, page())
+			}
+			if crossed := productReads(t, catalogue) - before; cached {
+				require.Zero(t, crossed, "pages answered by the storefront and inventory alone")
+			} else {
+				require.Equal(t, 10, crossed, "each page reads the product, and its stock asks again")
+			}
+
 			before = productReads(t, catalogue)
 			for range 3 {
 				require.Equal(t, http.StatusOK, stock(inventory, asPeer...))
@@ -918,6 +937,7 @@ func TestStockReadsStayInInventory(t *testing.T) {
 			require.Equal(t, http.StatusNoContent, status, "%s", out)
 			require.Equal(t, http.StatusNotFound, stock(l.Base), "a product deleted through the gateway has no stock at once")
 			require.Equal(t, http.StatusNotFound, stock(inventory, asPeer...))
+			require.Equal(t, http.StatusNotFound, page(), "nor a page")
 		})
 	}
 }
