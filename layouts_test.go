@@ -907,8 +907,11 @@ func TestModulesKeepCatalogueReads(t *testing.T) {
 			}
 			if crossed := productReads(t, catalogue) - before; cached {
 				require.Zero(t, crossed, "stock reads answered by inventory alone")
+				// and its metrics say so, for the console
+				require.GreaterOrEqual(t, moduleCalls(t, inventory, "inventory", "catalogue", "cached"), 20)
 			} else {
 				require.Equal(t, 20, crossed, "every stock read asks the catalogue")
+				require.Zero(t, moduleCalls(t, inventory, "inventory", "catalogue", "cached"))
 			}
 			page := func() int {
 				t.Helper()
@@ -947,6 +950,22 @@ func productReads(t *testing.T, base string) int {
 	t.Helper()
 	_, out := shoptest.Call(t, "GET", base+"/internal/v1/metrics", "", "", "X-Service-Token", serviceToken)
 	m := productReadsLine.FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(string(m[1]))
+	require.NoError(t, err)
+	return n
+}
+
+// moduleCalls is how many Get calls a process's caller module made to
+// callee in a mode, answered without error.
+func moduleCalls(t *testing.T, base, caller, callee, mode string) int {
+	t.Helper()
+	_, out := shoptest.Call(t, "GET", base+"/internal/v1/metrics", "", "", "X-Service-Token", serviceToken)
+	line := regexp.MustCompile(`(?m)^bazaar_module_calls_total\{callee="` + callee + `",caller="` + caller +
+		`",method="Get",mode="` + mode + `",outcome="ok"\} (\d+)`)
+	m := line.FindSubmatch(out)
 	if m == nil {
 		return 0
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/bazaar-shop/bazaar/internal/faults"
 	"github.com/bazaar-shop/bazaar/internal/metrics"
 	"github.com/bazaar-shop/bazaar/internal/outbox"
+	"github.com/bazaar-shop/bazaar/internal/remote"
 	"github.com/bazaar-shop/bazaar/internal/topology"
 	"github.com/bazaar-shop/bazaar/internal/tracing"
 	"github.com/bazaar-shop/bazaar/modules"
@@ -22,7 +23,7 @@ import (
 )
 
 // The decorators below count and time every call one module makes to
-// another, labelled local, wire or remote, and make the faults set for an
+// another, labelled local, wire, remote or cached, and make the faults set for an
 // in-process callee: the same interface either way, so the callers do not
 // know they are watched.
 
@@ -51,16 +52,22 @@ func observe[T any](ctx context.Context, c call, callee modules.Module, method s
 	start := time.Now()
 	var v T
 	var err error
-	if c.mode == topology.Local {
+	mode := c.mode
+	if mode == topology.Local {
 		plan := c.faults.Plan(string(callee))
 		err = plan.InProcess(ctx, c.attempt, errs.ErrUnavailable, func(ctx context.Context) (err error) {
 			v, err = f(ctx)
 			return err
 		})
 	} else {
+		ctx, crossed := remote.TrackCalls(ctx)
 		v, err = f(ctx)
+		if !crossed() {
+			mode = modeCached
+			span.SetAttributes(tracing.ModeKey.String(mode))
+		}
 	}
-	c.m.Call(c.caller, string(callee), method, c.mode, start, err)
+	c.m.Call(c.caller, string(callee), method, mode, start, err)
 	if err != nil {
 		span.SetStatus(codes.Error, errs.Code(err))
 	}
@@ -215,6 +222,12 @@ func (a *App) mode(module modules.Module) string {
 // modeWire labels the calls to a module hosted here but called over an
 // in-memory connection, as if split.
 const modeWire = "wire"
+
+// modeCached labels the calls to a module hosted elsewhere (or wired) that
+// its client answered without crossing to it: from its cache, mostly (the
+// catalogue's, for the callers a gateway speaks for), or by refusing what
+// no module would accept.
+const modeCached = "cached"
 
 // faultsOf is what faults calls to module meet here, or nil.
 func (a *App) faultsOf(module modules.Module) *faults.Spec {

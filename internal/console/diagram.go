@@ -87,7 +87,9 @@ func draw(mods []moduleView, edges []EdgeView) diagram {
 	for k, e := range edges {
 		from, okFrom := at[e.Caller]
 		to, okTo := at[e.Callee]
-		if !okFrom || !okTo || from == to {
+		// A call its client answered from memory crossed nothing: the
+		// table lists it; the drawing keeps the lines that were crossed.
+		if !okFrom || !okTo || from == to || e.Mode == modeCached {
 			continue
 		}
 		label := "" // the line's style says local or remote; the label, how busy

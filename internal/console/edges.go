@@ -20,6 +20,10 @@ const (
 // edge is one module calling another, local or over the network.
 type edge struct{ Caller, Callee, Mode string }
 
+// modeCached is the mode of the calls to another process that the caller's
+// client answered from memory, without crossing (internal/app labels them).
+const modeCached = "cached"
+
 // tally is an edge's counts at one moment, summed over its methods and
 // over every process that makes such calls.
 type tally struct {

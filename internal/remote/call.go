@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -36,8 +37,22 @@ func (m *Module) Do(ctx context.Context, r Request, in, out any, known map[strin
 	return m.call(ctx, r, in, out, known)
 }
 
+// TrackCalls returns ctx, and a report of whether a module call was made
+// with it, or with a context made from it: a client that may answer from
+// memory tells a call that crossed to its module (or tried to) from one
+// that did not.
+func TrackCalls(ctx context.Context) (context.Context, func() bool) {
+	var crossed atomic.Bool
+	return context.WithValue(ctx, crossingKey{}, &crossed), crossed.Load
+}
+
+type crossingKey struct{}
+
 // call makes the call and reports whether the answer was a replay.
 func (m *Module) call(ctx context.Context, r Request, in, out any, known map[string]error) (replayed bool, err error) {
+	if crossed, ok := ctx.Value(crossingKey{}).(*atomic.Bool); ok {
+		crossed.Store(true)
+	}
 	r.moduleCall = true
 	if in != nil {
 		body, err := json.Marshal(in)

@@ -43,7 +43,8 @@ func RequestID(ctx context.Context) string {
 
 // CatalogueSeen is how many changes of the catalogue the caller of the
 // request ctx belongs to may have seen, if it says: every change its
-// earlier requests made, or saw, has a number no higher. A process that
+// earlier requests made through the gateway has a number no higher (the
+// catalogue counts its changes in its database). A process that
 // reads the catalogue through a cache answers such a caller from memory
 // only once the cache holds every change up to that number, so a product
 // deleted through the gateway is gone from the caller's next request,
