@@ -948,23 +948,22 @@ func TestModulesKeepCatalogueReads(t *testing.T) {
 // productReads is how many reads of one product a process has answered.
 func productReads(t *testing.T, base string) int {
 	t.Helper()
-	_, out := shoptest.Call(t, "GET", base+"/internal/v1/metrics", "", "", "X-Service-Token", serviceToken)
-	m := productReadsLine.FindSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(string(m[1]))
-	require.NoError(t, err)
-	return n
+	return metric(t, base, productReadsLine)
 }
 
 // moduleCalls is how many Get calls a process's caller module made to
 // callee in a mode, answered without error.
 func moduleCalls(t *testing.T, base, caller, callee, mode string) int {
 	t.Helper()
+	return metric(t, base, regexp.MustCompile(`(?m)^bazaar_module_calls_total\{callee="`+callee+`",caller="`+caller+
+		`",method="Get",mode="`+mode+`",outcome="ok"\} (\d+)`))
+}
+
+// metric is the value of the one series of a process's metrics that line
+// matches, its value the first group; 0 while there is none.
+func metric(t *testing.T, base string, line *regexp.Regexp) int {
+	t.Helper()
 	_, out := shoptest.Call(t, "GET", base+"/internal/v1/metrics", "", "", "X-Service-Token", serviceToken)
-	line := regexp.MustCompile(`(?m)^bazaar_module_calls_total\{callee="` + callee + `",caller="` + caller +
-		`",method="Get",mode="` + mode + `",outcome="ok"\} (\d+)`)
 	m := line.FindSubmatch(out)
 	if m == nil {
 		return 0

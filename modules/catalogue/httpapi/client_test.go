@@ -82,6 +82,13 @@ func twoReplicas(t *testing.T, engine testdb.Engine) (a, b *service.Service, clo
 	return a, b, clock
 }
 
+// cachingCatalogue is the catalogue on a database of its own, with its
+// read cache, and the clock it reads.
+func cachingCatalogue(t *testing.T, engine testdb.Engine) (*service.Service, func() time.Time) {
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	return service.New(engine.Open(t, "catalogue").DB, now).WithCache(5*time.Second, time.Second), now
+}
+
 // served is a catalogue replica on db, with its read cache, served over
 // HTTP as its own process serves it.
 func served(t *testing.T, svc *service.Service) *httpapi.Client {
@@ -96,8 +103,7 @@ func TestCachedClientContract(t *testing.T) {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
 			cataloguetest.Run(t, func(t *testing.T) catalogue.Service {
-				now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-				local := service.New(engine.Open(t, "catalogue").DB, now).WithCache(5*time.Second, time.Second)
+				local, now := cachingCatalogue(t, engine)
 				return served(t, local).WithCache(5*time.Second, time.Second, now)
 			})
 		})
@@ -190,8 +196,7 @@ func TestSeenCacheContract(t *testing.T) {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Parallel()
 			cataloguetest.Run(t, func(t *testing.T) catalogue.Service {
-				now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-				local := service.New(engine.Open(t, "catalogue").DB, now).WithCache(5*time.Second, time.Second)
+				local, now := cachingCatalogue(t, engine)
 				return throughGateway{
 					edge:   served(t, local).WithCache(5*time.Second, time.Millisecond, now),
 					module: served(t, local).WithSeenCache(5*time.Second, time.Second, now),
