@@ -8,6 +8,7 @@ import (
 
 	"github.com/bazaar-shop/bazaar/internal/remote/remotetest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
+	"github.com/bazaar-shop/bazaar/internal/web"
 	"github.com/bazaar-shop/bazaar/modules/catalogue"
 	cataloguehttp "github.com/bazaar-shop/bazaar/modules/catalogue/httpapi"
 	cataloguesvc "github.com/bazaar-shop/bazaar/modules/catalogue/service"
@@ -27,11 +28,13 @@ import (
 
 var benchNow = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// benchShop is the catalogue and inventory of a benchmark, local and remote.
+// benchShop is the catalogue and inventory of a benchmark, local and
+// remote; catalogueSeen is a client with the cache a module of the split
+// keeps for the callers a gateway speaks for.
 type benchShop struct {
-	catalogue, catalogueClient catalogue.Service
-	inventory, inventoryClient inventory.Service
-	product                    string
+	catalogue, catalogueClient, catalogueSeen catalogue.Service
+	inventory, inventoryClient                inventory.Service
+	product                                   string
 }
 
 func newBenchShop(b *testing.B) benchShop {
@@ -48,22 +51,33 @@ func newBenchShop(b *testing.B) benchShop {
 	return benchShop{
 		catalogue:       cat,
 		catalogueClient: cataloguehttp.NewClient(remotetest.Serve(b, "catalogue", cataloguehttp.Routes(cat))),
+		catalogueSeen: cataloguehttp.NewClient(remotetest.Serve(b, "catalogue", cataloguehttp.Routes(cat), cataloguehttp.InternalRoutes(cat.Changes))).
+			WithSeenCache(5*time.Second, time.Second, benchNow),
 		inventory:       inv,
 		inventoryClient: inventoryhttp.NewClient(remotetest.Serve(b, "inventory", inventoryhttp.Routes(inv), inventoryhttp.InternalRoutes(inv))),
 		product:         p.ID,
 	}
 }
 
-// BenchmarkModuleCall is one catalogue.Get, as payment makes it.
+// BenchmarkModuleCall is one catalogue.Get, as inventory makes it: in
+// process (from the database: this service keeps no cache), over
+// loopback HTTP, and over HTTP through the cache a module of the split
+// keeps for the callers a gateway speaks for (remote-seen), which answers
+// from memory while nothing is written.
 func BenchmarkModuleCall(b *testing.B) {
 	shop := newBenchShop(b)
 	for _, mode := range []struct {
 		name string
 		svc  catalogue.Service
-	}{{"local", shop.catalogue}, {"remote", shop.catalogueClient}} {
+		ctx  context.Context
+	}{
+		{"local", shop.catalogue, context.Background()},
+		{"remote", shop.catalogueClient, context.Background()},
+		{"remote-seen", shop.catalogueSeen, web.WithCatalogueSeen(context.Background(), 0)},
+	} {
 		b.Run(mode.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := mode.svc.Get(context.Background(), shop.product); err != nil {
+				if _, err := mode.svc.Get(mode.ctx, shop.product); err != nil {
 					b.Fatal(err)
 				}
 			}
