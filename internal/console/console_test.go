@@ -97,3 +97,15 @@ func TestTraces(t *testing.T) {
 	require.Equal(t, "remote", tr.Rows[1].Mode)
 	require.Len(t, traces(spans, 1), 1)
 }
+
+// TestDiagramDrawsCrossedCalls: an edge whose calls a client answered from
+// memory is listed, not drawn; the calls of the same pair that crossed are.
+func TestDiagramDrawsCrossedCalls(t *testing.T) {
+	edges := []EdgeView{
+		{Caller: "inventory", Callee: "catalogue", Mode: "remote", Rate: 2, P99: 3},
+		{Caller: "inventory", Callee: "catalogue", Mode: modeCached, Rate: 50, P99: 0.1},
+	}
+	d := draw(nil, edges)
+	require.Len(t, d.Arrows, 1)
+	require.Equal(t, "remote", d.Arrows[0].Class)
+}

@@ -28,7 +28,7 @@ type arrow struct {
 	LabelX int
 	LabelY int
 	Label  string
-	Class  string // local or remote
+	Class  string // local, wire or remote: a call's mode (cached calls are not drawn)
 }
 
 // Geometry of the drawing, in SVG units.
