@@ -69,10 +69,27 @@ func (p *Processor) Charge(ctx context.Context, req payment.ChargeRequest) (paym
 		return payment.Charge{}, &payment.Decline{Code: code}
 	}
 	row := charge{IdempotencyKey: req.IdempotencyKey, ID: ids.New("ch"), Amount: req.Amount, Currency: req.Currency, CreatedAt: p.now()}
-	if err := p.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+	// A transaction, not a lone INSERT: on SQLite it joins the charges
+	// being made at the same moment in one commit. A repeat's insert does
+	// nothing, and the first charge is read back in the same transaction.
+	var made payment.Charge
+	err := database.Transaction(ctx, p.db, "sandbox.charge", func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil || res.RowsAffected == 1 {
+			made = payment.Charge{ID: row.ID}
+			return res.Error
+		}
+		var first charge
+		if err := tx.Where("idempotency_key = ?", req.IdempotencyKey).Take(&first).Error; err != nil {
+			return err
+		}
+		made = payment.Charge{ID: first.ID}
+		return nil
+	})
+	if err != nil {
 		return payment.Charge{}, fmt.Errorf("sandbox: record the charge: %w", err)
 	}
-	return p.Lookup(ctx, req.IdempotencyKey)
+	return made, nil
 }
 
 // Lookup finds a charge by its idempotency key.

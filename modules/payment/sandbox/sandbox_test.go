@@ -3,9 +3,11 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bazaar-shop/bazaar/internal/testclock"
@@ -59,6 +61,41 @@ func TestLedger(t *testing.T) {
 				_, err = first.Lookup(ctx, req.IdempotencyKey)
 				require.ErrorIs(t, err, payment.ErrChargeNotFound, "a decline takes no money and keeps no charge")
 			}
+		})
+	}
+}
+
+// TestConcurrentRepeats: many charges at once, each sent several times at
+// the same moment (on SQLite they share commits): every key is charged
+// once, and every repeat gets that charge back.
+func TestConcurrentRepeats(t *testing.T) {
+	for _, engine := range testdb.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Parallel()
+			p := sandbox.New(engine.Open(t, "sandbox").DB, time.Now)
+			const keys, repeats = 20, 4
+			got := make([][repeats]payment.Charge, keys)
+			var wg sync.WaitGroup
+			for k := range keys {
+				for r := range repeats {
+					wg.Go(func() {
+						ch, err := p.Charge(ctx, charge(fmt.Sprintf("pay_%d", k)))
+						assert.NoError(t, err)
+						got[k][r] = ch
+					})
+				}
+			}
+			wg.Wait()
+			ids := map[string]bool{}
+			for k := range keys {
+				found, err := p.Lookup(ctx, fmt.Sprintf("pay_%d", k))
+				require.NoError(t, err)
+				for r := range repeats {
+					require.Equal(t, found, got[k][r], "key %d, repeat %d", k, r)
+				}
+				ids[found.ID] = true
+			}
+			require.Len(t, ids, keys, "one charge per key")
 		})
 	}
 }
