@@ -48,19 +48,24 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 			return
 		}
 		web.SetCaller(c, caller)
-		if checked {
-			// The edge limits what comes from outside: a key by its id, a
-			// caller with none by its address.
-			limits, who := k.limits, caller.Principal()
-			if caller.Key == "" {
-				limits, who = k.anonymous, "address:"+c.ClientIP()
-			}
-			if !limits.limit(c, who) {
-				return
-			}
+		if checked && !k.withinLimit(c, caller) {
+			return
 		}
 		c.Next()
 	}
+}
+
+// withinLimit applies the edge's rate limit to what comes from outside: a
+// key by its id, a caller with none by its address. Over the limit, it
+// answers 429 and reports false.
+func (k *Keys) withinLimit(c *gin.Context, caller identity.Caller) bool {
+	if caller.Key != "" {
+		return k.limits.limit(c, caller.Principal())
+	}
+	if k.anonymous.off() {
+		return true // the address would be worked out for nothing
+	}
+	return k.anonymous.limit(c, "address:"+c.ClientIP())
 }
 
 // identify finds out who calls; checked says the key was checked here

@@ -39,10 +39,13 @@ func NewLimits(name string, rps float64, burst int) *Limits {
 	return l
 }
 
+// off reports whether the limits are turned off (rps 0).
+func (l *Limits) off() bool { return l == nil || l.rps == 0 }
+
 // allow reports whether who may send a request now, and if not how long
 // to wait; and what is left of its bucket.
 func (l *Limits) allow(who string) (ok bool, wait time.Duration, left float64) {
-	if l == nil || l.rps == 0 {
+	if l.off() {
 		return true, 0, 0
 	}
 	l.mu.Lock()
@@ -69,7 +72,7 @@ func (l *Limits) allow(who string) (ok bool, wait time.Duration, left float64) {
 // with Retry-After when it is over.
 func (l *Limits) limit(c *gin.Context, who string) bool {
 	ok, wait, left := l.allow(who)
-	if l == nil || l.rps == 0 {
+	if l.off() {
 		return true
 	}
 	full := math.Ceil((float64(l.burst) - max(left, 0)) / float64(l.rps))

@@ -43,6 +43,19 @@ type LogPolicy struct {
 	Quiet []string
 }
 
+// timeoutMillis reads a TimeoutHeader: the caller's deadline in
+// milliseconds, 0 when there is none or it is not a number.
+func timeoutMillis(h string) int {
+	if h == "" {
+		return 0 // most requests: Atoi's error would cost each an allocation
+	}
+	ms, err := strconv.Atoi(h)
+	if err != nil {
+		return 0
+	}
+	return ms
+}
+
 // RequestLog gives every request an id (kept from X-Request-Id when the
 // caller sent a sane one), a logger that carries it, what its caller has
 // seen of the catalogue (CatalogueSeen), and an access-log line as policy
@@ -65,7 +78,7 @@ func RequestLog(log *slog.Logger, policy LogPolicy) gin.HandlerFunc {
 		info := &requestInfo{id: id, log: log}
 		info.catalogueSeen, info.catalogueSeenOK = parseCatalogueSeen(c.GetHeader(CatalogueSeenHeader))
 		ctx := context.WithValue(c.Request.Context(), requestInfoKey{}, info)
-		if ms, err := strconv.Atoi(c.GetHeader(TimeoutHeader)); err == nil && ms > 0 {
+		if ms := timeoutMillis(c.GetHeader(TimeoutHeader)); ms > 0 {
 			// The caller's deadline, carried over the wire: work it can no
 			// longer use is not started.
 			var cancel context.CancelFunc

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,4 +54,35 @@ func TestRequestLogPolicy(t *testing.T) {
 		require.Equal(t, i+1, get("/ok"), "at debug level every request is logged")
 	}
 	require.Equal(t, 4, get("/readyz"), "but a health probe that answered is not")
+}
+
+// TestRequestLogKeepsTheCallersDeadline: a request that says how long its
+// caller waits (X-Request-Timeout, in milliseconds) is handled under that
+// deadline; one that says nothing, or nothing sane, under none.
+func TestRequestLogKeepsTheCallersDeadline(t *testing.T) {
+	r := gin.New()
+	r.Use(web.RequestLog(slog.New(slog.DiscardHandler), web.LogPolicy{}))
+	r.GET("/", func(c *gin.Context) {
+		if deadline, ok := c.Request.Context().Deadline(); ok {
+			c.String(http.StatusOK, "%d", time.Until(deadline).Milliseconds())
+			return
+		}
+		c.String(http.StatusOK, "none")
+	})
+	left := func(timeout string) string {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if timeout != "" {
+			req.Header.Set(web.TimeoutHeader, timeout)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w.Body.String()
+	}
+	require.Equal(t, "none", left(""))
+	require.Equal(t, "none", left("soon"))
+	require.Equal(t, "none", left("-5"))
+	require.Equal(t, "none", left("0"))
+	ms, err := strconv.Atoi(left("2000"))
+	require.NoError(t, err)
+	require.InDelta(t, 2000, ms, 1000, "the caller's 2 s, less the little spent before the handler")
 }
