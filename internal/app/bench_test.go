@@ -2,10 +2,17 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/bazaar-shop/bazaar/config"
+	"github.com/bazaar-shop/bazaar/internal/app"
+	"github.com/bazaar-shop/bazaar/internal/bench"
 	"github.com/bazaar-shop/bazaar/internal/remote/remotetest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
 	"github.com/bazaar-shop/bazaar/internal/web"
@@ -105,6 +112,56 @@ func BenchmarkCheckout(b *testing.B) {
 			for b.Loop() {
 				if _, err := pay.Checkout(context.Background(), req); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProductRead is GET /v1/products/{id} served in-process by the
+// whole shop — its middleware, the catalogue's cache — and by the bare gin
+// handler `bazaar bench --baseline` measures it against, without the
+// network both pay in the bench. allocs/op counts what each request leaves
+// for the garbage collector.
+func BenchmarkProductRead(b *testing.B) {
+	env := map[string]string{
+		"BAZAAR_DATA_DIR":                 b.TempDir(),
+		"BAZAAR_ADMIN_KEY":                "bzr_bench_admin",
+		"BAZAAR_LOG_LEVEL":                "warn",
+		"BAZAAR_RATE_LIMIT_RPS":           "0", // as the bench starts the shop
+		"BAZAAR_RATE_LIMIT_ANONYMOUS_RPS": "0",
+	}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Close() })
+	shop := a.Handler(nil)
+	create := httptest.NewRequest(http.MethodPost, "/v1/products",
+		strings.NewReader(`{"sku":"BENCH","name":"Bench","price":100,"currency":"EUR"}`))
+	create.Header.Set("Authorization", "Bearer bzr_bench_admin")
+	create.Header.Set("Content-Type", "application/json")
+	created := httptest.NewRecorder()
+	shop.ServeHTTP(created, create)
+	var product struct{ ID string }
+	if err := json.Unmarshal(created.Body.Bytes(), &product); err != nil || created.Code != http.StatusCreated {
+		b.Fatalf("create a product: %d %s", created.Code, created.Body)
+	}
+	for _, h := range []struct {
+		name    string
+		handler http.Handler
+	}{{"bazaar", shop}, {"bare-gin", bench.BaselineHandler()}} {
+		b.Run(h.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/products/"+product.ID, nil))
+				if w.Code != http.StatusOK {
+					b.Fatalf("%d %s", w.Code, w.Body)
 				}
 			}
 		})
