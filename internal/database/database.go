@@ -7,7 +7,9 @@
 //
 //   - One statement that stands alone (a key created, a last-used time
 //     stamped): gorm's builder on the store's *gorm.DB. A statement is its
-//     own transaction on both engines.
+//     own transaction on both engines — and on SQLite its own commit,
+//     outside the batches below: a write made by every checkout goes
+//     through Transaction even when it is one statement.
 //   - Several statements that must commit together, where a later one
 //     depends on what an earlier one read (a product updated and its event
 //     recorded, an idempotency claim taken): Transaction. The function gets
