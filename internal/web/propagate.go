@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/bazaar-shop/bazaar/internal/identity"
 )
 
 // Headers that carry a request's identity, deadline and what its caller
@@ -21,14 +23,17 @@ const (
 )
 
 // requestInfo is what RequestLog keeps of a request for the code that
-// serves it: its id, the logger, and the catalogue changes its caller has
-// seen.
+// serves it: its id, the logger, the catalogue changes its caller has
+// seen, and the caller once the guard knows it.
 type requestInfo struct {
 	id  string
 	log *slog.Logger
 
 	catalogueSeen   int64
 	catalogueSeenOK bool
+
+	caller    identity.Caller
+	callerSet bool
 }
 
 type requestInfoKey struct{}

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bazaar-shop/bazaar/internal/identity"
 	"github.com/bazaar-shop/bazaar/internal/web"
 )
 
@@ -85,4 +86,26 @@ func TestRequestLogKeepsTheCallersDeadline(t *testing.T) {
 	ms, err := strconv.Atoi(left("2000"))
 	require.NoError(t, err)
 	require.InDelta(t, 2000, ms, 1000, "the caller's 2 s, less the little spent before the handler")
+}
+
+// TestCallerOf: the caller the guard sets is the caller the handler reads,
+// behind RequestLog (where it is kept with the request) and without it.
+func TestCallerOf(t *testing.T) {
+	who := identity.Caller{Key: "key_1", Role: "customer"}
+	for name, logged := range map[string]bool{"behind RequestLog": true, "alone": false} {
+		t.Run(name, func(t *testing.T) {
+			r := gin.New()
+			if logged {
+				r.Use(web.RequestLog(slog.New(slog.DiscardHandler), web.LogPolicy{}))
+			}
+			r.GET("/", func(c *gin.Context) {
+				require.Equal(t, identity.Caller{}, web.CallerOf(c), "no caller before the guard")
+				web.SetCaller(c, who)
+				c.Next()
+			}, func(c *gin.Context) { c.String(http.StatusOK, web.Principal(c)) })
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+			require.Equal(t, who.Principal(), w.Body.String())
+		})
+	}
 }

@@ -57,12 +57,23 @@ func Mount(r gin.IRouter, routes []Route, guard Guard, handler func(Route) gin.H
 
 const callerKey = "bazaar.caller"
 
-// SetCaller records who is calling, once the guard knows.
-func SetCaller(c *gin.Context, who identity.Caller) { c.Set(callerKey, who) }
+// SetCaller records who is calling, once the guard knows: with what
+// RequestLog keeps of the request, where it costs nothing (gin's keys cost
+// every request a map, a lock and a boxed value), or else in gin's keys.
+func SetCaller(c *gin.Context, who identity.Caller) {
+	if info, ok := c.Request.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		info.caller, info.callerSet = who, true
+		return
+	}
+	c.Set(callerKey, who)
+}
 
 // CallerOf says who is calling: the API key (by id) and role the edge
 // found, the service, or an anonymous caller.
 func CallerOf(c *gin.Context) identity.Caller {
+	if info, ok := c.Request.Context().Value(requestInfoKey{}).(*requestInfo); ok && info.callerSet {
+		return info.caller
+	}
 	who, _ := c.Get(callerKey)
 	caller, _ := who.(identity.Caller)
 	return caller
