@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bazaar-shop/bazaar/config"
-	"github.com/bazaar-shop/bazaar/internal/app"
 	"github.com/bazaar-shop/bazaar/internal/bench"
 	"github.com/bazaar-shop/bazaar/internal/remote/remotetest"
 	"github.com/bazaar-shop/bazaar/internal/testdb"
@@ -131,16 +129,7 @@ func BenchmarkProductRead(b *testing.B) {
 		"BAZAAR_RATE_LIMIT_RPS":           "0", // as the bench starts the shop
 		"BAZAAR_RATE_LIMIT_ANONYMOUS_RPS": "0",
 	}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = a.Close() })
-	shop := a.Handler(nil)
+	shop := startApp(b, env).Handler(nil)
 	create := httptest.NewRequest(http.MethodPost, "/v1/products",
 		strings.NewReader(`{"sku":"BENCH","name":"Bench","price":100,"currency":"EUR"}`))
 	create.Header.Set("Authorization", "Bearer bzr_bench_admin")

@@ -68,18 +68,26 @@ func fuzzShop(f *testing.F) http.Handler {
 		"BAZAAR_SERVICE_TOKEN":  "fuzz-token",
 		"BAZAAR_RATE_LIMIT_RPS": "0",
 	}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] })
-	if err != nil {
-		f.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = a.Close() })
+	a := startApp(f, env)
 	doc, err := openapi.JSON()
 	if err != nil {
 		f.Fatal(err)
 	}
 	return a.Handler(doc)
+}
+
+// startApp builds the shop from the BAZAAR_* settings in env, in-process,
+// and closes it when the test ends.
+func startApp(tb testing.TB, env map[string]string) *app.App {
+	tb.Helper()
+	cfg, err := config.Load(nil, func(k string) string { return env[k] })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Close() })
+	return a
 }
