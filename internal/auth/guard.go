@@ -59,13 +59,16 @@ func (k *Keys) Require(access web.Access) gin.HandlerFunc {
 // key by its id, a caller with none by its address. Over the limit, it
 // answers 429 and reports false.
 func (k *Keys) withinLimit(c *gin.Context, caller identity.Caller) bool {
-	if caller.Key != "" {
-		return k.limits.limit(c, caller.Principal())
+	if caller.Key == "" {
+		if k.anonymous.off() {
+			return true // the address would be worked out for nothing
+		}
+		return k.anonymous.limit(c, "address:"+c.ClientIP())
 	}
-	if k.anonymous.off() {
-		return true // the address would be worked out for nothing
+	if k.limits.off() {
+		return true
 	}
-	return k.anonymous.limit(c, "address:"+c.ClientIP())
+	return k.limits.limit(c, caller.Principal())
 }
 
 // identify finds out who calls; checked says the key was checked here
