@@ -131,7 +131,7 @@ var (
 	ErrUnknownProduct   = errs.New(errs.Invalid, "unknown_product", "the cart names a product that is not for sale")
 	ErrCurrencyMismatch = errs.New(errs.Invalid, "currency_mismatch", "all items of a cart must share one currency")
 	ErrCardDeclined     = errs.New(errs.Declined, "card_declined", "the card was declined")
-	ErrNotRefundable    = errs.New(errs.Conflict, "payment_not_refundable", "only a succeeded payment can be refunded")
+	ErrNotRefundable    = errs.New(errs.Conflict, "payment_not_refundable", "only a succeeded payment whose charge the processor still holds can be refunded")
 	ErrChargeNotFound   = errs.Of(errs.NotFound, "the processor has no charge with this key")
 	// The answers every idempotent route of the API gives.
 	ErrIdempotencyKeyReused = errs.ErrIdempotencyKeyReused
@@ -191,7 +191,9 @@ type Service interface {
 	// List returns payments, newest first.
 	List(ctx context.Context, q ListQuery) (Page, error)
 	// Refund gives the money back and returns the stock to inventory.
-	// Refunding a refunded payment returns it unchanged.
+	// Refunding a refunded payment returns it unchanged. A payment that
+	// did not succeed, or whose charge the processor no longer holds, is
+	// ErrNotRefundable.
 	Refund(ctx context.Context, id string) (Payment, error)
 }
 
@@ -226,6 +228,8 @@ type Processor interface {
 	Charge(ctx context.Context, req ChargeRequest) (Charge, error)
 	// Lookup finds the charge made with an idempotency key, or ErrChargeNotFound.
 	Lookup(ctx context.Context, idempotencyKey string) (Charge, error)
-	// Refund gives a charge back; refunding twice is a no-op.
+	// Refund gives a charge back; refunding twice is a no-op. A charge the
+	// processor no longer holds (past its refund window) is
+	// ErrChargeNotFound.
 	Refund(ctx context.Context, chargeID string) error
 }

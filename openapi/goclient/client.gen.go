@@ -9955,8 +9955,9 @@ type ClientInterface interface {
 	// Gives the money of a succeeded payment back, returns its units to
 	// stock and marks it `refunded`. Refunding a refunded payment returns it
 	// unchanged, so a refund that failed half-way can simply be repeated.
-	// A pending or failed payment is `409 payment_not_refundable`. Takes no
-	// body. Requires an `admin` key.
+	// A pending or failed payment is `409 payment_not_refundable`, and so
+	// is one whose charge the card processor no longer holds (past its
+	// refund window). Takes no body. Requires an `admin` key.
 	//
 	// Corresponds with POST /v1/payments/{id}/refund (the `RefundPayment` operationId).
 	RefundPayment(ctx context.Context, id PaymentId, params *RefundPaymentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -10786,8 +10787,9 @@ func (c *Client) GetPayment(ctx context.Context, id PaymentId, params *GetPaymen
 // Gives the money of a succeeded payment back, returns its units to
 // stock and marks it `refunded`. Refunding a refunded payment returns it
 // unchanged, so a refund that failed half-way can simply be repeated.
-// A pending or failed payment is `409 payment_not_refundable`. Takes no
-// body. Requires an `admin` key.
+// A pending or failed payment is `409 payment_not_refundable`, and so
+// is one whose charge the card processor no longer holds (past its
+// refund window). Takes no body. Requires an `admin` key.
 //
 // Corresponds with POST /v1/payments/{id}/refund (the `RefundPayment` operationId).
 func (c *Client) RefundPayment(ctx context.Context, id PaymentId, params *RefundPaymentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -13155,8 +13157,9 @@ type ClientWithResponsesInterface interface {
 	// Gives the money of a succeeded payment back, returns its units to
 	// stock and marks it `refunded`. Refunding a refunded payment returns it
 	// unchanged, so a refund that failed half-way can simply be repeated.
-	// A pending or failed payment is `409 payment_not_refundable`. Takes no
-	// body. Requires an `admin` key.
+	// A pending or failed payment is `409 payment_not_refundable`, and so
+	// is one whose charge the card processor no longer holds (past its
+	// refund window). Takes no body. Requires an `admin` key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -18123,8 +18126,9 @@ func (c *ClientWithResponses) GetPaymentWithResponse(ctx context.Context, id Pay
 // Gives the money of a succeeded payment back, returns its units to
 // stock and marks it `refunded`. Refunding a refunded payment returns it
 // unchanged, so a refund that failed half-way can simply be repeated.
-// A pending or failed payment is `409 payment_not_refundable`. Takes no
-// body. Requires an `admin` key.
+// A pending or failed payment is `409 payment_not_refundable`, and so
+// is one whose charge the card processor no longer holds (past its
+// refund window). Takes no body. Requires an `admin` key.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -105,12 +105,28 @@ func (p *Processor) Lookup(ctx context.Context, key string) (payment.Charge, err
 	return payment.Charge{ID: row.ID}, nil
 }
 
-// Refund marks a charge refunded; refunding it again changes nothing.
+// Refund marks a charge refunded; refunding it again changes nothing. A
+// charge the ledger does not hold — never made, or forgotten after the
+// retention — is payment.ErrChargeNotFound, as a processor answers for a
+// charge past its refund window.
 func (p *Processor) Refund(ctx context.Context, chargeID string) error {
-	err := p.db.WithContext(ctx).Model(&charge{}).Where("id = ? AND refunded_at IS NULL", chargeID).
-		Update("refunded_at", p.now()).Error
-	if err != nil {
+	found := false
+	err := database.Transaction(ctx, p.db, "sandbox.refund", func(tx *gorm.DB) error {
+		res := tx.Model(&charge{}).Where("id = ? AND refunded_at IS NULL", chargeID).Update("refunded_at", p.now())
+		if res.Error != nil || res.RowsAffected == 1 {
+			found = res.Error == nil
+			return res.Error
+		}
+		var n int64 // refunded before, or unknown
+		err := tx.Model(&charge{}).Where("id = ?", chargeID).Count(&n).Error
+		found = n > 0
+		return err
+	})
+	switch {
+	case err != nil:
 		return fmt.Errorf("sandbox: refund: %w", err)
+	case !found:
+		return fmt.Errorf("sandbox: refund %s: %w", chargeID, payment.ErrChargeNotFound)
 	}
 	return nil
 }

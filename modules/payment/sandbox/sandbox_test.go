@@ -50,6 +50,7 @@ func TestLedger(t *testing.T) {
 			require.NoError(t, restarted.Refund(ctx, ch.ID))
 			require.NoError(t, restarted.Refund(ctx, ch.ID), "a second refund changes nothing")
 			require.True(t, first.Refunded(ch.ID))
+			require.ErrorIs(t, restarted.Refund(ctx, "ch_unknown"), payment.ErrChargeNotFound)
 
 			for number, code := range map[string]string{"4000000000000002": "generic_decline", "4000000000009995": "insufficient_funds"} {
 				req := charge("pay_declined_" + code)
@@ -109,7 +110,9 @@ func TestRetention(t *testing.T) {
 			clock := testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			p := sandbox.New(engine.Open(t, "sandbox").DB, clock.Now)
 			const old = 1200 // more than one batch
-			for i := range old {
+			first, err := p.Charge(ctx, charge("old_0"))
+			require.NoError(t, err)
+			for i := 1; i < old; i++ {
 				_, err := p.Charge(ctx, charge(fmt.Sprintf("old_%d", i)))
 				require.NoError(t, err)
 			}
@@ -125,6 +128,7 @@ func TestRetention(t *testing.T) {
 			require.Equal(t, recent, found)
 			_, err = p.Lookup(ctx, "old_0")
 			require.ErrorIs(t, err, payment.ErrChargeNotFound)
+			require.ErrorIs(t, p.Refund(ctx, first.ID), payment.ErrChargeNotFound, "a forgotten charge cannot be refunded")
 			n, err = p.Prune(ctx, clock.Now().Add(-24*time.Hour))
 			require.NoError(t, err)
 			require.Zero(t, n)

@@ -352,7 +352,13 @@ func (s *Service) Refund(ctx context.Context, id string) (payment.Payment, error
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
-	if err := s.processor.Refund(ctx, r.ChargeID); err != nil {
+	err = s.processor.Refund(ctx, r.ChargeID)
+	if errors.Is(err, payment.ErrChargeNotFound) {
+		// Past the processor's refund window: nothing was given back, so
+		// nothing changes here either.
+		return payment.Payment{}, fmt.Errorf("refund payment %s (its charge is past the processor's refund window): %w", id, payment.ErrNotRefundable)
+	}
+	if err != nil {
 		return payment.Payment{}, fmt.Errorf("refund charge of payment %s: %w", id, err)
 	}
 	if err := s.inventory.Restock(ctx, id); err != nil {

@@ -291,6 +291,20 @@ func TestRecovery(t *testing.T) {
 				require.True(t, w.processor.Refunded(ch.ID))
 				require.Equal(t, inventory.Level{ProductID: p, OnHand: 3, Available: 3}, w.level(t, p))
 			})
+			t.Run("a payment whose charge the processor forgot is not refunded", func(t *testing.T) {
+				w := newWorld(t, engine)
+				p := w.product(t, 700, 3)
+				paid, err := w.payments.Checkout(ctx, cart(p, 2))
+				require.NoError(t, err)
+				w.clock.Advance(100 * 24 * time.Hour)
+				_, err = w.processor.Prune(ctx, w.clock.Now().Add(-90*24*time.Hour))
+				require.NoError(t, err)
+
+				_, err = w.payments.Refund(ctx, paid.ID)
+				require.ErrorIs(t, err, payment.ErrNotRefundable)
+				require.Equal(t, payment.Succeeded, w.get(t, paid.ID).Status, "nothing given back, nothing changed")
+				require.Equal(t, inventory.Level{ProductID: p, OnHand: 1, Available: 1}, w.level(t, p), "the stock stays sold")
+			})
 			t.Run("a refund that fails half-way is finished by retrying it", func(t *testing.T) {
 				w := newWorld(t, engine)
 				p := w.product(t, 700, 3)
