@@ -72,24 +72,23 @@ func (p *Processor) Charge(ctx context.Context, req payment.ChargeRequest) (paym
 	// A transaction, not a lone INSERT: on SQLite it joins the charges
 	// being made at the same moment in one commit. A repeat's insert does
 	// nothing, and the first charge is read back in the same transaction.
-	var made payment.Charge
+	var made charge
 	err := database.Transaction(ctx, p.db, "sandbox.charge", func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-		if res.Error != nil || res.RowsAffected == 1 {
-			made = payment.Charge{ID: row.ID}
+		if res.Error != nil {
 			return res.Error
 		}
-		var first charge
-		if err := tx.Where("idempotency_key = ?", req.IdempotencyKey).Take(&first).Error; err != nil {
-			return err
+		if res.RowsAffected == 1 {
+			made = row
+			return nil
 		}
-		made = payment.Charge{ID: first.ID}
-		return nil
+		// A repeat: the first charge stands.
+		return tx.Where("idempotency_key = ?", req.IdempotencyKey).Take(&made).Error
 	})
 	if err != nil {
 		return payment.Charge{}, fmt.Errorf("sandbox: record the charge: %w", err)
 	}
-	return made, nil
+	return payment.Charge{ID: made.ID}, nil
 }
 
 // Lookup finds a charge by its idempotency key.
@@ -110,22 +109,17 @@ func (p *Processor) Lookup(ctx context.Context, key string) (payment.Charge, err
 // retention — is payment.ErrChargeNotFound, as a processor answers for a
 // charge past its refund window.
 func (p *Processor) Refund(ctx context.Context, chargeID string) error {
-	found := false
+	var held int64
 	err := database.Transaction(ctx, p.db, "sandbox.refund", func(tx *gorm.DB) error {
-		res := tx.Model(&charge{}).Where("id = ? AND refunded_at IS NULL", chargeID).Update("refunded_at", p.now())
-		if res.Error != nil || res.RowsAffected == 1 {
-			found = res.Error == nil
-			return res.Error
+		if err := tx.Model(&charge{}).Where("id = ?", chargeID).Count(&held).Error; err != nil || held == 0 {
+			return err
 		}
-		var n int64 // refunded before, or unknown
-		err := tx.Model(&charge{}).Where("id = ?", chargeID).Count(&n).Error
-		found = n > 0
-		return err
+		return tx.Model(&charge{}).Where("id = ? AND refunded_at IS NULL", chargeID).Update("refunded_at", p.now()).Error
 	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("sandbox: refund: %w", err)
-	case !found:
+	case held == 0:
 		return fmt.Errorf("sandbox: refund %s: %w", chargeID, payment.ErrChargeNotFound)
 	}
 	return nil
